@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from config.health import health
+from issues import api, views
+
+api_patterns = [
+    path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
+    path("issues/<str:issue_id>/", api.IssueView.as_view()),
+    path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
+    path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
+]
+
+urlpatterns = [
+    path("", include("ingest.urls")),
+    path("api/0/", include(api_patterns)),
+    path("_health/", health, name="health"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
+    path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/",
+        views.issue_detail,
+        name="issue-detail",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/events/<str:event_id>/",
+        views.issue_detail,
+        name="issue-event",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/status/",
+        views.issue_set_status,
+        name="issue-status",
+    ),
+]

@@ -1,0 +1,147 @@
+"""What the SDK endpoint does before it answers: authenticate, check limits and framing, enqueue.
+
+Everything else (normalizing, scrubbing, grouping, storing) happens on the workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from django.conf import settings
+
+from .buffer import get_buffer
+from .keys import KeyInfo, lookup_key
+from .kick import kick_workers
+from .protocol.auth import AuthInfo, auth_from_dsn, extract_auth
+from .protocol.decompress import decode_store_body, decompress
+from .protocol.envelope import Envelope, Item, normalize_event_id, parse_envelope, serialize_envelope, split_valid_items
+from .protocol.errors import AuthError, BadRequest, PayloadTooLarge, ProtocolError
+from .protocol.validate import check_event_types
+from .record import RecordHeader, encode_record
+
+log = logging.getLogger(__name__)
+
+EVENT_ITEM_TYPES = {"event", "transaction", "feedback"}
+
+
+class Forbidden(ProtocolError):
+    status = 403
+
+
+@dataclass
+class Accepted:
+    event_id: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestRequest:
+    project_id: int
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    content_encoding: str | None
+    client_ip: str | None
+
+
+def authenticate(auth: AuthInfo | None, project_id: int) -> KeyInfo:
+    if auth is None:
+        raise AuthError("missing authentication: send X-Sentry-Auth, Authorization or sentry_key")
+    key = lookup_key(auth.public_key)
+    if key is None:
+        raise AuthError("unknown public key")
+    if not key.is_active:
+        raise Forbidden("project key is disabled")
+    if key.project_id != project_id:
+        raise Forbidden(f"public key does not belong to project {project_id}")
+    return key
+
+
+def accept_envelope(req: IngestRequest) -> Accepted:
+    auth = extract_auth(req.headers, req.query)
+    key = authenticate(auth, req.project_id) if auth is not None else None
+    limits = settings.INGEST
+    body = decompress(req.body, req.content_encoding, limits["MAX_ENVELOPE_BYTES"])
+    envelope = parse_envelope(body)
+    if key is None:
+        dsn = envelope.headers.get("dsn")
+        key = authenticate(auth_from_dsn(dsn) if isinstance(dsn, str) else None, req.project_id)
+    valid, problems = split_valid_items(envelope)
+    valid, more = _check_items(valid)
+    problems += more
+    event_id = _event_id(envelope, valid)
+    if len(valid) == len(envelope.items):
+        payload, encoding = req.body, req.content_encoding  # still compressed: ~4x fewer bytes to move
+    else:
+        payload, encoding = serialize_envelope(Envelope(headers=envelope.headers, items=valid)), None
+    if valid:
+        _enqueue(req, key, event_id, payload, encoding)
+    return Accepted(event_id=event_id, problems=problems)
+
+
+def accept_store(req: IngestRequest) -> Accepted:
+    key = authenticate(extract_auth(req.headers, req.query), req.project_id)
+    body = decode_store_body(req.body, settings.INGEST["MAX_EVENT_BYTES"])
+    if req.content_encoding:
+        body = decompress(body, req.content_encoding, settings.INGEST["MAX_EVENT_BYTES"])
+    item = Item(headers={"type": "event"}, payload=body)
+    valid, problems = split_valid_items(Envelope(headers={}, items=[item]))
+    valid, more = _check_items(valid)
+    if not valid:
+        raise BadRequest("; ".join(problems + more) or "invalid event")
+    event_id = _event_id(Envelope(headers={}, items=valid), valid)
+    payload = serialize_envelope(Envelope(headers={"event_id": event_id}, items=valid))
+    _enqueue(req, key, event_id, payload, None)
+    return Accepted(event_id=event_id)
+
+
+def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
+    limits = settings.INGEST
+    kept: list[Item] = []
+    problems: list[str] = []
+    for index, item in enumerate(items):
+        kind = item.headers.get("type")
+        cap = limits["MAX_ATTACHMENT_BYTES"] if kind == "attachment" else limits["MAX_EVENT_BYTES"]
+        if len(item.payload) > cap:
+            problems.append(f"item {index} ({kind}): larger than {cap} bytes")
+            continue
+        if kind in EVENT_ITEM_TYPES:
+            reasons = check_event_types(orjson.loads(item.payload))
+            if reasons:
+                problems.append(f"item {index} ({kind}): " + "; ".join(reasons[:5]))
+                continue
+        kept.append(item)
+    if problems and not kept and all("larger than" in p for p in problems):
+        raise PayloadTooLarge("; ".join(problems))
+    return kept, problems
+
+
+def _event_id(envelope: Envelope, items: list[Item]) -> str | None:
+    event_items = [i for i in items if i.headers.get("type") in EVENT_ITEM_TYPES]
+    from_header = normalize_event_id(envelope.headers.get("event_id"))
+    if from_header:
+        return from_header
+    if not event_items and not any(i.headers.get("type") == "attachment" for i in items):
+        return None
+    for item in event_items:
+        from_payload = normalize_event_id(orjson.loads(item.payload).get("event_id"))
+        if from_payload:
+            return from_payload
+    return uuid.uuid4().hex
+
+
+def _enqueue(req: IngestRequest, key: KeyInfo, event_id: str | None, payload: bytes, encoding: str | None) -> None:
+    header = RecordHeader(
+        project_id=req.project_id,
+        key_id=key.key_id,
+        received=time.time(),
+        event_id=event_id,
+        client_ip=req.client_ip,
+        content_encoding=encoding,
+    )
+    get_buffer().put(encode_record(header, payload))
+    kick_workers()

@@ -1,0 +1,150 @@
+"""The ingest buffer: where the endpoint puts accepted envelopes before it answers 200.
+
+Celery carries only small "drain" tasks; the envelopes themselves (still compressed) wait here, so
+enqueueing costs one Redis round trip and workers take them in batches. Two backends:
+
+* Redis Streams with a consumer group (REDIS_URL set): a worker reads with XREADGROUP, acknowledges
+  with XACK after its database transaction commits, and XAUTOCLAIM hands the unacknowledged entries
+  of a dead worker to a live one. Redis's own delivery guarantees, no hand-rolled locking.
+* A database table (embedded default): rows are claimed with an UPDATE ... RETURNING, deleted after
+  the batch commits, and reclaimed when a claim grows stale.
+
+Either way an entry answered with 200 stays until a batch containing it has been stored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class BufferEntry:
+    id: str
+    payload: bytes
+
+
+class IngestBuffer(Protocol):
+    def put(self, payload: bytes) -> None: ...
+    def take(self, consumer: str, count: int) -> list[BufferEntry]: ...
+    def ack(self, ids: list[str]) -> None: ...
+    def depth(self) -> int: ...
+    def oldest_age(self) -> float: ...
+
+
+class RedisStreamBuffer:
+    stream = "lighttrace:ingest"
+    group = "workers"
+
+    def __init__(self, url: str, reclaim_idle_seconds: int) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
+        self.reclaim_idle_ms = reclaim_idle_seconds * 1000
+        self._group_ready = False
+
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        import redis
+
+        try:
+            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def put(self, payload: bytes) -> None:
+        self.client.xadd(self.stream, {b"d": payload})
+
+    def take(self, consumer: str, count: int) -> list[BufferEntry]:
+        self._ensure_group()
+        _, claimed, _ = self.client.xautoclaim(
+            self.stream, self.group, consumer, min_idle_time=self.reclaim_idle_ms, start_id="0-0", count=count
+        )
+        entries = [(i, f) for i, f in claimed if f]
+        if not entries:
+            response = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count)
+            entries = response[0][1] if response else []
+        return [BufferEntry(i.decode(), f[b"d"]) for i, f in entries if f and b"d" in f]
+
+    def ack(self, ids: list[str]) -> None:
+        if ids:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xack(self.stream, self.group, *ids)
+            pipe.xdel(self.stream, *ids)
+            pipe.execute()
+
+    def depth(self) -> int:
+        return int(self.client.xlen(self.stream))
+
+    def oldest_age(self) -> float:
+        first = self.client.xrange(self.stream, count=1)
+        if not first:
+            return 0.0
+        millis = int(first[0][0].split(b"-")[0])
+        return max(0.0, time.time() - millis / 1000)
+
+
+class DatabaseBuffer:
+    def __init__(self, reclaim_idle_seconds: int) -> None:
+        self.reclaim_idle = reclaim_idle_seconds
+
+    def put(self, payload: bytes) -> None:
+        from .models import BufferedEnvelope
+
+        BufferedEnvelope.objects.create(payload=payload)
+
+    def take(self, consumer: str, count: int) -> list[BufferEntry]:
+        from django.db import connection, transaction
+
+        now = time.time()
+        skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE ingest_bufferedenvelope SET claimed_at = %s WHERE id IN ("
+                "SELECT id FROM ingest_bufferedenvelope WHERE claimed_at IS NULL OR claimed_at < %s "
+                f"ORDER BY id LIMIT %s{skip_locked}) RETURNING id, payload",
+                [now, now - self.reclaim_idle, count],
+            )
+            rows = cursor.fetchall()
+        return [BufferEntry(str(row[0]), bytes(row[1])) for row in sorted(rows)]
+
+    def ack(self, ids: list[str]) -> None:
+        from .models import BufferedEnvelope
+
+        if ids:
+            BufferedEnvelope.objects.filter(id__in=[int(i) for i in ids]).delete()
+
+    def depth(self) -> int:
+        from .models import BufferedEnvelope
+
+        return BufferedEnvelope.objects.count()
+
+    def oldest_age(self) -> float:
+        from .models import BufferedEnvelope
+
+        oldest = BufferedEnvelope.objects.filter(claimed_at__isnull=True).order_by("id").first()
+        return 0.0 if oldest is None else max(0.0, time.time() - _received_of(oldest.payload))
+
+
+def _received_of(payload: bytes) -> float:
+    from .record import decode_record
+
+    try:
+        return decode_record(payload)[0].received
+    except ValueError:
+        return time.time()
+
+
+@lru_cache(maxsize=1)
+def get_buffer() -> IngestBuffer:
+    reclaim = settings.INGEST["RECLAIM_IDLE_SECONDS"]
+    if settings.REDIS_URL:
+        return RedisStreamBuffer(settings.REDIS_URL, reclaim)
+    return DatabaseBuffer(reclaim)

@@ -1,0 +1,57 @@
+"""Project key lookup for the SDK endpoint, cached in process so a request does not hit the database.
+
+A key disabled in the database stops working within KEY_CACHE_SECONDS. Unknown keys are cached
+too (for a shorter time), so a flood with made-up keys cannot hammer the database either.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: int
+    project_id: int
+    is_active: bool
+    rate_limit_per_minute: int | None
+
+
+_cache: dict[str, tuple[float, KeyInfo | None]] = {}
+_lock = threading.Lock()
+_MAX_ENTRIES = 50_000
+_NEGATIVE_TTL = 5.0
+
+
+def lookup_key(public_key: str) -> KeyInfo | None:
+    now = time.monotonic()
+    hit = _cache.get(public_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    info = _load(public_key)
+    ttl = settings.INGEST["KEY_CACHE_SECONDS"] if info else _NEGATIVE_TTL
+    with _lock:
+        if len(_cache) >= _MAX_ENTRIES:
+            _cache.clear()
+        _cache[public_key] = (now + ttl, info)
+    return info
+
+
+def _load(public_key: str) -> KeyInfo | None:
+    from projects.models import ProjectKey
+
+    row = (
+        ProjectKey.objects.filter(public_key=public_key)
+        .values_list("id", "project_id", "is_active", "rate_limit_per_minute")
+        .first()
+    )
+    return KeyInfo(*row) if row else None
+
+
+def clear_key_cache() -> None:
+    with _lock:
+        _cache.clear()

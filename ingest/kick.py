@@ -1,0 +1,29 @@
+"""Wakes a worker after an envelope was buffered, at most once per KICK_INTERVAL per web process.
+
+A lost or throttled kick costs latency, not data: the scheduler also drains every 2 seconds.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+_last_kick = 0.0
+_lock = threading.Lock()
+
+
+def kick_workers() -> None:
+    global _last_kick
+    now = time.monotonic()
+    with _lock:
+        if now - _last_kick < settings.INGEST["KICK_INTERVAL_SECONDS"]:
+            return
+        _last_kick = now
+    from .tasks import drain_ingest_buffer
+
+    try:
+        drain_ingest_buffer.apply_async()
+    except Exception:  # the broker being down must not fail an envelope that is already buffered
+        log.warning("could not enqueue a drain task; the scheduler will pick the envelope up", exc_info=True)

@@ -1,0 +1,12 @@
+from django.db import models
+
+
+class BufferedEnvelope(models.Model):
+    """An accepted envelope waiting for a worker, when no Redis server is configured (embedded default).
+
+    The row is deleted once its events are stored; SQLite's secure_delete overwrites the freed pages,
+    so no unscrubbed payload stays recoverable under DATA_DIR.
+    """
+
+    payload = models.BinaryField()
+    claimed_at = models.FloatField(null=True, blank=True, db_index=True)

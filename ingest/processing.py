@@ -1,0 +1,122 @@
+"""Worker side of ingest: turn buffered envelopes into stored events, a batch at a time."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError
+
+from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, compute_title, user_identity
+from issues.grouping import compute_grouping
+from issues.payload import encode_event_data
+from issues.store import PreparedEvent
+
+from .project_config import ProjectConfig, get_project_config
+from .protocol.decompress import decompress
+from .protocol.envelope import Item, parse_envelope
+from .protocol.normalize import normalize_event
+from .protocol.scrub import scrub_event
+from .record import RecordHeader, decode_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedAttachment:
+    event_id: str
+    name: str
+    content_type: str
+    attachment_type: str
+    data: bytes
+
+
+@dataclass
+class ProjectBatch:
+    events: list[PreparedEvent] = field(default_factory=list)
+    attachments: list[PreparedAttachment] = field(default_factory=list)
+
+
+def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
+    """Decode every buffered envelope; a poisoned one is logged (never its content) and skipped."""
+    batches: dict[int, ProjectBatch] = defaultdict(ProjectBatch)
+    for payload in payloads:
+        try:
+            header, body = decode_record(payload)
+            config = get_project_config(header.project_id)
+            if config is None:
+                continue  # project deleted since the envelope was accepted
+            _prepare_envelope(header, body, config, batches[header.project_id])
+        except DatabaseError:
+            raise  # an outage, not a poisoned envelope: leave the batch in the buffer
+        except Exception as exc:
+            log.warning("dropped an unprocessable buffered envelope: %s", type(exc).__name__, exc_info=True)
+    return batches
+
+
+def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, batch: ProjectBatch) -> None:
+    body = decompress(body, header.content_encoding, settings.INGEST["MAX_ENVELOPE_BYTES"])
+    envelope = parse_envelope(body)
+    for item in envelope.items:
+        kind = item.headers.get("type")
+        if kind == "event":
+            batch.events.append(prepare_event(orjson.loads(item.payload), header, config))
+        elif kind == "attachment" and header.event_id:
+            batch.attachments.append(_prepare_attachment(item, header.event_id))
+        # Every other item type is accepted and dropped for now (README, "What is stored").
+
+
+def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> PreparedEvent:
+    event = normalize_event(raw, event_id=header.event_id, received=header.received, client_ip=header.client_ip)
+    # Scrub first: title, culprit, tags and the stored payload are all derived from the scrubbed event.
+    scrub_event(event, config.scrub)
+    grouping = compute_grouping(
+        event,
+        config_id=config.grouping_config,
+        fingerprint_rules=config.fingerprint_rules,
+        enhancements=config.enhancements,
+    )
+    metadata = compute_metadata(event)
+    title = _clip(grouping.title or compute_title(event, metadata), 255)
+    culprit = _clip(compute_culprit(event), 200)
+    event.update(title=title, culprit=culprit, _grouping=grouping.to_dict())
+    trace = (event.get("contexts") or {}).get("trace") or {}
+    return PreparedEvent(
+        event_id=event["event_id"],
+        timestamp=datetime.fromtimestamp(event["timestamp"], UTC),
+        received=datetime.fromtimestamp(header.received, UTC),
+        level=event.get("level") or "error",
+        platform=_clip(event.get("platform") or "other", 64),
+        type=event.get("type") or "default",
+        title=title,
+        culprit=culprit,
+        metadata=metadata,
+        release=_clip(event.get("release") or "", 200),
+        environment=_clip(event.get("environment") or "", 64),
+        user_key=user_identity(event),
+        trace_id=_clip(str(trace.get("trace_id") or ""), 32),
+        tags=[(_clip(k, 200), _clip(v, 200)) for k, v in compute_tags(event)],
+        hashes=grouping.hashes,
+        config_id=grouping.config_id,
+        data=encode_event_data(event),
+    )
+
+
+def _clip(value: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; browsers can send it.
+    return str(value).replace("\x00", "\ufffd")[:limit]
+
+
+def _prepare_attachment(item: Item, event_id: str) -> PreparedAttachment:
+    return PreparedAttachment(
+        event_id=event_id,
+        name=_clip(str(item.headers.get("filename") or "attachment"), 255),
+        content_type=_clip(str(item.headers.get("content_type") or ""), 128),
+        attachment_type=_clip(str(item.headers.get("attachment_type") or "event.attachment"), 64),
+        data=item.payload,
+    )
+

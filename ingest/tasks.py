@@ -1,0 +1,83 @@
+"""Celery tasks of ingest. Thin: they move batches from the buffer through processing into storage."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DataError, IntegrityError
+
+from alerts.dispatch import issues_changed
+from issues.store import StoreResult, store_attachments, store_events
+
+from .buffer import get_buffer
+from .processing import ProjectBatch, prepare_entries
+
+log = logging.getLogger(__name__)
+DRAIN_BUDGET_SECONDS = 10.0
+
+
+def _consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+
+
+@shared_task(name="ingest.tasks.drain_ingest_buffer", acks_late=True, ignore_result=True)
+def drain_ingest_buffer() -> int:
+    """Process buffered envelopes in batches until the buffer is empty or the time budget is spent."""
+    buffer = get_buffer()
+    consumer = _consumer_name()
+    deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
+    done = 0
+    while time.monotonic() < deadline:
+        entries = buffer.take(consumer, settings.INGEST["BATCH_SIZE"])
+        if not entries:
+            return done
+        process_payloads([e.payload for e in entries])
+        # Acknowledged only after the batch committed: a crash before this line means redelivery,
+        # and the idempotent writer makes the second pass a no-op for what was already stored.
+        buffer.ack([e.id for e in entries])
+        done += len(entries)
+    drain_ingest_buffer.apply_async()
+    return done
+
+
+def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
+    results = []
+    for project_id, batch in prepare_entries(payloads).items():
+        result = _store_batch(project_id, batch)
+        results.append(result)
+        issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
+    return results
+
+
+def _store_batch(project_id: int, batch: ProjectBatch) -> StoreResult:
+    rows = [(a.event_id, a.name, a.content_type, a.attachment_type, a.data) for a in batch.attachments]
+    try:
+        result = store_events(project_id, batch.events)
+        store_attachments(project_id, rows)
+        return result
+    except (DataError, IntegrityError):
+        # Content the database refuses. Connection-level errors propagate instead: the batch then
+        # stays unacknowledged in the buffer and is redelivered once the database is back.
+        if len(batch.events) <= 1 and not rows:
+            log.exception("dropped an event the database refused (project %s)", project_id)
+            return StoreResult()
+    # One event the database refuses must not hold back the rest: store them one at a time.
+    log.warning("batch of project %s failed; retrying its %d events one by one", project_id, len(batch.events))
+    merged = StoreResult()
+    for event in batch.events:
+        one = _store_batch(project_id, ProjectBatch(events=[event]))
+        merged.stored += one.stored
+        merged.new_issue_ids += one.new_issue_ids
+        merged.regressed_issue_ids += one.regressed_issue_ids
+    for row in rows:
+        try:
+            store_attachments(project_id, [row])
+        except (DataError, IntegrityError):
+            log.exception("dropped an attachment the database refused (project %s)", project_id)
+    return merged

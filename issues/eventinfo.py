@@ -1,0 +1,160 @@
+"""What the UI and the issue row show of an event: title, culprit, metadata, tags, user identity.
+
+Pure functions over the normalized event (ingest/protocol/normalize.py); no Django import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+TITLE_MAX = 255
+CULPRIT_MAX = 200
+TAG_MAX = 200
+
+
+def _exceptions(event: dict[str, Any]) -> list[dict[str, Any]]:
+    exc = event.get("exception")
+    values = exc.get("values") if isinstance(exc, dict) else None
+    return [v for v in values or () if isinstance(v, dict)]
+
+
+def _frames(exc: dict[str, Any]) -> list[dict[str, Any]]:
+    st = exc.get("stacktrace")
+    frames = st.get("frames") if isinstance(st, dict) else None
+    return [f for f in frames or () if isinstance(f, dict)]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def message_text(event: dict[str, Any]) -> str:
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict):
+        text = logentry.get("formatted") or logentry.get("message")
+        if isinstance(text, str):
+            return text
+    return ""
+
+
+def main_exception(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The exception that was finally raised: the last one of the chain (protocol §9)."""
+    excs = _exceptions(event)
+    return excs[-1] if excs else None
+
+
+def crash_frame(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The innermost in-app frame of the main exception, else its innermost frame."""
+    exc = main_exception(event)
+    frames = _frames(exc) if exc else []
+    for frame in reversed(frames):
+        if frame.get("in_app"):
+            return frame
+    return frames[-1] if frames else None
+
+
+def compute_metadata(event: dict[str, Any]) -> dict[str, Any]:
+    exc = main_exception(event)
+    if exc is not None:
+        synthetic = bool((exc.get("mechanism") or {}).get("synthetic"))
+        exc_type = None if synthetic else exc.get("type")
+        value = exc.get("value") or ""
+        meta: dict[str, Any] = {"type": exc_type or "", "value": _truncate(_first_line(str(value)), 1024)}
+        frame = crash_frame(event)
+        if frame:
+            meta["filename"] = frame.get("filename") or frame.get("abs_path") or ""
+            meta["function"] = frame.get("function") or ""
+        if exc_type:
+            return meta
+        # Node 11 captureMessage sends a type-less synthetic exception: present it as a message.
+        return {"title": _first_line(message_text(event) or str(value)) or "<unlabeled event>", **meta}
+    return {"title": _first_line(message_text(event)) or "<unlabeled event>"}
+
+
+def compute_title(event: dict[str, Any], metadata: dict[str, Any]) -> str:
+    if metadata.get("type"):
+        value = metadata.get("value")
+        title = f"{metadata['type']}: {value}" if value else str(metadata["type"])
+    else:
+        title = metadata.get("title") or metadata.get("value") or "<unlabeled event>"
+    return _truncate(str(title), TITLE_MAX)
+
+
+def compute_culprit(event: dict[str, Any]) -> str:
+    frame = crash_frame(event)
+    if frame:
+        where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
+        function = frame.get("function")
+        culprit = f"{where} in {function}" if function else str(where)
+    else:
+        culprit = str(event.get("transaction") or event.get("logger") or "")
+    return _truncate(culprit, CULPRIT_MAX)
+
+
+def user_identity(event: dict[str, Any]) -> str:
+    """A stable key for "distinct users affected": id, else email, username, then IP address."""
+    user = event.get("user")
+    if not isinstance(user, dict):
+        return ""
+    for field in ("id", "email", "username", "ip_address"):
+        value = user.get(field)
+        if value not in (None, ""):
+            return hashlib.sha1(f"{field}:{value}".encode()).hexdigest()
+    return ""
+
+
+def user_tag(event: dict[str, Any]) -> str | None:
+    user = event.get("user")
+    if not isinstance(user, dict):
+        return None
+    for field in ("id", "email", "username", "ip_address"):
+        value = user.get(field)
+        if value not in (None, ""):
+            return f"{field.replace('_address', '')}:{value}"
+    return None
+
+
+def _context_tag(event: dict[str, Any], name: str) -> str | None:
+    ctx = (event.get("contexts") or {}).get(name)
+    if not isinstance(ctx, dict) or not ctx.get("name"):
+        return None
+    version = ctx.get("version")
+    return f"{ctx['name']} {version}" if version else str(ctx["name"])
+
+
+def compute_tags(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """The event's own tags plus the ones Sentry derives from well-known fields, de-duplicated."""
+    derived: dict[str, Any] = {
+        "level": event.get("level"),
+        "environment": event.get("environment"),
+        "release": event.get("release"),
+        "dist": event.get("dist"),
+        "server_name": event.get("server_name"),
+        "transaction": event.get("transaction"),
+        "logger": event.get("logger"),
+        "user": user_tag(event),
+        "runtime": _context_tag(event, "runtime"),
+        "browser": _context_tag(event, "browser"),
+        "os": _context_tag(event, "os"),
+    }
+    request = event.get("request")
+    if isinstance(request, dict) and isinstance(request.get("url"), str):
+        derived["url"] = request["url"]
+    exc = main_exception(event)
+    mechanism = exc.get("mechanism") if exc else None
+    if isinstance(mechanism, dict):
+        derived["mechanism"] = mechanism.get("type")
+        if isinstance(mechanism.get("handled"), bool):
+            derived["handled"] = "yes" if mechanism["handled"] else "no"
+    tags: dict[str, str] = {}
+    for key, value in event.get("tags") or ():
+        tags.setdefault(str(key)[:TAG_MAX], str(value)[:TAG_MAX])
+    for key, value in derived.items():
+        if value not in (None, ""):
+            tags.setdefault(key, str(value)[:TAG_MAX])
+    return list(tags.items())

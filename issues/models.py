@@ -1,0 +1,127 @@
+"""Issues and the events grouped into them.
+
+Counters (times_seen, user_count, tag counts) are maintained by the batch writer in
+issues/store.py with set-based upserts, so several workers can write at once without lost updates.
+"""
+
+from django.db import models
+
+from projects.models import Project
+
+
+class Issue(models.Model):
+    class Status(models.TextChoices):
+        UNRESOLVED = "unresolved"
+        RESOLVED = "resolved"
+        IGNORED = "ignored"
+
+    class Substatus(models.TextChoices):
+        NEW = "new"
+        ONGOING = "ongoing"
+        REGRESSED = "regressed"
+        ESCALATING = "escalating"
+        ARCHIVED_UNTIL_ESCALATING = "archived_until_escalating"
+        ARCHIVED_FOREVER = "archived_forever"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    short_id = models.BigIntegerField()
+    title = models.CharField(max_length=255)
+    culprit = models.CharField(max_length=200, blank=True, default="")
+    type = models.CharField(max_length=32, default="error")
+    level = models.CharField(max_length=16, default="error")
+    platform = models.CharField(max_length=64, default="other")
+    metadata = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNRESOLVED)
+    substatus = models.CharField(max_length=32, choices=Substatus.choices, default=Substatus.NEW)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    first_release = models.CharField(max_length=200, blank=True, default="")
+    last_release = models.CharField(max_length=200, blank=True, default="")
+    times_seen = models.BigIntegerField(default=0)
+    user_count = models.BigIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    grouping_config = models.CharField(max_length=64, default="newstyle:2023-01-11")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
+        indexes = [models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def short_id_display(self) -> str:
+        return f"{self.project.short_prefix}-{self.short_id}"
+
+
+class GroupHash(models.Model):
+    """One grouping hash of one config; an event joins the issue owning any of its hashes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    hash = models.CharField(max_length=64)
+    config = models.CharField(max_length=64)
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="hashes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "hash"], name="uniq_project_hash")]
+
+
+class Event(models.Model):
+    """One stored event. Filterable facts are columns; the full payload is zstd-compressed JSON."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=32)
+    timestamp = models.DateTimeField()
+    received = models.DateTimeField()
+    level = models.CharField(max_length=16)
+    platform = models.CharField(max_length=64)
+    title = models.CharField(max_length=255)
+    release = models.CharField(max_length=200, blank=True, default="")
+    environment = models.CharField(max_length=64, blank=True, default="")
+    user_key = models.CharField(max_length=64, blank=True, default="")
+    trace_id = models.CharField(max_length=32, blank=True, default="")
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "event_id"], name="uniq_project_event")]
+        indexes = [models.Index(fields=["issue", "-timestamp", "-id"], name="event_issue_time_idx")]
+
+
+class IssueTag(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+    times_seen = models.BigIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "key", "value"], name="uniq_issue_tag")]
+
+
+class IssueUser(models.Model):
+    """Distinct affected users, by a hash of their best identifier; user_count counts the rows."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    user_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "user_key"], name="uniq_issue_user")]
+
+
+class Attachment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    event_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=128, blank=True, default="")
+    attachment_type = models.CharField(max_length=64, default="event.attachment")
+    size = models.BigIntegerField()
+    data = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Reprocessing an envelope after a worker crash must not store its attachments twice.
+        constraints = [
+            models.UniqueConstraint(fields=["project", "event_id", "name"], name="uniq_event_attachment")
+        ]

@@ -1,0 +1,64 @@
+"""A subset of Sentry's issue search syntax: `is:`, `level:`, `environment:`, `release:`, free text."""
+
+from __future__ import annotations
+
+import shlex
+
+from django.db.models import Q, QuerySet
+
+from .models import Issue
+
+_STATUS = {
+    "unresolved": Q(status=Issue.Status.UNRESOLVED),
+    "resolved": Q(status=Issue.Status.RESOLVED),
+    "ignored": Q(status=Issue.Status.IGNORED),
+    "archived": Q(status=Issue.Status.IGNORED),
+    "regressed": Q(substatus=Issue.Substatus.REGRESSED),
+    "new": Q(substatus=Issue.Substatus.NEW),
+    "ongoing": Q(substatus=Issue.Substatus.ONGOING),
+}
+
+
+def _tokens(query: str) -> list[str]:
+    try:
+        return shlex.split(query)
+    except ValueError:  # an unbalanced quote: fall back to plain words
+        return query.split()
+
+
+def apply_query(issues: QuerySet[Issue], query: str | None) -> QuerySet[Issue]:
+    """None means no query parameter at all, which Sentry reads as `is:unresolved`."""
+    if query is None:
+        query = "is:unresolved"
+    words: list[str] = []
+    for token in _tokens(query):
+        key, sep, value = token.partition(":")
+        negate = key.startswith("!")
+        key = key.lstrip("!")
+        condition = _condition(key, value) if sep and value else None
+        if condition is None:
+            words.append(token)
+        else:
+            issues = issues.exclude(condition) if negate else issues.filter(condition)
+    if words:
+        text = " ".join(words)
+        issues = issues.filter(Q(title__icontains=text) | Q(culprit__icontains=text))
+    return issues
+
+
+def _condition(key: str, value: str) -> Q | None:
+    if key == "is":
+        return _STATUS.get(value.lower(), Q(pk__in=[]))
+    if key in ("level", "environment", "release", "user", "url", "server_name", "transaction") or key.startswith("tags["):
+        tag_key = key[5:-1] if key.startswith("tags[") else key
+        return Q(tags__key=tag_key, tags__value=value)
+    if key == "issue":
+        return Q(short_id=_short_number(value))
+    return None
+
+
+def _short_number(value: str) -> int:
+    try:
+        return int(value.rsplit("-", 1)[-1])
+    except ValueError:
+        return -1

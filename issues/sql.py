@@ -1,0 +1,65 @@
+"""Multi-row INSERT ... ON CONFLICT helpers that run unchanged on SQLite (>= 3.35) and PostgreSQL.
+
+Uniqueness is the database's job: callers insert and learn from RETURNING which rows were new,
+instead of SELECTing first, so concurrent workers never double count.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+
+
+def adapt(value: Any) -> Any:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def insert_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    conflict: Sequence[str] | None = None,
+    update_sql: str | None = None,
+    returning: Sequence[str] = (),
+    chunk: int = 500,
+) -> list[tuple]:
+    """INSERT rows; on a unique conflict do nothing or run `update_sql` (a SET clause body)."""
+    rows = [tuple(adapt(v) for v in row) for row in rows]
+    results: list[tuple] = []
+    if not rows:
+        return results
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    tail = ""
+    if conflict:
+        action = f"DO UPDATE SET {update_sql}" if update_sql else "DO NOTHING"
+        tail = f" ON CONFLICT ({', '.join(conflict)}) {action}"
+    if returning:
+        tail += f" RETURNING {', '.join(returning)}"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(part))}{tail}"
+            cursor.execute(sql, [v for row in part for v in row])
+            if returning:
+                results.extend(cursor.fetchall())
+    return results
+
+
+def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(p) for p in params])
+        return cursor.fetchall()
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(p) for p in params])
+
+
+def placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)

@@ -1,0 +1,96 @@
+"""Web pages: home, a project's issue list, an issue with one of its events."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .access import get_issue, get_project, visible_projects
+from .api import find_issue_event, neighbour_ids
+from .models import Event, Issue, IssueTag
+from .payload import decode_event_data
+from .search import apply_query
+from .serializers import event_entries, issue_permalink
+from .services import set_status
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    projects = visible_projects(request.user).order_by("organization__slug", "slug")
+    return render(request, "issues/home.html", {"projects": projects})
+
+
+@login_required
+def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = get_project(request.user, org_slug, project_slug)
+    query = request.GET.get("query")
+    issues = apply_query(Issue.objects.filter(project=project), query).order_by("-last_seen", "-id")
+    page = Paginator(issues, 50).get_page(request.GET.get("page"))
+    for issue in page.object_list:
+        issue.project = project
+        issue.permalink = issue_permalink(issue)
+    context = {"project": project, "page": page, "query": "is:unresolved" if query is None else query}
+    return render(request, "issues/issue_list.html", context)
+
+
+@login_required
+def issue_detail(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, event_id: str = "latest"):
+    issue = get_issue(request.user, issue_id)
+    if issue.project.slug != project_slug or issue.project.organization.slug != org_slug:
+        raise Http404("No such issue")
+    try:
+        event: Event | None = find_issue_event(issue, event_id)
+    except Http404:
+        if event_id != "latest":
+            raise
+        event = None
+    context = {"issue": issue, "event": event, "tags": _tag_summary(issue), "permalink": issue_permalink(issue)}
+    if event is not None:
+        data = decode_event_data(event.data)
+        context.update(_event_context(data))
+        context["older_id"], context["newer_id"] = neighbour_ids(event)
+    return render(request, "issues/issue_detail.html", context)
+
+
+def _event_context(data: dict) -> dict:
+    entries = {e["type"]: e["data"] for e in event_entries(data)}
+    exceptions = list(reversed((entries.get("exception") or {}).get("values") or []))
+    for exc in exceptions:
+        frames = (exc.get("stacktrace") or {}).get("frames") or []
+        exc["frames_newest_first"] = list(reversed(frames))
+    request_data = data.get("request") or {}
+    return {
+        "data": data,
+        "exceptions": exceptions,
+        "message": (data.get("logentry") or {}).get("formatted"),
+        "breadcrumbs": (data.get("breadcrumbs") or {}).get("values") or [],
+        "request_data": request_data,
+        "event_tags": data.get("tags") or [],
+        "contexts": data.get("contexts") or {},
+        "extra": data.get("extra") or {},
+        "user": data.get("user") or {},
+        "grouping": data.get("_grouping") or {},
+    }
+
+
+def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
+    summary: dict[str, list[IssueTag]] = {}
+    for tag in IssueTag.objects.filter(issue=issue).order_by("key", "-times_seen")[:500]:
+        values = summary.setdefault(tag.key, [])
+        if len(values) < 5:
+            values.append(tag)
+    return summary
+
+
+@login_required
+@require_POST
+def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    issue = get_issue(request.user, issue_id)
+    status = request.POST.get("status", "")
+    if status not in Issue.Status.values:
+        return HttpResponse("unknown status", status=400)
+    set_status(issue, status)
+    return redirect(issue_permalink(issue))

@@ -1,0 +1,90 @@
+"""Organizations, their members and teams, projects and the project keys SDKs authenticate with."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.text import slugify
+
+
+def new_public_key() -> str:
+    return secrets.token_hex(16)
+
+
+class Organization(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class OrganizationMember(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MANAGER = "manager"
+        MEMBER = "member"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_org_member")]
+
+
+class Team(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    slug = models.SlugField(max_length=64)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_team_slug")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Project(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="projects")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    platform = models.CharField(max_length=64, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    # Issue short ids (PROJECT-1, PROJECT-2 ...) are allocated with an atomic UPDATE ... RETURNING.
+    issue_counter = models.BigIntegerField(default=0)
+    grouping_config = models.CharField(max_length=64, default="newstyle:2023-01-11")
+    fingerprint_rules = models.TextField(blank=True, default="")
+    stacktrace_rules = models.TextField(blank=True, default="")
+    scrub_extra_fields = models.TextField(blank=True, default="", help_text="One field name per line")
+    scrub_safe_fields = models.TextField(blank=True, default="", help_text="One field name per line")
+    scrub_ip_addresses = models.BooleanField(default=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_project_slug")]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}/{self.slug}"
+
+    @property
+    def short_prefix(self) -> str:
+        return slugify(self.slug).upper()
+
+
+class ProjectKey(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
+    # Legacy DSNs carried a secret; SDKs may still send it and it is ignored (protocol §1).
+    secret_key = models.CharField(max_length=32, default=new_public_key)
+    label = models.CharField(max_length=64, default="Default")
+    is_active = models.BooleanField(default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def dsn(self, base_url: str | None = None) -> str:
+        base = (base_url or settings.LIGHTTRACE_URL).rstrip("/")
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://{self.public_key}@{rest}/{self.project_id}"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole suite against real PostgreSQL and Redis (127.0.0.1 unless DATABASE_URL / REDIS_URL say
+# otherwise). The embedded default (SQLite, no Redis) is covered by its own smoke test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  for user in postgres root; do
+    if psql -h 127.0.0.1 -U "$user" -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+      export DATABASE_URL="postgres://$user@127.0.0.1:5432/lighttrace"
+      break
+    fi
+  done
+fi
+: "${DATABASE_URL:?no PostgreSQL reachable on 127.0.0.1:5432 as postgres or root; set DATABASE_URL}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"
+export DATA_DIR="${TEST_DATA_DIR:-$(mktemp -d /tmp/lighttrace-test.XXXXXX)}"
+exec .venv/bin/python -m pytest "$@"
