@@ -71,7 +71,7 @@ def _event_context(data: dict) -> dict:
         "event_tags": data.get("tags") or [],
         "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
-        "user": data.get("user") or {},
+        "event_user": data.get("user") or {},
         "grouping": data.get("_grouping") or {},
     }
 

@@ -45,3 +45,64 @@ def prepared_event(
         config_id="newstyle:2023-01-11",
         data=encode_event_data({"event_id": event_id, "title": title, "tags": tags or []}),
     )
+
+
+def user_with_membership(project, username: str = "member", superuser: bool = False):
+    from django.contrib.auth import get_user_model
+
+    from projects.services import add_member
+
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username, is_superuser=superuser)
+    add_member(project.organization, user)
+    return user
+
+
+RICH_EVENT = {
+    "event_id": "ab" * 16,
+    "level": "error",
+    "platform": "python",
+    "title": "ZeroDivisionError: division by zero",
+    "culprit": "shop.cart in total",
+    "release": "shop@2.0",
+    "environment": "production",
+    "exception": {
+        "values": [
+            {
+                "type": "ZeroDivisionError",
+                "value": "division by zero <script>alert('exc')</script>",
+                "mechanism": {"type": "excepthook", "handled": False},
+                "stacktrace": {
+                    "frames": [
+                        {"filename": "lib/runner.py", "function": "run", "lineno": 3, "in_app": False},
+                        {
+                            "filename": "shop/cart.py",
+                            "module": "shop.cart",
+                            "function": "total",
+                            "lineno": 42,
+                            "pre_context": ["def total(items):"],
+                            "context_line": "    return sum(items) / len(items)",
+                            "post_context": [""],
+                            "in_app": True,
+                            "vars": {"items": "[]", "note": "<img src=x onerror=alert(1)>"},
+                        },
+                    ]
+                },
+            }
+        ]
+    },
+    "breadcrumbs": {"values": [{"timestamp": 1795520000.5, "type": "http", "category": "http", "message": "GET /cart"}]},
+    "user": {"id": "42", "email": "jane@example.com"},
+    "request": {"url": "https://shop.example/cart", "method": "POST", "headers": [["User-Agent", "curl"]]},
+    "tags": [["region", "eu-west-1"]],
+    "contexts": {"runtime": {"type": "runtime", "name": "CPython", "version": "3.11.7"}},
+    "extra": {"cart_id": "c-77"},
+    "_grouping": {"config_id": "newstyle:2023-01-11", "hashes": ["a" * 32], "variants": []},
+}
+
+
+def rich_prepared_event(**overrides) -> PreparedEvent:
+    event = prepared_event(**overrides)
+    data = {**RICH_EVENT, "event_id": event.event_id}
+    event.title = RICH_EVENT["title"]
+    event.data = encode_event_data(data)
+    return event

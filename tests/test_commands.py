@@ -1,0 +1,66 @@
+"""Provisioning commands operators automate with."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accounts.models import ApiToken, hash_token
+from projects.models import OrganizationMember, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def _last_line(capsys) -> str:
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_create_project_prints_dsn_last_and_is_idempotent(capsys):
+    call_command("create_project", "acme", "api", "--platform", "python")
+    dsn = _last_line(capsys)
+    project = Project.objects.get(slug="api")
+    key = project.keys.get()
+    assert dsn == f"http://{key.public_key}@127.0.0.1:8000/{project.id}" or dsn.endswith(f"@{dsn.split('@')[1]}")
+    assert dsn.startswith("http") and dsn.endswith(f"/{project.id}") and key.public_key in dsn
+    call_command("create_project", "acme", "api")
+    assert _last_line(capsys) == dsn and Project.objects.count() == 1
+
+
+def test_create_project_owner(capsys):
+    user = get_user_model().objects.create_user("olga")
+    call_command("create_project", "acme", "api", "--owner", "olga")
+    project = Project.objects.get(slug="api")
+    assert OrganizationMember.objects.get(user=user).role == "owner"
+    assert user in project.team.members.all()
+
+
+def test_create_api_token_creates_superuser_and_prints_token(capsys):
+    call_command("create_api_token", "robot")
+    token = _last_line(capsys)
+    user = get_user_model().objects.get(username="robot")
+    assert user.is_superuser and ApiToken.objects.get(user=user).token_hash == hash_token(token)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_createsuperuser_noinput_works_with_env_password():
+    env = {**os.environ, "DJANGO_SUPERUSER_PASSWORD": "s3cret-pass"}
+    # A subprocess, as operators run it; it writes to the test database through DATABASE_URL.
+    from django.db import connection
+
+    env["DATABASE_URL"] = _database_url(connection)
+    subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "root2", "--email", "r@x.io"],
+        check=True, env=env, capture_output=True,
+    )  # fmt: skip
+    user = get_user_model().objects.get(username="root2")
+    assert user.is_superuser and user.check_password("s3cret-pass")
+
+
+def _database_url(connection) -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
