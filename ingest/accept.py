@@ -103,16 +103,16 @@ def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
     limits = settings.INGEST
     kept: list[Item] = []
     problems: list[str] = []
-    for index, item in enumerate(items):
+    for item in items:
         kind = item.headers.get("type")
         cap = limits["MAX_ATTACHMENT_BYTES"] if kind == "attachment" else limits["MAX_EVENT_BYTES"]
         if len(item.payload) > cap:
-            problems.append(f"item {index} ({kind}): larger than {cap} bytes")
+            problems.append(f"{kind} item: larger than {cap} bytes")
             continue
         if kind in EVENT_ITEM_TYPES:
             reasons = check_event_types(orjson.loads(item.payload))
             if reasons:
-                problems.append(f"item {index} ({kind}): " + "; ".join(reasons[:5]))
+                problems.append(f"{kind} item: " + "; ".join(reasons[:5]))
                 continue
         kept.append(item)
     if problems and not kept and all("larger than" in p for p in problems):

@@ -32,8 +32,8 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         if length >= 0:
             return request.body if stream is None else _read_exact(stream, length)
-    if stream is None:
-        return b""
+    if stream is None or not request.META.get("wsgi.input_terminated"):
+        return b""  # WSGI allows reading past a missing Content-Length only on a terminated stream
     parts: list[bytes] = []
     size = 0
     while True:

@@ -83,7 +83,9 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     metadata = compute_metadata(event)
     title = _clip(grouping.title or compute_title(event, metadata), 255)
     culprit = _clip(compute_culprit(event), 200)
-    event.update(title=title, culprit=culprit, _grouping=grouping.to_dict())
+    tags = [(_clip(k, 200), _clip(v, 200)) for k, v in compute_tags(event)]
+    # Like Sentry, the stored event's tags include the derived ones (level, release, user, ...).
+    event.update(title=title, culprit=culprit, tags=[list(t) for t in tags], _grouping=grouping.to_dict())
     trace = (event.get("contexts") or {}).get("trace") or {}
     return PreparedEvent(
         event_id=event["event_id"],
@@ -99,7 +101,7 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         environment=_clip(event.get("environment") or "", 64),
         user_key=user_identity(event),
         trace_id=_clip(str(trace.get("trace_id") or ""), 32),
-        tags=[(_clip(k, 200), _clip(v, 200)) for k, v in compute_tags(event)],
+        tags=tags,
         hashes=grouping.hashes,
         config_id=grouping.config_id,
         data=encode_event_data(event),

@@ -32,10 +32,7 @@ def wire_body(request: dict) -> bytes:
 def _fresh_caches():
     from ingest.keys import clear_key_cache
 
-    try:  # TEMP until grouping lands
-        from ingest.project_config import clear_project_config_cache
-    except ImportError:
-        clear_project_config_cache = lambda: None  # noqa: E731
+    from ingest.project_config import clear_project_config_cache
 
     clear_key_cache()
     clear_project_config_cache()

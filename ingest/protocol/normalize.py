@@ -1,0 +1,231 @@
+"""Event normalization: any JSON from any SDK -> one shape downstream relies on.
+
+Relay accepts many legacy and lenient shapes (protocol doc section 8); this
+module folds them into one form and never raises: a field of the wrong type
+is dropped and reported in ``errors`` as ``{"type": "invalid_data", ...}``.
+Opaque nested values (``extra``, frame ``vars``, ``request.data``, ...) are
+shared with ``raw``, not deep-copied: treat ``raw`` as consumed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ._coerce import (
+    Ctx,
+    json_safe,
+    lenient_str,
+    normalize_level,
+    parse_timestamp,
+    short_repr,
+)
+from .envelope import normalize_event_id
+from .interfaces import (
+    normalize_breadcrumbs,
+    normalize_contexts,
+    normalize_fingerprint,
+    normalize_object,
+    normalize_request,
+    normalize_tags,
+    normalize_user,
+)
+from .logentry import normalize_logentry
+from .stacktrace import normalize_exception, normalize_stacktrace, normalize_threads
+
+_FUTURE_TOLERANCE = 3600.0
+# serde_json's default recursion limit, which Relay parses events with.
+_MAX_DEPTH = 128
+_ENVIRONMENT_CAP = 64
+_PLATFORM_CAP = 64
+_STRING_FIELDS = (
+    ("logger", 200),
+    ("transaction", 200),
+    ("server_name", 200),
+    ("release", 200),
+    ("dist", 200),
+    ("culprit", 200),
+)
+# Types that say what the event *is*; "error"/"default" are derived instead.
+_KEPT_TYPES = frozenset({"transaction", "feedback", "csp", "hpkp", "expectct", "expectstaple", "nel"})
+_SERVER_SET = frozenset({"received", "project", "grouping_config", "ingest_path"})
+# Old SDKs (raven) used the interface class paths as keys; first name wins.
+_SOURCES = {
+    "exception": ("exception", "sentry.interfaces.Exception"),
+    "stacktrace": ("stacktrace", "sentry.interfaces.Stacktrace"),
+    "request": ("request", "sentry.interfaces.Http"),
+    "user": ("user", "sentry.interfaces.User"),
+    "logentry": ("logentry", "sentry.interfaces.Message", "message"),
+}
+_HANDLED = frozenset(
+    {name for names in _SOURCES.values() for name in names}
+    | {name for name, _ in _STRING_FIELDS}
+    | _SERVER_SET
+    | {"event_id", "timestamp", "start_timestamp", "platform", "level", "environment", "type", "errors"}
+    | {"tags", "breadcrumbs", "threads", "contexts", "extra", "modules", "sdk", "fingerprint"}
+)
+
+_Normalizer = Callable[[Any, Ctx, str], Any]
+
+
+def normalize_event(
+    raw: dict,
+    *,
+    event_id: str | None,
+    received: float,
+    client_ip: str | None = None,
+    platform_hint: str | None = None,
+) -> dict:
+    """Return a new, normalized event dict; never raises on any JSON value."""
+    ctx = Ctx(_client_errors(raw), float(received), client_ip)
+    if not isinstance(raw, dict):
+        ctx.invalid("event", raw)
+        raw = {}
+    out = {key: value for key, value in raw.items() if key not in _HANDLED}
+    out["event_id"] = _event_id(event_id, raw.get("event_id"), ctx)
+    out["timestamp"] = ctx.timestamp = _timestamp(raw.get("timestamp"), ctx)
+    out["received"] = ctx.received
+    start = raw.get("start_timestamp")
+    if start is not None:
+        _set(out, "start_timestamp", parse_timestamp(start), ctx, start)
+    out["platform"] = _platform(raw.get("platform"), platform_hint, ctx)
+    raw_type = raw.get("type")
+    if not isinstance(raw_type, str):
+        raw_type = None
+    default_level = "info" if raw_type == "transaction" else "error"
+    out["level"] = normalize_level(raw.get("level"), default_level, ctx, "level")
+    for name, cap in _STRING_FIELDS:
+        value = raw.get(name)
+        if value is not None:
+            _set(out, name, _capped(value, cap), ctx, value)
+    out["environment"] = _environment(raw.get("environment"), ctx)
+    for name, normalizer in _COMPLEX_FIELDS:
+        _apply(out, raw, name, normalizer, ctx)
+    if raw_type in _KEPT_TYPES:
+        out["type"] = raw_type
+    else:
+        out["type"] = "error" if "exception" in out else "default"
+    if ctx.errors:
+        out["errors"] = ctx.errors
+    _ensure_serializable(out)
+    return out
+
+
+def _ensure_serializable(out: dict) -> None:
+    # One C-speed orjson.dumps() (a few µs) instead of walking every event in
+    # Python; only pathological events pay for the walk.
+    try:
+        orjson.dumps(out)
+        return
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    trimmed = []
+    for key, value in out.items():
+        hits: list[int] = []
+        out[key] = json_safe(value, _MAX_DEPTH, hits)
+        if hits:
+            trimmed.append(key)
+    out.setdefault("errors", []).extend(
+        {"type": "invalid_data", "name": key, "value": "too deeply nested or not JSON"} for key in trimmed
+    )
+
+
+def _apply(out: dict, raw: dict, name: str, normalizer: _Normalizer, ctx: Ctx) -> None:
+    for source in _SOURCES.get(name, (name,)):
+        value = raw.get(source)
+        if value is None:
+            continue
+        try:
+            result = normalizer(value, ctx, name)
+        except Exception:  # a bug here must cost one field, never the event
+            ctx.invalid(name, value)
+            continue
+        if result is not None:
+            out[name] = result
+            return
+
+
+def _set(out: dict, name: str, value: Any, ctx: Ctx, original: Any) -> None:
+    if value is None:
+        ctx.invalid(name, original)
+    else:
+        out[name] = value
+
+
+def _client_errors(raw: Any) -> list[dict]:
+    errors = raw.get("errors") if isinstance(raw, dict) else None
+    if isinstance(errors, list):
+        return [error for error in errors if isinstance(error, dict)]
+    return []
+
+
+def _event_id(argument: str | None, payload: Any, ctx: Ctx) -> str:
+    # The envelope header's event_id wins over the payload's (protocol doc 5).
+    normalized = normalize_event_id(argument)
+    if normalized is not None:
+        return normalized
+    normalized = normalize_event_id(payload)
+    if normalized is not None:
+        return normalized
+    if payload is not None:
+        ctx.invalid("event_id", payload)
+    return uuid.uuid4().hex
+
+
+def _timestamp(value: Any, ctx: Ctx) -> float:
+    if value is None:
+        return ctx.received
+    timestamp = parse_timestamp(value)
+    if timestamp is None:
+        ctx.invalid("timestamp", value)
+        return ctx.received
+    if timestamp > ctx.received + _FUTURE_TOLERANCE:
+        # A wrong client clock would otherwise pin the event above all others.
+        ctx.errors.append({"type": "future_timestamp", "name": "timestamp", "value": short_repr(value)})
+        return ctx.received
+    return timestamp
+
+
+def _platform(value: Any, hint: str | None, ctx: Ctx) -> str:
+    if isinstance(value, str) and value and len(value) <= _PLATFORM_CAP:
+        return value
+    if value is not None:
+        ctx.invalid("platform", value)
+    if isinstance(hint, str) and hint and len(hint) <= _PLATFORM_CAP:
+        return hint
+    return "other"
+
+
+def _capped(value: Any, cap: int) -> str | None:
+    text = lenient_str(value)
+    return None if text is None else text[:cap]
+
+
+def _environment(value: Any, ctx: Ctx) -> str:
+    if value is not None:
+        text = _capped(value, _ENVIRONMENT_CAP)
+        if text:
+            return text
+        if text is None:
+            ctx.invalid("environment", value)
+    return "production"
+
+
+_COMPLEX_FIELDS: tuple[tuple[str, _Normalizer], ...] = (
+    ("logentry", normalize_logentry),
+    ("exception", normalize_exception),
+    ("threads", normalize_threads),
+    ("stacktrace", normalize_stacktrace),
+    ("breadcrumbs", normalize_breadcrumbs),
+    ("tags", normalize_tags),
+    ("user", normalize_user),
+    ("request", normalize_request),
+    ("contexts", normalize_contexts),
+    ("extra", normalize_object),
+    ("modules", normalize_object),
+    ("sdk", normalize_object),
+    ("fingerprint", normalize_fingerprint),
+)

@@ -1,0 +1,58 @@
+"""LightTrace's grouping engine: which events belong to the same issue.
+
+Pure Python, no Django.  ``compute_grouping(event)`` returns every hash an
+event can be grouped under (primary first), the component tree explaining
+each one, and the id of the grouping config that produced them.  The default
+config, ``newstyle:2023-01-11``, reproduces Sentry's default grouping so that
+projects moving from Sentry keep their issues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .component import GroupingComponent
+from .config import DEFAULT_CONFIG_ID, get_config_ids
+from .engine import compute_grouping as _compute_grouping
+from .enhancements import Enhancements
+from .errors import RuleSyntaxError
+from .fingerprint_rules import FingerprintRules
+from .result import GroupingResult, GroupingVariant
+
+__all__ = [
+    "DEFAULT_CONFIG_ID",
+    "Enhancements",
+    "FingerprintRules",
+    "GroupingComponent",
+    "GroupingResult",
+    "GroupingVariant",
+    "RuleSyntaxError",
+    "compute_grouping",
+    "get_config_ids",
+    "parse_enhancements",
+    "parse_fingerprint_rules",
+]
+
+
+def compute_grouping(
+    event: Mapping[str, Any],
+    *,
+    config_id: str = DEFAULT_CONFIG_ID,
+    fingerprint_rules: FingerprintRules | None = None,
+    enhancements: Enhancements | None = None,
+) -> GroupingResult:
+    """Group one event.  Never raises, whatever the shape of ``event``."""
+    return _compute_grouping(
+        event, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements
+    )
+
+
+def parse_fingerprint_rules(text: str) -> FingerprintRules:
+    """Parse project fingerprint rules; raises ``RuleSyntaxError`` on bad input."""
+    return FingerprintRules.from_text(text)
+
+
+def parse_enhancements(text: str) -> Enhancements:
+    """Parse project stack-trace rules; raises ``RuleSyntaxError`` on bad input."""
+    return Enhancements.from_text(text)

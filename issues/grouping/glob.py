@@ -1,0 +1,126 @@
+"""Glob patterns as used by fingerprint and stack-trace rules.
+
+Semantics: the whole value must match; ``*`` matches any run of characters
+(only within one path segment when ``doublestar`` is on, where ``**`` crosses
+segments); ``?`` matches one character; ``[abc]`` / ``[!abc]`` are character
+classes.  Path-like values have backslashes turned into slashes first.
+Simple patterns are turned into plain string operations instead of regular
+expressions because rule matching runs for every frame of every event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+Matcher = Callable[[str], bool]
+
+
+def glob_to_regex(pattern: str, doublestar: bool = False) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            if doublestar and pattern[i : i + 1] == "*":
+                out.append(".*")
+                i += 1
+            else:
+                out.append("[^/]*" if doublestar else ".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            i = _char_class(pattern, i, out)
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
+
+
+def _char_class(pattern: str, i: int, out: list[str]) -> int:
+    j = i
+    n = len(pattern)
+    if j < n and pattern[j] == "!":
+        j += 1
+    if j < n and pattern[j] == "]":
+        j += 1
+    while j < n and pattern[j] != "]":
+        j += 1
+    if j >= n:
+        out.append("\\[")
+        return i
+    body = pattern[i:j].replace("\\", "\\\\").replace("[", "\\[")
+    if body.startswith("!"):
+        body = "^" + body[1:]
+    elif body.startswith("^"):
+        body = "\\" + body
+    out.append(f"[{body}]")
+    return j + 1
+
+
+def _literal_pieces(pattern: str, doublestar: bool) -> list[str] | None:
+    """Split a pattern made only of literals and "match anything" stars."""
+    if "?" in pattern or "[" in pattern:
+        return None
+    if doublestar:
+        # a lone '*' stops at '/', which plain string search cannot express
+        if re.search(r"(?<!\*)\*(?!\*)", pattern):
+            return None
+    return re.split(r"\*+", pattern)
+
+
+def _pieces_matcher(pieces: list[str]) -> Matcher:
+    if len(pieces) == 1:
+        literal = pieces[0]
+        return lambda v: v == literal
+    head, tail, middle = pieces[0], pieces[-1], [p for p in pieces[1:-1] if p]
+    min_len = len(head) + len(tail) + sum(len(p) for p in middle)
+    if not middle:
+        if not tail:
+            return lambda v: v.startswith(head)
+        if not head:
+            return lambda v: v.endswith(tail)
+        return lambda v: len(v) >= min_len and v.startswith(head) and v.endswith(tail)
+    if len(middle) == 1 and not head and not tail:
+        needle = middle[0]
+        return lambda v: needle in v
+
+    def match(value: str) -> bool:
+        if len(value) < min_len or not value.startswith(head):
+            return False
+        pos = len(head)
+        for piece in middle:
+            idx = value.find(piece, pos)
+            if idx < 0:
+                return False
+            pos = idx + len(piece)
+        return len(value) - pos >= len(tail) and value.endswith(tail)
+
+    return match
+
+
+@lru_cache(maxsize=4096)
+def compile_glob(pattern: str, doublestar: bool = False, ignorecase: bool = False) -> Matcher:
+    """Return a predicate telling whether a (pre-normalised) value matches ``pattern``.
+
+    With ``ignorecase`` the caller must pass lower-cased values.
+    """
+    if ignorecase:
+        pattern = pattern.lower()
+    pieces = _literal_pieces(pattern, doublestar)
+    if pieces is not None:
+        return _pieces_matcher(pieces)
+    regex = re.compile(glob_to_regex(pattern, doublestar) + r"\Z", re.DOTALL)
+    return lambda v: regex.match(v) is not None
+
+
+def path_match(pattern_matcher: Matcher, value: str) -> bool:
+    """Path-style matching: also try with a leading slash for relative paths."""
+    if pattern_matcher(value):
+        return True
+    return not value.startswith("/") and pattern_matcher("/" + value)
+
+
+def normalize_path(value: str) -> str:
+    return value.replace("\\", "/").lower()

@@ -1,0 +1,117 @@
+"""A real LightTrace for end-to-end tests: `manage.py serve` (gunicorn, Celery worker, Celery beat)
+in its own process group, on its own database, polled through its public API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class LiveStack:
+    url: str
+    env: dict
+    token: str
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    projects: dict = field(default_factory=dict)
+
+    def create_project(self, slug: str, platform: str = "python") -> str:
+        dsn = manage(self.env, "create_project", "e2e", slug, "--platform", platform)
+        self.projects[slug] = dsn
+        return dsn
+
+    def api(self, path: str):
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def issues(self, slug: str, query: str = "") -> list[dict]:
+        return self.api(f"/api/0/projects/e2e/{slug}/issues/?limit=100&query={query}")
+
+    def wait_for(self, predicate, timeout: float = 60.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(0.25)
+        raise AssertionError(f"timed out waiting for {what}; last value {last!r}\n{self.tail_log()}")
+
+    def wait_for_count(self, slug: str, total: int, timeout: float = 90.0) -> list[dict]:
+        def counted():
+            issues = self.issues(slug)
+            return issues if sum(int(i["count"]) for i in issues) >= total else None
+
+        return self.wait_for(counted, timeout, f"{total} events in project {slug}")
+
+    def tail_log(self, lines: int = 40) -> str:
+        if self.log_path and self.log_path.exists():
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def start(self) -> None:
+        self.log_path = Path(self.env["DATA_DIR"]) / "serve.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.wait_for(self._healthy, timeout=60, what="/_health/")
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/_health/", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"serve exited early:\n{self.tail_log()}") from None
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def base_env(data_dir: Path, port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    env.update(
+        DATA_DIR=str(data_dir),
+        PORT=str(port),
+        LIGHTTRACE_URL=f"http://127.0.0.1:{port}",
+        WEB_WORKERS="2",
+        INGEST_RECLAIM_IDLE_SECONDS="5",
+    )
+    return env
