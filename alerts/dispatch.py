@@ -12,5 +12,8 @@ log = logging.getLogger(__name__)
 def issues_changed(project_id: int, new_issue_ids: list[int], regressed_issue_ids: list[int]) -> None:
     if new_issue_ids or regressed_issue_ids:
         log.info(
-            "project %s: %d new and %d regressed issues", project_id, len(new_issue_ids), len(regressed_issue_ids)
+            "project %s: %d new and %d regressed issues",
+            project_id,
+            len(new_issue_ids),
+            len(regressed_issue_ids),
         )

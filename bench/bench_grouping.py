@@ -21,8 +21,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from issues.grouping import compute_grouping  # noqa: E402
-from issues.grouping import engine, glob  # noqa: E402
+from issues.grouping import (  # noqa: E402
+    compute_grouping,  # noqa: E402
+    engine,
+    glob,
+)
 
 FIXTURE = ROOT / "tests/fixtures/sdk/sentry.python-2.75.0/scope_enrichment.envelope"
 
@@ -126,7 +129,9 @@ def main() -> None:
         compute_grouping(copy.deepcopy(event))  # warm up
         warm, runs = measure(event, args.seconds, cold=False)
         cold, cold_runs = measure(event, args.seconds, cold=True)
-        print(f"{name}: {warm:8.1f} us/event warm ({runs} runs), {cold:9.1f} us/event cold ({cold_runs} runs)")
+        print(
+            f"{name}: {warm:8.1f} us/event warm ({runs} runs), {cold:9.1f} us/event cold ({cold_runs} runs)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,14 @@ from .keys import KeyInfo, lookup_key
 from .kick import kick_workers
 from .protocol.auth import AuthInfo, auth_from_dsn, extract_auth
 from .protocol.decompress import decode_store_body, decompress
-from .protocol.envelope import Envelope, Item, normalize_event_id, parse_envelope, serialize_envelope, split_valid_items
+from .protocol.envelope import (
+    Envelope,
+    Item,
+    normalize_event_id,
+    parse_envelope,
+    serialize_envelope,
+    split_valid_items,
+)
 from .protocol.errors import AuthError, BadRequest, PayloadTooLarge, ProtocolError
 from .protocol.validate import check_event_types
 from .record import RecordHeader, encode_record
@@ -134,7 +141,9 @@ def _event_id(envelope: Envelope, items: list[Item]) -> str | None:
     return uuid.uuid4().hex
 
 
-def _enqueue(req: IngestRequest, key: KeyInfo, event_id: str | None, payload: bytes, encoding: str | None) -> None:
+def _enqueue(
+    req: IngestRequest, key: KeyInfo, event_id: str | None, payload: bytes, encoding: str | None
+) -> None:
     header = RecordHeader(
         project_id=req.project_id,
         key_id=key.key_id,

@@ -104,7 +104,9 @@ class DatabaseBuffer:
         from django.db import connection, transaction
 
         now = time.time()
-        skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        skip_locked = (
+            " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+        )
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE ingest_bufferedenvelope SET claimed_at = %s WHERE id IN ("

@@ -71,7 +71,9 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
 
 
 def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> PreparedEvent:
-    event = normalize_event(raw, event_id=header.event_id, received=header.received, client_ip=header.client_ip)
+    event = normalize_event(
+        raw, event_id=header.event_id, received=header.received, client_ip=header.client_ip
+    )
     # Scrub first: title, culprit, tags and the stored payload are all derived from the scrubbed event.
     scrub_event(event, config.scrub)
     grouping = compute_grouping(
@@ -121,4 +123,3 @@ def _prepare_attachment(item: Item, event_id: str) -> PreparedAttachment:
         attachment_type=_clip(str(item.headers.get("attachment_type") or "event.attachment"), 64),
         data=item.payload,
     )
-

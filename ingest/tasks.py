@@ -68,7 +68,9 @@ def _store_batch(project_id: int, batch: ProjectBatch) -> StoreResult:
             log.exception("dropped an event the database refused (project %s)", project_id)
             return StoreResult()
     # One event the database refuses must not hold back the rest: store them one at a time.
-    log.warning("batch of project %s failed; retrying its %d events one by one", project_id, len(batch.events))
+    log.warning(
+        "batch of project %s failed; retrying its %d events one by one", project_id, len(batch.events)
+    )
     merged = StoreResult()
     for event in batch.events:
         one = _store_batch(project_id, ProjectBatch(events=[event]))

@@ -54,7 +54,11 @@ class ProjectIssuesView(APIView):
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = _page(request)
         issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
-        rows = list(issues.select_related("project__organization").order_by("-last_seen", "-id")[offset : offset + limit + 1])
+        rows = list(
+            issues.select_related("project__organization").order_by("-last_seen", "-id")[
+                offset : offset + limit + 1
+            ]
+        )
         return _paginated(request, rows, offset, limit, [serialize_issue(i) for i in rows[:limit]])
 
 
@@ -67,7 +71,9 @@ class IssueEventsView(APIView):
     def get(self, request: Request, issue_id: str) -> Response:
         issue = get_issue(request.user, issue_id)
         offset, limit = _page(request)
-        rows = list(Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1])
+        rows = list(
+            Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1]
+        )
         full = request.query_params.get("full") in ("1", "true", "True")
         data = [serialize_event(e) if full else serialize_event_summary(e) for e in rows[:limit]]
         return _paginated(request, rows, offset, limit, data)
@@ -100,9 +106,15 @@ def neighbour_ids(event: Event) -> tuple[str | None, str | None]:
     """Older and newer event of the same issue, ordered like the list: by timestamp, then id."""
     same = Event.objects.filter(issue_id=event.issue_id)
     older = (
-        same.filter(timestamp__lt=event.timestamp) | same.filter(timestamp=event.timestamp, id__lt=event.id)
-    ).order_by("-timestamp", "-id").values_list("event_id", flat=True).first()
+        (same.filter(timestamp__lt=event.timestamp) | same.filter(timestamp=event.timestamp, id__lt=event.id))
+        .order_by("-timestamp", "-id")
+        .values_list("event_id", flat=True)
+        .first()
+    )
     newer = (
-        same.filter(timestamp__gt=event.timestamp) | same.filter(timestamp=event.timestamp, id__gt=event.id)
-    ).order_by("timestamp", "id").values_list("event_id", flat=True).first()
+        (same.filter(timestamp__gt=event.timestamp) | same.filter(timestamp=event.timestamp, id__gt=event.id))
+        .order_by("timestamp", "id")
+        .values_list("event_id", flat=True)
+        .first()
+    )
     return older, newer

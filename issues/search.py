@@ -49,7 +49,15 @@ def apply_query(issues: QuerySet[Issue], query: str | None) -> QuerySet[Issue]:
 def _condition(key: str, value: str) -> Q | None:
     if key == "is":
         return _STATUS.get(value.lower(), Q(pk__in=[]))
-    if key in ("level", "environment", "release", "user", "url", "server_name", "transaction") or key.startswith("tags["):
+    if key in (
+        "level",
+        "environment",
+        "release",
+        "user",
+        "url",
+        "server_name",
+        "transaction",
+    ) or key.startswith("tags["):
         tag_key = key[5:-1] if key.startswith("tags[") else key
         return Q(tags__key=tag_key, tags__value=value)
     if key == "issue":

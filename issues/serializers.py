@@ -35,7 +35,12 @@ def serialize_issue(issue: Issue) -> dict[str, Any]:
         "statusDetails": {},
         "isPublic": False,
         "platform": issue.platform,
-        "project": {"id": str(project.pk), "name": project.name, "slug": project.slug, "platform": project.platform},
+        "project": {
+            "id": str(project.pk),
+            "name": project.name,
+            "slug": project.slug,
+            "platform": project.platform,
+        },
         "type": issue.type,
         "issueType": "error",
         "issueCategory": "error",
@@ -74,7 +79,9 @@ def serialize_event_summary(event: Event, data: dict[str, Any] | None = None) ->
     }
 
 
-def serialize_event(event: Event, previous_id: str | None = None, next_id: str | None = None) -> dict[str, Any]:
+def serialize_event(
+    event: Event, previous_id: str | None = None, next_id: str | None = None
+) -> dict[str, Any]:
     data = decode_event_data(event.data)
     grouping = data.get("_grouping") or {}
     return {
@@ -106,7 +113,9 @@ def event_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     if data.get("exception"):
         values = [_exception(v) for v in (data["exception"].get("values") or [])]
-        has_system = any(not f.get("inApp") for v in values for f in (v.get("stacktrace") or {}).get("frames", []))
+        has_system = any(
+            not f.get("inApp") for v in values for f in (v.get("stacktrace") or {}).get("frames", [])
+        )
         entries.append({"type": "exception", "data": {"values": values, "hasSystemFrames": has_system}})
     if data.get("logentry"):
         entries.append({"type": "message", "data": data["logentry"]})

@@ -43,7 +43,9 @@ def insert_rows(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(part))}{tail}"
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(part))}{tail}"
+            )
             cursor.execute(sql, [v for row in part for v in row])
             if returning:
                 results.extend(cursor.fetchall())

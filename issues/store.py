@@ -164,21 +164,38 @@ def _create_issues(project_id: int, firsts: list[PreparedEvent]) -> dict[str, in
     ]
     Issue.objects.bulk_create(issues)
     if any(i.pk is None for i in issues):  # backends without RETURNING on bulk insert
-        by_short = dict(Issue.objects.filter(project_id=project_id, short_id__in=[i.short_id for i in issues]).values_list("short_id", "id"))
+        by_short = dict(
+            Issue.objects.filter(
+                project_id=project_id, short_id__in=[i.short_id for i in issues]
+            ).values_list("short_id", "id")
+        )
         for issue in issues:
             issue.pk = by_short[issue.short_id]
     return {e.hashes[0]: issue.pk for e, issue in zip(firsts, issues, strict=True)}
 
 
-def _insert_events(project_id: int, events: list[PreparedEvent], issue_of: dict[str, int]) -> list[PreparedEvent]:
+def _insert_events(
+    project_id: int, events: list[PreparedEvent], issue_of: dict[str, int]
+) -> list[PreparedEvent]:
     columns = [
         "project_id", "issue_id", "event_id", "timestamp", "received", "level", "platform", "title",
         "release", "environment", "user_key", "trace_id", "data",
     ]  # fmt: skip
     rows = [
         (
-            project_id, issue_of[e.event_id], e.event_id, e.timestamp, e.received, e.level, e.platform,
-            e.title, e.release, e.environment, e.user_key, e.trace_id, e.data,
+            project_id,
+            issue_of[e.event_id],
+            e.event_id,
+            e.timestamp,
+            e.received,
+            e.level,
+            e.platform,
+            e.title,
+            e.release,
+            e.environment,
+            e.user_key,
+            e.trace_id,
+            e.data,
         )  # fmt: skip
         for e in sorted(events, key=lambda e: e.event_id)
     ]
@@ -193,7 +210,9 @@ def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
     ids = sorted(by_issue)
     if connection.features.has_select_for_update:
         # Lock every touched issue in id order up front, so two batches never wait on each other in a cycle.
-        fetch(f"SELECT id FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids)
+        fetch(
+            f"SELECT id FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids
+        )
     # Regression is what this conditional UPDATE changed, not what an earlier SELECT saw.
     regressed = fetch(
         "UPDATE issues_issue SET status = 'unresolved', substatus = 'regressed', resolved_at = NULL "
@@ -217,9 +236,19 @@ def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
             WHERE id = %s
             """,
             [
-                len(events), latest.timestamp, latest.timestamp, first, first,
-                latest.timestamp, latest.release, latest.release, latest.release,
-                latest.timestamp, latest.level, latest.timestamp - NEW_ISSUE_PERIOD, issue_id,
+                len(events),
+                latest.timestamp,
+                latest.timestamp,
+                first,
+                first,
+                latest.timestamp,
+                latest.release,
+                latest.release,
+                latest.release,
+                latest.timestamp,
+                latest.level,
+                latest.timestamp - NEW_ISSUE_PERIOD,
+                issue_id,
             ],  # fmt: skip
         )
     return sorted(row[0] for row in regressed)
@@ -230,13 +259,19 @@ def _upsert_users(by_issue: dict[int, list[PreparedEvent]]) -> None:
     if not pairs:
         return
     new = insert_rows(
-        "issues_issueuser", ["issue_id", "user_key"], pairs, conflict=["issue_id", "user_key"], returning=["issue_id"]
+        "issues_issueuser",
+        ["issue_id", "user_key"],
+        pairs,
+        conflict=["issue_id", "user_key"],
+        returning=["issue_id"],
     )
     added: dict[int, int] = defaultdict(int)
     for (issue_id,) in new:
         added[issue_id] += 1
     for issue_id in sorted(added):
-        execute("UPDATE issues_issue SET user_count = user_count + %s WHERE id = %s", [added[issue_id], issue_id])
+        execute(
+            "UPDATE issues_issue SET user_count = user_count + %s WHERE id = %s", [added[issue_id], issue_id]
+        )
 
 
 def _upsert_tags(by_issue: dict[int, list[PreparedEvent]]) -> None:
@@ -271,7 +306,10 @@ def store_attachments(project_id: int, rows: list[tuple[str, str, str, str, byte
     insert_rows(
         "issues_attachment",
         ["project_id", "event_id", "name", "content_type", "attachment_type", "size", "data", "created"],
-        [(project_id, e, n, ct, at, len(d), d, _now()) for e, n, ct, at, d in sorted(rows, key=lambda r: r[:2])],
+        [
+            (project_id, e, n, ct, at, len(d), d, _now())
+            for e, n, ct, at, d in sorted(rows, key=lambda r: r[:2])
+        ],
         conflict=["project_id", "event_id", "name"],
         chunk=20,
     )

@@ -37,7 +37,9 @@ def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
 
 
 @login_required
-def issue_detail(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, event_id: str = "latest"):
+def issue_detail(
+    request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, event_id: str = "latest"
+):
     issue = get_issue(request.user, issue_id)
     if issue.project.slug != project_slug or issue.project.organization.slug != org_slug:
         raise Http404("No such issue")
@@ -47,7 +49,12 @@ def issue_detail(request: HttpRequest, org_slug: str, project_slug: str, issue_i
         if event_id != "latest":
             raise
         event = None
-    context = {"issue": issue, "event": event, "tags": _tag_summary(issue), "permalink": issue_permalink(issue)}
+    context = {
+        "issue": issue,
+        "event": event,
+        "tags": _tag_summary(issue),
+        "permalink": issue_permalink(issue),
+    }
     if event is not None:
         data = decode_event_data(event.data)
         context.update(_event_context(data))

@@ -16,7 +16,9 @@ def get_or_create_organization(slug: str) -> Organization:
 
 
 def add_member(org: Organization, user: AbstractBaseUser, role: str = OrganizationMember.Role.MEMBER) -> None:
-    member, created = OrganizationMember.objects.get_or_create(organization=org, user=user, defaults={"role": role})
+    member, created = OrganizationMember.objects.get_or_create(
+        organization=org, user=user, defaults={"role": role}
+    )
     if not created and role == OrganizationMember.Role.OWNER and member.role != role:
         member.role = role
         member.save(update_fields=["role"])
@@ -29,12 +31,16 @@ def create_project(
     org = get_or_create_organization(org_slug)
     team, _ = Team.objects.get_or_create(organization=org, slug=project_slug)
     project, _ = Project.objects.get_or_create(
-        organization=org, slug=project_slug, defaults={"name": project_slug, "platform": platform, "team": team}
+        organization=org,
+        slug=project_slug,
+        defaults={"name": project_slug, "platform": platform, "team": team},
     )
     if platform and project.platform != platform:
         project.platform = platform
         project.save(update_fields=["platform"])
-    key = project.keys.filter(is_active=True).order_by("id").first() or ProjectKey.objects.create(project=project)
+    key = project.keys.filter(is_active=True).order_by("id").first() or ProjectKey.objects.create(
+        project=project
+    )
     if owner is not None:
         add_member(org, owner, OrganizationMember.Role.OWNER)
         (project.team or team).members.add(owner)

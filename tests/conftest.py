@@ -31,7 +31,6 @@ def wire_body(request: dict) -> bytes:
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     from ingest.keys import clear_key_cache
-
     from ingest.project_config import clear_project_config_cache
 
     clear_key_cache()
@@ -90,7 +89,9 @@ def drain(clean_buffer):
     return run
 
 
-def post_envelope(client, project_id: int, body: bytes, *, key: str = FIXTURE_KEY, encoding: str | None = None, **extra):
+def post_envelope(
+    client, project_id: int, body: bytes, *, key: str = FIXTURE_KEY, encoding: str | None = None, **extra
+):
     headers = {"HTTP_X_SENTRY_AUTH": f"Sentry sentry_key={key}, sentry_version=7, sentry_client=test/1.0"}
     if encoding:
         headers["HTTP_CONTENT_ENCODING"] = encoding

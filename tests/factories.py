@@ -52,7 +52,9 @@ def user_with_membership(project, username: str = "member", superuser: bool = Fa
 
     from projects.services import add_member
 
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username, is_superuser=superuser)
+    user = get_user_model().objects.create_user(
+        username=username, password="pw-" + username, is_superuser=superuser
+    )
     add_member(project.organization, user)
     return user
 
@@ -90,7 +92,9 @@ RICH_EVENT = {
             }
         ]
     },
-    "breadcrumbs": {"values": [{"timestamp": 1795520000.5, "type": "http", "category": "http", "message": "GET /cart"}]},
+    "breadcrumbs": {
+        "values": [{"timestamp": 1795520000.5, "type": "http", "category": "http", "message": "GET /cart"}]
+    },
     "user": {"id": "42", "email": "jane@example.com"},
     "request": {"url": "https://shop.example/cart", "method": "POST", "headers": [["User-Agent", "curl"]]},
     "tags": [["region", "eu-west-1"]],

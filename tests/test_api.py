@@ -62,7 +62,11 @@ def test_cursor_pagination_walks_every_issue_once(setup):
         seen += [i["id"] for i in response.json()]
         links = {part.split('rel="')[1].split('"')[0]: part for part in response["Link"].split(", <")}
         nxt = links["next"]
-        url = nxt.split(">")[0].lstrip("<").replace("http://testserver", "") if 'results="true"' in nxt else None
+        url = (
+            nxt.split(">")[0].lstrip("<").replace("http://testserver", "")
+            if 'results="true"' in nxt
+            else None
+        )
     assert len(seen) == 7 and len(set(seen)) == 7
 
 

@@ -23,7 +23,9 @@ def test_create_project_prints_dsn_last_and_is_idempotent(capsys):
     dsn = _last_line(capsys)
     project = Project.objects.get(slug="api")
     key = project.keys.get()
-    assert dsn == f"http://{key.public_key}@127.0.0.1:8000/{project.id}" or dsn.endswith(f"@{dsn.split('@')[1]}")
+    assert dsn == f"http://{key.public_key}@127.0.0.1:8000/{project.id}" or dsn.endswith(
+        f"@{dsn.split('@')[1]}"
+    )
     assert dsn.startswith("http") and dsn.endswith(f"/{project.id}") and key.public_key in dsn
     call_command("create_project", "acme", "api")
     assert _last_line(capsys) == dsn and Project.objects.count() == 1

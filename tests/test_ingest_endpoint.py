@@ -13,7 +13,14 @@ import zstandard
 from ingest.http import read_body
 from ingest.protocol.errors import PayloadTooLarge
 from ingest.record import decode_record
-from tests.conftest import FIXTURE_KEY, load_request, make_event_envelope, post_envelope, sdk_requests, wire_body
+from tests.conftest import (
+    FIXTURE_KEY,
+    load_request,
+    make_event_envelope,
+    post_envelope,
+    sdk_requests,
+    wire_body,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +71,9 @@ def test_compressed_body_is_enqueued_still_compressed(client, fixture_project, c
 )
 def test_content_encodings(client, fixture_project, clean_buffer, encoding, compress):
     project, _ = fixture_project
-    response = post_envelope(client, project.id, compress(make_event_envelope(EVENT, "b" * 32)), encoding=encoding)
+    response = post_envelope(
+        client, project.id, compress(make_event_envelope(EVENT, "b" * 32)), encoding=encoding
+    )
     assert response.status_code == 200 and response.json() == {"id": "b" * 32}
 
 
@@ -93,7 +102,9 @@ def _sentry_auth(key=FIXTURE_KEY):
 def test_auth_forms(client, fixture_project, clean_buffer, query, extra):
     project, _ = fixture_project
     body = make_event_envelope(EVENT, "c" * 32)
-    response = client.post(f"/api/{project.id}/envelope/{query}", data=body, content_type="text/plain", **extra)
+    response = client.post(
+        f"/api/{project.id}/envelope/{query}", data=body, content_type="text/plain", **extra
+    )
     assert response.status_code == 200, response.content
 
 
@@ -208,9 +219,13 @@ def test_legacy_store_endpoint_accepts_json_and_base64_zlib(client, fixture_proj
     project, _ = fixture_project
     auth = {"HTTP_X_SENTRY_AUTH": _sentry_auth()}
     event = {**EVENT, "event_id": "f" * 32}
-    plain = client.post(f"/api/{project.id}/store/", data=json.dumps(event), content_type="application/json", **auth)
+    plain = client.post(
+        f"/api/{project.id}/store/", data=json.dumps(event), content_type="application/json", **auth
+    )
     packed = base64.b64encode(zlib.compress(json.dumps({**event, "event_id": "1" * 32}).encode()))
-    legacy = client.post(f"/api/{project.id}/store/", data=packed, content_type="application/octet-stream", **auth)
+    legacy = client.post(
+        f"/api/{project.id}/store/", data=packed, content_type="application/octet-stream", **auth
+    )
     assert plain.json() == {"id": "f" * 32} and legacy.json() == {"id": "1" * 32}
     assert clean_buffer.depth() == 2
 

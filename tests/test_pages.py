@@ -35,16 +35,30 @@ def test_home_links_to_issue_list_which_links_to_issue(logged_in):
     home = client.get("/").content.decode()
     assert 'href="/organizations/acme/projects/web/"' in home
     listing = client.get("/organizations/acme/projects/web/").content.decode()
-    assert f'href="http://127.0.0.1:8000/organizations/acme/projects/web/issues/{issue.id}/"' in listing.replace(
-        "localhost", "127.0.0.1"
-    ) or f"/issues/{issue.id}/" in listing
+    assert (
+        f'href="http://127.0.0.1:8000/organizations/acme/projects/web/issues/{issue.id}/"'
+        in listing.replace("localhost", "127.0.0.1")
+        or f"/issues/{issue.id}/" in listing
+    )
 
 
 def test_issue_page_shows_the_event_and_escapes_its_content(logged_in):
     _, client, issue = logged_in
     html = client.get(f"/organizations/acme/projects/web/issues/{issue.id}/").content.decode()
-    for expected in ("ZeroDivisionError", "total", "In App", "return sum(items) / len(items)", "GET /cart",
-                     "jane@example.com", "eu-west-1", "CPython", "c-77", "Resolve", "shop@2.0", "Older event"):
+    for expected in (
+        "ZeroDivisionError",
+        "total",
+        "In App",
+        "return sum(items) / len(items)",
+        "GET /cart",
+        "jane@example.com",
+        "eu-west-1",
+        "CPython",
+        "c-77",
+        "Resolve",
+        "shop@2.0",
+        "Older event",
+    ):
         assert expected in html, expected
     assert "<script>alert(" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(" in html
@@ -52,7 +66,9 @@ def test_issue_page_shows_the_event_and_escapes_its_content(logged_in):
 
 def test_resolve_button_resolves(logged_in):
     _, client, issue = logged_in
-    response = client.post(f"/organizations/acme/projects/web/issues/{issue.id}/status/", {"status": "resolved"})
+    response = client.post(
+        f"/organizations/acme/projects/web/issues/{issue.id}/status/", {"status": "resolved"}
+    )
     assert response.status_code == 302
     issue.refresh_from_db()
     assert issue.status == "resolved"
@@ -64,7 +80,9 @@ def test_status_form_needs_csrf(logged_in):
     _, client, issue = logged_in
     strict = Client(enforce_csrf_checks=True)
     strict.cookies = client.cookies
-    response = strict.post(f"/organizations/acme/projects/web/issues/{issue.id}/status/", {"status": "resolved"})
+    response = strict.post(
+        f"/organizations/acme/projects/web/issues/{issue.id}/status/", {"status": "resolved"}
+    )
     assert response.status_code == 403
 
 

@@ -69,7 +69,9 @@ def test_same_error_many_times_is_one_issue_with_exact_count(client, fixture_pro
     assert issue.times_seen == 250 and Event.objects.count() == 250
 
 
-def test_a_worker_dying_before_ack_loses_nothing_and_counts_once(client, fixture_project, clean_buffer, settings):
+def test_a_worker_dying_before_ack_loses_nothing_and_counts_once(
+    client, fixture_project, clean_buffer, settings
+):
     project, _ = fixture_project
     for _ in range(3):
         post_envelope(client, project.id, make_event_envelope({"message": "x"}, uuid.uuid4().hex))

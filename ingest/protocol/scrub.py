@@ -344,8 +344,7 @@ def _needs_scan(s: str) -> bool:
 
 
 # Every default sensitive name, lower-cased and written with or without separators, contains
-# one of these.  ("su" is left out: it is in too many words.  It is still matched as a dict
-# key, pair name or cookie name.)
+# one of these.
 _TEXT_NEEDLES = (
     "pass",
     "pwd",
@@ -361,7 +360,7 @@ _TEXT_NEEDLES = (
     "ssn",
     "otp",
     "sid",
-    "sudo",
+    "su",  # also sudo
     "factor",
 )
 
@@ -425,7 +424,7 @@ def _find_spans(s: str, cls: _Classifier) -> list[tuple[int, int, str]] | None:
                 continue
             g = "sq" if m.group("sq") is not None else "dq" if m.group("dq") is not None else "bare"
             a, b = m.span(g)
-            if a < b:
+            if a < b and s[a:b] != FILTERED:
                 if spans is None:
                     spans = []
                 spans.append((a, b, _RULE_FOR_CODE[code]))
@@ -873,7 +872,8 @@ def _build_meta(rec: list[_Record]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for path, rems, orig_len in rec:
         keys = _path_keys(path)
-        if len(keys) > _MAX_META_DEPTH:
+        if len(keys) > _MAX_META_DEPTH or "" in keys:
+            # An empty key would read as a meta node marker: such paths are not recorded.
             continue
         node = meta
         for k in keys:

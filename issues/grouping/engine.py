@@ -161,15 +161,26 @@ def _fingerprint_variants(
     if not any(is_default_var(v) for v in fingerprint):
         for variant in variants:
             assert variant.component is not None
-            variant.component.update(contributes=False, hint="ignored because a custom fingerprint takes precedence")
+            variant.component.update(
+                contributes=False, hint="ignored because a custom fingerprint takes precedence"
+            )
             variant.contributes, variant.hash = False, None
             variant.hint = variant.component.hint
-        name = "custom_fingerprint" if rule is None else (
-            "built_in_fingerprint" if rule.builtin else "custom_server_fingerprint"
+        name = (
+            "custom_fingerprint"
+            if rule is None
+            else ("built_in_fingerprint" if rule.builtin else "custom_server_fingerprint")
         )
         fp_variant = GroupingVariant(
-            name, hash_values(resolved), True, None, None, type=name, values=resolved,
-            matched_rule=matched, client_values=client if rule is not None else None,
+            name,
+            hash_values(resolved),
+            True,
+            None,
+            None,
+            type=name,
+            values=resolved,
+            matched_rule=matched,
+            client_values=client if rule is not None else None,
         )
         return [*variants, fp_variant]
     for variant in variants:
@@ -197,7 +208,13 @@ def _checksum_result(config: GroupingConfig, checksum: str) -> GroupingResult:
         variant = GroupingVariant("checksum", checksum, True, None, None, type="checksum", values=[checksum])
     else:
         variant = GroupingVariant(
-            "hashed_checksum", hash_values([checksum]), True, None, None, type="hashed_checksum", values=[checksum]
+            "hashed_checksum",
+            hash_values([checksum]),
+            True,
+            None,
+            None,
+            type="hashed_checksum",
+            values=[checksum],
         )
     return GroupingResult(config.id, [variant.hash or EMPTY_HASH], [variant], None)
 

@@ -257,9 +257,7 @@ def parse_rule_line(text: str, lineno: int, builtin: bool = False) -> Enhancemen
     return _finish(p, matchers, actions, builtin)
 
 
-def _finish(
-    p: _LineParser, matchers: list[Matcher], actions: list[Action], builtin: bool
-) -> EnhancementRule:
+def _finish(p: _LineParser, matchers: list[Matcher], actions: list[Action], builtin: bool) -> EnhancementRule:
     if not any(m.offset == 0 for m in matchers):
         raise p.error("a rule needs at least one frame matcher")
     if not actions:

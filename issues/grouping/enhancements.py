@@ -139,7 +139,9 @@ class Enhancements:
         return _frame_count_limits(components, variables)
 
 
-def _set_group(components: list[GroupingComponent], idx: int, n: int, action: Action, description: str) -> None:
+def _set_group(
+    components: list[GroupingComponent], idx: int, n: int, action: Action, description: str
+) -> None:
     for j in _span(idx, action.range, n):
         comp = components[j]
         if comp.contributes != action.flag:

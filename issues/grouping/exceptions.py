@@ -47,9 +47,7 @@ def single_exception(exc: Exc, ctx: _Context) -> Variants:
         domain, code = exc.ns_error
         ns_error = make("ns_error", [make("domain", [domain]), make("code", [code])])
     if exc.frames is not None:
-        stacks = stacktrace_variants(
-            exc.frames, ctx.view.platform, ctx.config, ctx.enhancements, exc
-        )
+        stacks = stacktrace_variants(exc.frames, ctx.view.platform, ctx.config, ctx.enhancements, exc)
     else:
         stacks = {APP: make("stacktrace")}
     out: Variants = {}
@@ -130,7 +128,9 @@ class _Tree:
         return path
 
 
-def filter_exception_groups(exceptions: list[Exc], components: dict[int, Variants], ctx: _Context) -> list[Exc]:
+def filter_exception_groups(
+    exceptions: list[Exc], components: dict[int, Variants], ctx: _Context
+) -> list[Exc]:
     if len(exceptions) <= 1:
         return exceptions
     view = ctx.view

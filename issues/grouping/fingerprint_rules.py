@@ -198,9 +198,11 @@ def _rule_from_json(item: Any) -> FingerprintRule | None:
             return None
     values = [DEFAULT_VAR if is_default_var(v) else v for v in fingerprint if isinstance(v, str)]
     attributes = item.get("attributes")
-    attrs = {"title": attributes["title"]} if isinstance(attributes, Mapping) and isinstance(
-        attributes.get("title"), str
-    ) else {}
+    attrs = (
+        {"title": attributes["title"]}
+        if isinstance(attributes, Mapping) and isinstance(attributes.get("title"), str)
+        else {}
+    )
     if not matchers or not values:
         return None
     return FingerprintRule(tuple(matchers), tuple(values), attrs, item.get("is_builtin") is True)

@@ -14,12 +14,11 @@ tried in order; the first matching one replaces the event's fingerprint.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .enhancement_rules import bool_from_string
-from .errors import RuleSyntaxError
 from .event import EventView, behavior_family
 from .glob import compile_glob, normalize_path, path_match
 

@@ -16,7 +16,6 @@ from .config import GroupingConfig
 from .event import Frame, behavior_family
 from .functions import trim_function_name
 
-_BASENAME = re.compile(r"[/\\]")
 _RUBY_ERB_SUFFIX = re.compile(r"__\d{4,}_\d{4,}$")
 _JAVA_REFLECT = re.compile(r"(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+")
 _JAVA_CGLIB = re.compile(r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?")
@@ -53,7 +52,8 @@ def has_url_origin(path: str | None, files_count_as_urls: bool) -> bool:
 def filename_component(frame: Frame, platform: str) -> GroupingComponent:
     if frame.filename is None:
         return make("filename")
-    name = _BASENAME.split(frame.filename)[-1].lower()
+    raw = frame.filename
+    name = raw[max(raw.rfind("/"), raw.rfind("\\")) + 1 :].lower()
     comp = make("filename", [name])
     if has_url_origin(frame.abs_path, files_count_as_urls=False):
         comp.update(contributes=False, hint="ignored because the frame's path is a URL")
@@ -95,7 +95,9 @@ def _clean_java_module(comp: GroupingComponent, module: str) -> None:
         comp.update(values=[cleaned], hint="generated class marker removed")
 
 
-def function_component(frame: Frame, platform: str, context_line_used: bool) -> GroupingComponent:
+def function_component(
+    frame: Frame, platform: str, family: str, context_line_used: bool
+) -> GroupingComponent:
     if platform == "csharp":
         func = frame.raw_function or frame.function
     else:
@@ -105,7 +107,6 @@ def function_component(frame: Frame, platform: str, context_line_used: bool) -> 
     if not func:
         return make("function")
     comp = make("function", [func])
-    family = behavior_family(platform)
     if platform == "ruby":
         if func.startswith("block "):
             comp.update(values=["block"], hint="Ruby block")
@@ -141,7 +142,7 @@ def _clean_php_function(comp: GroupingComponent, func: str) -> None:
             comp.update(values=[method], hint="anonymous class name removed")
 
 
-def context_line_component(frame: Frame, platform: str) -> GroupingComponent:
+def context_line_component(frame: Frame, family: str) -> GroupingComponent:
     raw = frame.context_line or ""
     line = " ".join(raw.split())
     if not line:
@@ -150,7 +151,7 @@ def context_line_component(frame: Frame, platform: str) -> GroupingComponent:
     if len(raw) > 120:
         comp.update(contributes=False, hint="ignored because the line is too long")
     elif (
-        behavior_family(platform) == "javascript"
+        family == "javascript"
         and not frame.function
         and has_url_origin(frame.abs_path, files_count_as_urls=True)
     ):
@@ -160,19 +161,20 @@ def context_line_component(frame: Frame, platform: str) -> GroupingComponent:
 
 def frame_component(frame: Frame, event_platform: str, config: GroupingConfig) -> GroupingComponent:
     platform = frame.platform or event_platform
+    family = behavior_family(platform)
     filename = filename_component(frame, platform)
     module = module_component(frame, platform)
     if module.contributes and filename.contributes:
         filename.update(contributes=False, hint="ignored because the module takes precedence")
     context_line = None
     if frame.context_line and platform in config.contextline_platforms:
-        context_line = context_line_component(frame, platform)
-    function = function_component(frame, platform, bool(context_line and context_line.contributes))
+        context_line = context_line_component(frame, family)
+    function = function_component(frame, platform, family, bool(context_line and context_line.contributes))
     values: list[GroupingComponent | str] = [module, filename, function]
     if context_line is not None:
         values.append(context_line)
     comp = make("frame", values, in_app=bool(frame.in_app))
-    if behavior_family(platform) == "javascript":
+    if family == "javascript":
         _js_frame_noise(frame, function, comp)
     return comp
 

@@ -53,9 +53,13 @@ def csp_strategy(view: EventView) -> dict[str, GroupingComponent]:
             local_type = "unsafe-eval"
     if local_type:
         violation = make("violation", [f"'{local_type}'"])
-        uri_comp = make("uri", [uri], contributes=False, hint="ignored because the violation takes precedence")
+        uri_comp = make(
+            "uri", [uri], contributes=False, hint="ignored because the violation takes precedence"
+        )
     else:
-        violation = make("violation", contributes=False, hint="ignored because it is not a local script violation")
+        violation = make(
+            "violation", contributes=False, hint="ignored because it is not a local script violation"
+        )
         uri_comp = make("uri", [uri])
     salt = make("salt", [directive or ""], hint="a static salt")
     return {DEFAULT: make("csp", [salt, violation, uri_comp])}
@@ -66,7 +70,10 @@ def _hostname_report(view: EventView, key: str, salt: str) -> dict[str, Grouping
     if not isinstance(report, Mapping):
         return {}
     hostname = as_str(report.get("hostname")) or ""
-    values: list[GroupingComponent | str] = [make("salt", [salt], hint="a static salt"), make("hostname", [hostname])]
+    values: list[GroupingComponent | str] = [
+        make("salt", [salt], hint="a static salt"),
+        make("hostname", [hostname]),
+    ]
     return {DEFAULT: make(salt, values)}
 
 

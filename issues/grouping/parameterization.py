@@ -88,6 +88,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 # A pattern can only match when its text contains certain characters.  Leaving
 # out the patterns that cannot match keeps the result identical (alternatives
 # are tried in order at each position) and makes the common case much faster.
+_HEX_RUN_32 = re.compile(r"[0-9a-fA-F]{32}")
+_DIGIT = re.compile(r"[0-9]")
+_LETTER_HEX_RUN = re.compile(r"[a-fA-F]{8}")
 _NEEDS: dict[str, Callable[[str], bool]] = {
     "email": lambda t: "@" in t,
     "url": lambda t: "://" in t,
@@ -103,9 +106,6 @@ _NEEDS: dict[str, Callable[[str], bool]] = {
     "quoted_str": lambda t: "=" in t,
     "bool": lambda t: "=" in t,
 }
-_HEX_RUN_32 = re.compile(r"[0-9a-fA-F]{32}")
-_DIGIT = re.compile(r"[0-9]")
-_LETTER_HEX_RUN = re.compile(r"[a-fA-F]{8}")
 
 
 @lru_cache(maxsize=256)

@@ -21,7 +21,9 @@ NOT_IN_APP = "ignored because it is not in-app"
 
 def clone_frame(component: GroupingComponent) -> GroupingComponent:
     """A copy of a frame component that shares its (never modified) children."""
-    return GroupingComponent(component.id, component.contributes, component.hint, component.values, component.in_app)
+    return GroupingComponent(
+        component.id, component.contributes, component.hint, component.values, component.in_app
+    )
 
 
 def _app_frame_hint(frame: Frame, comp: GroupingComponent) -> None:
@@ -51,7 +53,9 @@ def _base_frames(frames: list[Frame], platform: str, config: GroupingConfig) -> 
             and not only.function
             and has_url_origin(only.abs_path, files_count_as_urls=True)
         ):
-            comps[0].update(contributes=False, hint="ignored because it is a single low-quality JavaScript frame")
+            comps[0].update(
+                contributes=False, hint="ignored because it is a single low-quality JavaScript frame"
+            )
     return comps
 
 

@@ -37,7 +37,9 @@ def live_stack(tmp_path_factory):
     env = base_env(tmp_path_factory.mktemp("e2e-data"), port)
     env.update(DATABASE_URL=e2e_url, REDIS_URL=redis_url)
     manage(env, "migrate", "--noinput")
-    stack = LiveStack(url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "e2e-bot"))
+    stack = LiveStack(
+        url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "e2e-bot")
+    )
     stack.start()
     try:
         yield stack

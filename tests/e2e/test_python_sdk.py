@@ -31,7 +31,9 @@ def test_unhandled_exception(live_stack):
     frame = _frames(event)[-1]
     assert (frame["function"], frame["inApp"]) == ("load_cart", True)
     assert any("raise KeyError" in line for _, line in frame["context"])
-    mechanism = [e for e in event["entries"] if e["type"] == "exception"][0]["data"]["values"][-1]["mechanism"]
+    mechanism = [e for e in event["entries"] if e["type"] == "exception"][0]["data"]["values"][-1][
+        "mechanism"
+    ]
     assert mechanism["handled"] is False
     assert {"key": "release", "value": "shop@1.0.0"} in event["tags"]
 

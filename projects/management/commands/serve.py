@@ -25,10 +25,33 @@ def _commands() -> dict[str, list[str]]:
         "--keep-alive", "30", "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
     ]  # fmt: skip
     # SQLite has one writer at a time: a thread pool in one process is enough and saves memory.
-    pool = ["--pool", "threads", "--concurrency", "2"] if embedded else ["--concurrency", os.environ.get("WORKER_CONCURRENCY", "2")]
+    pool = (
+        ["--pool", "threads", "--concurrency", "2"]
+        if embedded
+        else ["--concurrency", os.environ.get("WORKER_CONCURRENCY", "2")]
+    )
     celery = os.path.join(bin_dir, "celery")
-    worker = [celery, "-A", "config", "worker", "--loglevel", "INFO", "--without-gossip", "--without-mingle", *pool]
-    beat = [celery, "-A", "config", "beat", "--loglevel", "WARNING", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")]
+    worker = [
+        celery,
+        "-A",
+        "config",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        *pool,
+    ]
+    beat = [
+        celery,
+        "-A",
+        "config",
+        "beat",
+        "--loglevel",
+        "WARNING",
+        "--schedule",
+        str(settings.DATA_DIR / "celerybeat-schedule"),
+    ]
     return {"web": web, "worker": worker, "scheduler": beat}
 
 

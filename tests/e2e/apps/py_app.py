@@ -29,7 +29,9 @@ elif scenario == "chained":
     except RuntimeError:
         sentry_sdk.capture_exception()
 elif scenario == "logged_message":
-    logging.getLogger("payments").error("Payment failed for user %s", sys.argv[3] if len(sys.argv) > 3 else 4711)
+    logging.getLogger("payments").error(
+        "Payment failed for user %s", sys.argv[3] if len(sys.argv) > 3 else 4711
+    )
 elif scenario == "many":
     for n in range(int(sys.argv[3])):
         try:

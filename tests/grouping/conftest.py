@@ -1,0 +1,56 @@
+"""Grouping tests are pure Python: no database and no Django settings."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SDK_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    """Replaces the suite-wide fixture of the same name, which needs Django."""
+
+
+def read_envelope_events(path: Path) -> list[dict[str, Any]]:
+    """Event payloads of an envelope: header line, then items (``length`` optional)."""
+    data = path.read_bytes()
+    pos = data.index(b"\n") + 1
+    events = []
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end == -1 else end
+        line = data[pos:end]
+        pos = end + 1
+        if not line.strip():
+            continue
+        header = json.loads(line)
+        if header.get("length") is not None:
+            payload = data[pos : pos + int(header["length"])]
+            pos += int(header["length"]) + 1
+        else:
+            end = data.find(b"\n", pos)
+            end = len(data) if end == -1 else end
+            payload, pos = data[pos:end], end + 1
+        if header.get("type") == "event":
+            events.append(json.loads(payload))
+    return events
+
+
+@pytest.fixture
+def sdk_event() -> Callable[[str], dict[str, Any]]:
+    """``sdk_event("sentry.python-2.75.0/recursion")`` -> a fresh copy of its event."""
+
+    def load(name: str) -> dict[str, Any]:
+        path = SDK_FIXTURES / f"{name}.envelope"
+        events = read_envelope_events(path)
+        assert events, f"{path} holds no event"
+        return copy.deepcopy(events[0])
+
+    return load
