@@ -91,7 +91,8 @@ def synthetic_event(frames: int = 15) -> dict[str, Any]:
 def startup_ms() -> float:
     """Parsing and compiling the built-in rule sets (once per process)."""
     engine.base_enhancements.cache_clear()
-    engine._combined_enhancements.cache_clear()
+    engine._combined_from_text.cache_clear()
+    engine._combined_from_object.cache_clear()
     engine._builtin_fingerprints.cache_clear()
     glob.compile_glob.cache_clear()
     start = time.perf_counter()

@@ -117,7 +117,7 @@ def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
             problems.append(f"{kind} item: larger than {cap} bytes")
             continue
         if kind in EVENT_ITEM_TYPES:
-            reasons = check_event_types(orjson.loads(item.payload))
+            reasons = check_event_types(_parsed(item))
             if reasons:
                 problems.append(f"{kind} item: " + "; ".join(reasons[:5]))
                 continue
@@ -125,6 +125,11 @@ def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
     if problems and not kept and all("larger than" in p for p in problems):
         raise PayloadTooLarge("; ".join(problems))
     return kept, problems
+
+
+def _parsed(item: Item) -> dict:
+    # split_valid_items already parsed (and type-checked) JSON items; reuse that work.
+    return item.parsed if isinstance(item.parsed, dict) else orjson.loads(item.payload)
 
 
 def _event_id(envelope: Envelope, items: list[Item]) -> str | None:
@@ -135,7 +140,7 @@ def _event_id(envelope: Envelope, items: list[Item]) -> str | None:
     if not event_items and not any(i.headers.get("type") == "attachment" for i in items):
         return None
     for item in event_items:
-        from_payload = normalize_event_id(orjson.loads(item.payload).get("event_id"))
+        from_payload = normalize_event_id(_parsed(item).get("event_id"))
         if from_payload:
             return from_payload
     return uuid.uuid4().hex

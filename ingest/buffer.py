@@ -22,6 +22,10 @@ from typing import Protocol
 from django.conf import settings
 
 
+class BufferUnavailable(Exception):
+    """The buffer's store (Redis or the database) cannot take the envelope now: answer 503."""
+
+
 @dataclass(frozen=True)
 class BufferEntry:
     id: str
@@ -37,12 +41,12 @@ class IngestBuffer(Protocol):
 
 
 class RedisStreamBuffer:
-    stream = "lighttrace:ingest"
     group = "workers"
 
-    def __init__(self, url: str, reclaim_idle_seconds: int) -> None:
+    def __init__(self, url: str, reclaim_idle_seconds: int, prefix: str = "lighttrace") -> None:
         import redis
 
+        self.stream = f"{prefix}:ingest"
         self.client = redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
         self.reclaim_idle_ms = reclaim_idle_seconds * 1000
         self._group_ready = False
@@ -60,7 +64,12 @@ class RedisStreamBuffer:
         self._group_ready = True
 
     def put(self, payload: bytes) -> None:
-        self.client.xadd(self.stream, {b"d": payload})
+        import redis
+
+        try:
+            self.client.xadd(self.stream, {b"d": payload})
+        except redis.RedisError as exc:
+            raise BufferUnavailable(str(exc)) from exc
 
     def take(self, consumer: str, count: int) -> list[BufferEntry]:
         self._ensure_group()
@@ -96,9 +105,14 @@ class DatabaseBuffer:
         self.reclaim_idle = reclaim_idle_seconds
 
     def put(self, payload: bytes) -> None:
+        from django.db import DatabaseError
+
         from .models import BufferedEnvelope
 
-        BufferedEnvelope.objects.create(payload=payload)
+        try:
+            BufferedEnvelope.objects.create(payload=payload)
+        except DatabaseError as exc:
+            raise BufferUnavailable(str(exc)) from exc
 
     def take(self, consumer: str, count: int) -> list[BufferEntry]:
         from django.db import connection, transaction
@@ -148,5 +162,5 @@ def _received_of(payload: bytes) -> float:
 def get_buffer() -> IngestBuffer:
     reclaim = settings.INGEST["RECLAIM_IDLE_SECONDS"]
     if settings.REDIS_URL:
-        return RedisStreamBuffer(settings.REDIS_URL, reclaim)
+        return RedisStreamBuffer(settings.REDIS_URL, reclaim, settings.REDIS_KEY_PREFIX)
     return DatabaseBuffer(reclaim)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .accept import IngestRequest, accept_envelope, accept_store
+from .buffer import BufferUnavailable
 from .http import add_cors, client_ip, json_response, preflight, read_body
 from .protocol.errors import ProtocolError
 
@@ -37,6 +38,10 @@ def _ingest(request: HttpRequest, project_id: int, accept) -> HttpResponse:
         accepted = accept(req)
     except ProtocolError as exc:
         return add_cors(request, json_response({"detail": exc.reason}, status=exc.status))
+    except BufferUnavailable:
+        response = json_response({"detail": "ingest is temporarily unavailable, retry later"}, status=503)
+        response["Retry-After"] = "60"
+        return add_cors(request, response)
     except (RecursionError, MemoryError, UnicodeError, ValueError, TypeError, KeyError) as exc:
         # Hostile input must never surface as a 500; the reason stays generic on purpose.
         log.info("rejected malformed request for project %s: %s", project_id, type(exc).__name__)

@@ -7,12 +7,14 @@ cd "$(dirname "$0")/.."
 if [ -z "${DATABASE_URL:-}" ]; then
   for user in postgres root; do
     if psql -h 127.0.0.1 -U "$user" -d postgres -Atc 'select 1' >/dev/null 2>&1; then
-      export DATABASE_URL="postgres://$user@127.0.0.1:5432/lighttrace"
+      # A name per run, so that two runs on one machine never share a test database.
+      export DATABASE_URL="postgres://$user@127.0.0.1:5432/lighttrace_$$"
       break
     fi
   done
 fi
 : "${DATABASE_URL:?no PostgreSQL reachable on 127.0.0.1:5432 as postgres or root; set DATABASE_URL}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"
+export REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-lighttrace-test-$$}"
 export DATA_DIR="${TEST_DATA_DIR:-$(mktemp -d /tmp/lighttrace-test.XXXXXX)}"
 exec .venv/bin/python -m pytest "$@"

@@ -28,6 +28,25 @@ def wire_body(request: dict) -> bytes:
     return request["body_text"].encode()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_redis_keys_of_this_run():
+    """Kicked drain tasks and streams of this run live under its own key prefix; remove them at the end."""
+    yield
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        redis_url = settings.REDIS_URL
+    except ImproperlyConfigured:  # pure suites may run without Django (-p no:django)
+        return
+    if redis_url:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*"):
+            client.delete(key)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     from ingest.keys import clear_key_cache

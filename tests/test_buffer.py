@@ -9,8 +9,7 @@ from ingest.buffer import DatabaseBuffer, RedisStreamBuffer
 @pytest.fixture(params=["redis", "database"])
 def buffer(request, db, settings):
     if request.param == "redis":
-        buf = RedisStreamBuffer(settings.REDIS_URL, reclaim_idle_seconds=0)
-        buf.stream = "lighttrace:test-buffer"
+        buf = RedisStreamBuffer(settings.REDIS_URL, 0, prefix=f"{settings.REDIS_KEY_PREFIX}-buffer-test")
         buf.client.delete(buf.stream)
         yield buf
         buf.client.delete(buf.stream)

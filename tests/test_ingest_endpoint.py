@@ -242,3 +242,17 @@ def test_chunked_body_without_content_length_is_read_to_the_end():
     request.META["wsgi.input"] = io.BytesIO(body)
     with pytest.raises(PayloadTooLarge):
         read_body(request, 100_000)
+
+
+def test_buffer_outage_is_503_with_retry_after(client, fixture_project, settings):
+    from ingest.buffer import RedisStreamBuffer, get_buffer
+
+    project, _ = fixture_project
+    get_buffer.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        assert isinstance(get_buffer(), RedisStreamBuffer)
+        response = post_envelope(client, project.id, make_event_envelope(EVENT))
+    finally:
+        get_buffer.cache_clear()
+    assert response.status_code == 503 and response["Retry-After"] == "60"

@@ -58,10 +58,22 @@ def base_enhancements(name: str) -> Enhancements:
     return Enhancements.from_text(ENHANCEMENT_BASES.get(name, ""), builtin=True)
 
 
-@lru_cache(maxsize=256)
 def _combined_enhancements(base: str, custom: Enhancements | None) -> Enhancements:
     if custom is None or not custom.rules:
         return base_enhancements(base)
+    if custom.text:
+        # keyed by the rule text so re-parsed project settings reuse compiled rules
+        return _combined_from_text(base, custom.text)
+    return _combined_from_object(base, custom)
+
+
+@lru_cache(maxsize=256)
+def _combined_from_text(base: str, text: str) -> Enhancements:
+    return Enhancements.from_text(text).combined_with(base_enhancements(base))
+
+
+@lru_cache(maxsize=64)
+def _combined_from_object(base: str, custom: Enhancements) -> Enhancements:
     return custom.combined_with(base_enhancements(base))
 
 
@@ -76,19 +88,14 @@ def _builtin_fingerprints(names: tuple[str, ...]) -> FingerprintRules:
 def clear_runtime_caches() -> None:
     """Forget remembered per-frame rule results and message normalisations.
 
-    Parsed rule sets stay; they are built once per process.
+    The built-in rule sets stay parsed; they are built once per process.
     """
-    for enh in _cached_enhancements():
-        for ruleset in enh.rulesets():
-            ruleset.memo.clear()
-    normalize_message.cache_clear()
-
-
-def _cached_enhancements() -> set[Enhancements]:
-    found: set[Enhancements] = set()
     for name in ENHANCEMENT_BASES:
-        found.add(base_enhancements(name))
-    return found
+        for ruleset in base_enhancements(name).rulesets():
+            ruleset.memo.clear()
+    _combined_from_text.cache_clear()
+    _combined_from_object.cache_clear()
+    normalize_message.cache_clear()
 
 
 def _has_contributing_stacktrace(component: GroupingComponent) -> bool:
@@ -135,8 +142,10 @@ def _strategy_variants(ctx: Context) -> dict[str, GroupingComponent]:
     roots = {}
     for variant, comps in collected.items():
         root = make(variant, comps)
-        if not root.contributes and precedence:
-            root.update(hint=precedence)
+        if not root.contributes:
+            # explain with the reason given by the part that would have counted
+            reasons = [c.hint for c in comps if isinstance(c, GroupingComponent) and c.hint]
+            root.update(hint=reasons[0] if reasons else precedence)
         roots[variant] = root
     return roots
 
@@ -153,39 +162,41 @@ def _fingerprint_variants(
     view: EventView,
 ) -> list[GroupingVariant]:
     variants = [_component_variant(name, root) for name, root in roots.items()]
-    is_default = len(fingerprint) == 1 and is_default_var(fingerprint[0])
-    if is_default:
+    if len(fingerprint) == 1 and is_default_var(fingerprint[0]):
         return variants
     resolved = resolve_fingerprint(fingerprint, view)
     matched = rule.text if rule is not None else None
-    if not any(is_default_var(v) for v in fingerprint):
+    if any(is_default_var(v) for v in fingerprint):
         for variant in variants:
-            assert variant.component is not None
-            variant.component.update(
-                contributes=False, hint="ignored because a custom fingerprint takes precedence"
-            )
-            variant.contributes, variant.hash = False, None
-            variant.hint = variant.component.hint
-        name = (
-            "custom_fingerprint"
-            if rule is None
-            else ("built_in_fingerprint" if rule.builtin else "custom_server_fingerprint")
-        )
-        fp_variant = GroupingVariant(
-            name,
-            hash_values(resolved),
-            True,
-            None,
-            None,
-            type=name,
-            values=resolved,
-            matched_rule=matched,
-            client_values=client if rule is not None else None,
-        )
-        return [*variants, fp_variant]
+            _salt(variant, resolved, matched)
+        return variants
     for variant in variants:
-        _salt(variant, resolved, matched)
-    return variants
+        assert variant.component is not None
+        variant.component.update(
+            contributes=False, hint="ignored because a custom fingerprint takes precedence"
+        )
+        variant.contributes, variant.hash, variant.hint = False, None, variant.component.hint
+    return [*variants, _custom_variant(resolved, rule, client)]
+
+
+def _custom_variant(
+    resolved: list[str], rule: FingerprintRule | None, client: list[str] | None
+) -> GroupingVariant:
+    if rule is None:
+        name = "custom_fingerprint"
+    else:
+        name = "built_in_fingerprint" if rule.builtin else "custom_server_fingerprint"
+    return GroupingVariant(
+        name,
+        hash_values(resolved),
+        True,
+        None,
+        None,
+        type=name,
+        values=resolved,
+        matched_rule=rule.text if rule is not None else None,
+        client_values=client if rule is not None else None,
+    )
 
 
 def _salt(variant: GroupingVariant, resolved: list[str], matched: str | None) -> None:

@@ -59,9 +59,9 @@ def as_dict(value: Any) -> Mapping[str, Any]:
 def values_of(container: Any) -> list[Any]:
     """Accept ``{"values": [...]}``, a bare list, or a single object."""
     if isinstance(container, Mapping):
-        inner = container.get("values")
-        if isinstance(inner, list):
-            return inner
+        if "values" in container:
+            inner = container.get("values")
+            return inner if isinstance(inner, list) else []
         return [container] if container else []
     if isinstance(container, list):
         return container

@@ -55,7 +55,7 @@ def single_exception(exc: Exc, ctx: _Context) -> Variants:
     for name, stack in stacks.items():
         value = make("value", list(base_value.values), hint=base_value.hint)
         if stack.contributes and value.contributes:
-            value.update(contributes=False, hint="ignored because the stack trace takes precedence")
+            value.update(contributes=False, hint="ignored because stack trace takes precedence")
         if ns_error is not None and ns_error.contributes and value.contributes:
             value.update(contributes=False, hint="ignored because the NSError info takes precedence")
         children: list[GroupingComponent | str] = [stack, type_comp]

@@ -25,6 +25,35 @@ _TLDS = (
     "th|io|xyz|pe|bg|hk|rs|lt|link|ph|club|si|site|mobi|by|cat|wiki|la|ga|xxx|cf|hr|ng|jobs|online|kz|ug|"
     "gq|ae|is|lv|pro|fm|tips|ms|sa|app"
 )
+_LOCAL = r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]"
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching exactly the given words, branching on shared prefixes.
+
+    Followed by a word boundary, at most one of the words can match at a given
+    place, so the order of alternatives does not matter.
+    """
+    if not words:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[:1], []).append(word[1:])
+    parts = []
+    for head, tails in sorted(groups.items()):
+        if head == "":
+            continue
+        rest = [t for t in tails if t]
+        inner = _trie(rest) if rest else ""
+        optional = "" in tails
+        if inner:
+            parts.append(f"{re.escape(head)}(?:{inner}){'?' if optional else ''}")
+        else:
+            parts.append(re.escape(head))
+    return "|".join(parts)
+
+
+_TLD_TRIE = f"(?:{_trie(_TLDS.split('|') + _TLDS.upper().split('|'))})"
 _IPV4 = r"(?:(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])\.){3}(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])"
 _H = "[0-9a-fA-F]{1,4}"
 _IPV6 = (
@@ -57,16 +86,21 @@ _DATE = "|".join(
         r"datetime.datetime\(.*?\)",
     )
 )
+# A 4-6 character hex word must mix letters and digits.  The look-aheads only
+# need to look as far as the word can reach, which keeps long runs linear.
 _HEX_BODY = (
-    r"(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{4,6}|(?=[A-F]*[0-9])(?=[0-9]*[A-F])[0-9A-F]{4,6}"
+    r"(?=[a-f]{0,5}[0-9])(?=[0-9]{0,5}[a-f])[0-9a-f]{4,6}|(?=[A-F]{0,5}[0-9])(?=[0-9]{0,5}[A-F])[0-9A-F]{4,6}"
     r"|[0-9a-f]{8,128}|[0-9A-F]{8,128}"
 )
 
 # (placeholder name, pattern) in priority order
 PATTERNS: tuple[tuple[str, str], ...] = (
-    ("email", r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*"),
+    # Not starting inside a run of address characters only skips attempts that
+    # would have matched one position earlier; it keeps long runs linear.
+    ("email", rf"(?<!{_LOCAL})(?:{_LOCAL})+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*"),
     ("url", r"\b(?:wss?|https?|ftp)://[^\s/$.?#].[^\s]*"),
-    ("hostname", rf"\b(?:[a-zA-Z0-9\-]{{1,63}}\.)+?(?:{_TLDS.upper()}|{_TLDS})\b"),
+    # (a DNS name has at most 127 labels; the bound keeps dotted runs linear)
+    ("hostname", rf"\b(?:[a-zA-Z0-9\-]{{1,63}}\.){{1,127}}?{_TLD_TRIE}\b"),
     ("ip", rf"(?<![0-9a-zA-Z_]){_IPV6}(?![0-9a-zA-Z])|\b{_IPV4}\b"),
     ("traceparent", r"\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\b|\b1-[0-9a-f]{8}-[0-9a-f]{24}\b"),
     ("uuid", r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
@@ -75,10 +109,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     # the (?=...) guards only name the characters a match can start with; they
     # spare the regex engine from trying every alternative at every position
     ("date", rf"(?=[0-9SMTWFJAONDd])(?:{_DATE})"),
-    ("duration", r"(?=\d)(?:\b\d+ms|\d+(?:\.\d+)?s\b)"),
+    ("duration", r"(?=\d)(?:\b\d+ms|(?<!\d)\d+(?:\.\d+)?s\b)"),
     ("swift_txn_id", r"\btx[0-9a-f]{21}-[0-9a-f]{10}\S*"),
     ("hex", rf"(?=[0-9a-fA-F-])(?:\b0[xX][0-9a-fA-F]+\b|(?:\b|(?<!\w)-)(?:{_HEX_BODY})\b)"),
-    ("git_sha", r"\b(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{7}\b"),
+    ("git_sha", r"\b(?=[a-f]{0,6}[0-9])(?=[0-9]{0,6}[a-f])[0-9a-f]{7}\b"),
     ("float", r"-\d+\.\d+\b|\b\d+\.\d+\b"),
     ("int", r"(?=[0-9-])(?:\b|(?<!\w)-)\d{1,7}\b"),
     ("quoted_str", r"(?<==)(?:'[^']+'|\"[^\"]+\")"),
@@ -91,10 +125,13 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 _HEX_RUN_32 = re.compile(r"[0-9a-fA-F]{32}")
 _DIGIT = re.compile(r"[0-9]")
 _LETTER_HEX_RUN = re.compile(r"[a-fA-F]{8}")
+_DOT_TLD = re.compile(rf"\.{_TLD_TRIE}\b")
+_DURATION_HINT = re.compile(r"\dm?s")
 _NEEDS: dict[str, Callable[[str], bool]] = {
     "email": lambda t: "@" in t,
     "url": lambda t: "://" in t,
-    "hostname": lambda t: "." in t,
+    "hostname": lambda t: _DOT_TLD.search(t) is not None,
+    "duration": lambda t: _DURATION_HINT.search(t) is not None,
     "ip": lambda t: ":" in t or "." in t,
     "traceparent": lambda t: "-" in t,
     "uuid": lambda t: "-" in t,
@@ -147,6 +184,10 @@ def trim_lines(message: str) -> str:
     return trimmed
 
 
+MAX_MESSAGE_CHARS = 8192
+
+
 @lru_cache(maxsize=8192)
 def normalize_message(message: str) -> str:
-    return parameterize(trim_lines(message))
+    # Messages are capped like ingest caps them, which also bounds the work.
+    return parameterize(trim_lines(message[:MAX_MESSAGE_CHARS]))

@@ -32,10 +32,10 @@ def live_stack(tmp_path_factory):
         conn.execute(f'CREATE DATABASE "{name}"')
     redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0]
     redis_url = f"{redis_base}/{E2E_REDIS_DB}"
-    redis.Redis.from_url(redis_url).flushdb()
     port = free_port()
     env = base_env(tmp_path_factory.mktemp("e2e-data"), port)
-    env.update(DATABASE_URL=e2e_url, REDIS_URL=redis_url)
+    # A key prefix of its own: runs on one machine (and the unit tests' Redis keys) never mix.
+    env.update(DATABASE_URL=e2e_url, REDIS_URL=redis_url, REDIS_KEY_PREFIX=name)
     manage(env, "migrate", "--noinput")
     stack = LiveStack(
         url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "e2e-bot")
@@ -47,3 +47,6 @@ def live_stack(tmp_path_factory):
         stack.stop()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(match=f"{name}*"):
+            client.delete(key)

@@ -13,9 +13,19 @@ import pytest
 SDK_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
 
 
+# The suite-wide conftest has autouse fixtures that need Django settings (caches
+# of the ingest app, Redis clean-up).  Grouping needs neither; these same-named
+# fixtures replace them for this directory so the tests also run without Django.
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    """Replaces the suite-wide fixture of the same name, which needs Django."""
+    """No ingest caches to reset here."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_redis_keys_of_this_run() -> None:
+    """No Redis keys are created here."""
 
 
 def read_envelope_events(path: Path) -> list[dict[str, Any]]:

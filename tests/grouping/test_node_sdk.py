@@ -69,7 +69,9 @@ def test_anonymous_and_object_prefixed_functions_are_normalised(sdk_event):
     assert primary(renamed) == primary(event)
 
     comps = compute_grouping(event).variants[0].component.find("stacktrace")
-    anonymous = [f for f in comps.values if f.find("context_line") and f.find("context_line").values == ["main();"]]
+    anonymous = [
+        f for f in comps.values if f.find("context_line") and f.find("context_line").values == ["main();"]
+    ]
     function = anonymous[0].find("function")
     assert function.values == ["?"] and not function.contributes
     assert function.hint == "ignored because the function name is unknown"

@@ -55,7 +55,7 @@ def test_exception_value_is_ignored_when_the_stack_trace_counts(sdk_event):
     exc = compute_grouping(event).variants[0].component.values[0]
     value = [c for c in exc.values if c.id == "value"][0]
     assert not value.contributes
-    assert value.hint == "ignored because the stack trace takes precedence"
+    assert value.hint == "ignored because stack trace takes precedence"
 
 
 def test_system_frames_do_not_change_the_app_hash(sdk_event):
@@ -118,12 +118,23 @@ def test_chained_exception_uses_every_exception(sdk_event):
 
 def _exception_group(children: list[dict[str, Any]]) -> dict[str, Any]:
     group_frames = [
-        {"filename": "app.py", "module": "app", "function": "run", "context_line": "validate(order)", "in_app": True}
+        {
+            "filename": "app.py",
+            "module": "app",
+            "function": "run",
+            "context_line": "validate(order)",
+            "in_app": True,
+        }
     ]
     values = []
     for idx, child in enumerate(children, start=1):
         child = copy.deepcopy(child)
-        child["mechanism"] = {"type": "chained", "source": f"exceptions[{idx - 1}]", "exception_id": idx, "parent_id": 0}
+        child["mechanism"] = {
+            "type": "chained",
+            "source": f"exceptions[{idx - 1}]",
+            "exception_id": idx,
+            "parent_id": 0,
+        }
         values.append(child)
     values.reverse()
     values.append(
@@ -198,11 +209,16 @@ def test_messages_without_template_are_parameterized(sdk_event):
     other["logentry"] = {"formatted": "Cache warmup finished with 17 misses in 9ms"}
     result = compute_grouping(event)
     assert result.primary_hash == primary(other)
-    assert result.variants[0].component.values[0].values == ["Cache warmup finished with <int> misses in <duration>"]
+    assert result.variants[0].component.values[0].values == [
+        "Cache warmup finished with <int> misses in <duration>"
+    ]
 
 
 def test_exception_without_stack_uses_parameterized_value():
-    base = {"platform": "python", "exception": {"values": [{"type": "KeyError", "value": "order 17 missing"}]}}
+    base = {
+        "platform": "python",
+        "exception": {"values": [{"type": "KeyError", "value": "order 17 missing"}]},
+    }
     other = copy.deepcopy(base)
     other["exception"]["values"][0]["value"] = "order 18 missing"
     different = copy.deepcopy(base)
