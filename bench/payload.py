@@ -441,6 +441,8 @@ def write_pool(path: Path, count: int, public_key: str, seed: int = 1, processes
     import multiprocessing
 
     jobs = [(i, public_key, seed) for i in range(count)]
+    for issue in range(len(ISSUES)):  # parse the borrowed sources once, before forking
+        build_body((issue, public_key, seed))
     processes = processes or max(1, min(2, os.cpu_count() or 1))
     json_total = gz_total = env_total = 0
     with open(path, "wb") as out:

@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import health
-from issues import api, views
+from issues import api, project_settings, views
 
 api_patterns = [
     path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
     path("issues/<str:issue_id>/", api.IssueView.as_view()),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
+    path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
 ]
 
@@ -21,6 +22,21 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
+        project_settings.project_settings,
+        name="project-settings",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/merge/",
+        views.merge_selected,
+        name="issue-merge",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/unmerge/",
+        views.unmerge_hash,
+        name="issue-unmerge",
+    ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/",
         views.issue_detail,

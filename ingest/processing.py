@@ -76,12 +76,12 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     )
     # Scrub first: title, culprit, tags and the stored payload are all derived from the scrubbed event.
     scrub_event(event, config.scrub)
-    grouping = compute_grouping(
-        event,
-        config_id=config.grouping_config,
-        fingerprint_rules=config.fingerprint_rules,
-        enhancements=config.enhancements,
-    )
+    grouping = _group(event, config, config.grouping_config)
+    hashes = list(grouping.hashes)
+    if config.secondary_grouping_config:
+        # Transition window: old-config hashes keep the event in the issues the old config made.
+        old = _group(event, config, config.secondary_grouping_config)
+        hashes += [h for h in old.hashes if h not in hashes]
     metadata = compute_metadata(event)
     title = _clip(grouping.title or compute_title(event, metadata), 255)
     culprit = _clip(compute_culprit(event), 200)
@@ -104,9 +104,18 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         user_key=user_identity(event),
         trace_id=_clip(str(trace.get("trace_id") or ""), 32),
         tags=tags,
-        hashes=grouping.hashes,
+        hashes=hashes,
         config_id=grouping.config_id,
         data=encode_event_data(event),
+    )
+
+
+def _group(event: dict, config: ProjectConfig, config_id: str):
+    return compute_grouping(
+        event,
+        config_id=config_id,
+        fingerprint_rules=config.fingerprint_rules,
+        enhancements=config.enhancements,
     )
 
 

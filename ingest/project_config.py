@@ -26,6 +26,8 @@ class ProjectConfig:
     project_id: int
     scrub: ScrubConfig
     grouping_config: str
+    # The previous config during an upgrade's transition window, else None.
+    secondary_grouping_config: str | None
     fingerprint_rules: FingerprintRules | None
     enhancements: Enhancements | None
 
@@ -65,9 +67,20 @@ def _load(project_id: int) -> ProjectConfig | None:
             scrub_ip_addresses=project.scrub_ip_addresses,
         ),
         grouping_config=project.grouping_config or DEFAULT_CONFIG_ID,
+        secondary_grouping_config=_secondary(project),
         fingerprint_rules=_parse(parse_fingerprint_rules, project.fingerprint_rules, project_id),
         enhancements=_parse(parse_enhancements, project.stacktrace_rules, project_id),
     )
+
+
+def _secondary(project) -> str | None:
+    from django.utils import timezone
+
+    expiry = project.secondary_grouping_expiry
+    config = project.secondary_grouping_config
+    if config and config != project.grouping_config and expiry and expiry > timezone.now():
+        return config
+    return None
 
 
 def _parse(parser, text: str, project_id: int):

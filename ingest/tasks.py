@@ -55,18 +55,27 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     return results
 
 
-def _store_batch(project_id: int, batch: ProjectBatch) -> StoreResult:
+def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> StoreResult:
     rows = [(a.event_id, a.name, a.content_type, a.attachment_type, a.data) for a in batch.attachments]
     try:
         result = store_events(project_id, batch.events)
         store_attachments(project_id, rows)
         return result
-    except (DataError, IntegrityError):
-        # Content the database refuses. Connection-level errors propagate instead: the batch then
-        # stays unacknowledged in the buffer and is redelivered once the database is back.
-        if len(batch.events) <= 1 and not rows:
-            log.exception("dropped an event the database refused (project %s)", project_id)
-            return StoreResult()
+    except IntegrityError:
+        if attempts > 1:
+            # Most likely an issue merged away while this batch was being written: look hashes up again.
+            return _store_batch(project_id, batch, attempts - 1)
+        return _store_one_by_one(project_id, batch, rows)
+    except DataError:
+        return _store_one_by_one(project_id, batch, rows)
+
+
+def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> StoreResult:
+    """Content the database refuses. (Connection-level errors propagate instead: the batch then stays
+    unacknowledged in the buffer and is redelivered once the database is back.)"""
+    if len(batch.events) <= 1 and not rows:
+        log.exception("dropped an event the database refused (project %s)", project_id)
+        return StoreResult()
     # One event the database refuses must not hold back the rest: store them one at a time.
     log.warning(
         "batch of project %s failed; retrying its %d events one by one", project_id, len(batch.events)

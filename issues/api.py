@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .access import get_issue, get_project
-from .models import Event, Issue
+from .merge import merge_issues, unmerge_hashes
+from .models import Event, GroupHash, Issue
 from .search import apply_query
 from .serializers import serialize_event, serialize_event_summary, serialize_issue
+from .services import set_status
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -60,6 +62,29 @@ class ProjectIssuesView(APIView):
             ]
         )
         return _paginated(request, rows, offset, limit, [serialize_issue(i) for i in rows[:limit]])
+
+    def put(self, request: Request, org_slug: str, project_slug: str) -> Response:
+        """`?id=1&id=2` with `{"merge": 1}` (merge into the issue with most events) or `{"status": ...}`."""
+        project = get_project(request.user, org_slug, project_slug)
+        ids = request.query_params.getlist("id")
+        issues = list(Issue.objects.filter(project=project, pk__in=[i for i in ids if i.isdigit()]))
+        if not issues:
+            return Response({"detail": "no matching issues"}, status=404)
+        body = request.data if isinstance(request.data, dict) else {}
+        if body.get("merge"):
+            if len(issues) < 2:
+                return Response({"detail": "merging needs at least two issues"}, status=400)
+            # Like Sentry, the issue with the most events becomes the parent.
+            parent = max(issues, key=lambda i: (i.times_seen, -i.pk))
+            merge_issues(parent, [i for i in issues if i.pk != parent.pk])
+            children = sorted(str(i.pk) for i in issues if i.pk != parent.pk)
+            return Response({"merge": {"parent": str(parent.pk), "children": children}})
+        status = body.get("status")
+        if status in Issue.Status.values:
+            for issue in issues:
+                set_status(issue, status)
+            return Response({"status": status})
+        return Response({"detail": "nothing to do: send merge or status"}, status=400)
 
 
 class IssueView(APIView):
@@ -118,3 +143,20 @@ def neighbour_ids(event: Event) -> tuple[str | None, str | None]:
         .first()
     )
     return older, newer
+
+
+class IssueHashesView(APIView):
+    """`GET` lists an issue's grouping hashes; `DELETE ?id=<hash>` unmerges them into a new issue."""
+
+    def get(self, request: Request, issue_id: str) -> Response:
+        issue = get_issue(request.user, issue_id)
+        hashes = GroupHash.objects.filter(issue=issue).order_by("hash")
+        return Response([{"id": h.hash, "config": h.config} for h in hashes])
+
+    def delete(self, request: Request, issue_id: str) -> Response:
+        issue = get_issue(request.user, issue_id)
+        hashes = request.query_params.getlist("id")
+        new_issue = unmerge_hashes(issue, hashes) if hashes else None
+        if new_issue is None:
+            return Response({"detail": "nothing to unmerge (unknown hashes, or all of the issue's)"}, 400)
+        return Response({"id": str(new_issue.pk)}, status=202)

@@ -81,11 +81,16 @@ class Event(models.Model):
     environment = models.CharField(max_length=64, blank=True, default="")
     user_key = models.CharField(max_length=64, blank=True, default="")
     trace_id = models.CharField(max_length=32, blank=True, default="")
+    # The hash that brought the event in; unmerging a hash moves exactly these events.
+    primary_hash = models.CharField(max_length=64, blank=True, default="")
     data = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "event_id"], name="uniq_project_event")]
-        indexes = [models.Index(fields=["issue", "-timestamp", "-id"], name="event_issue_time_idx")]
+        indexes = [
+            models.Index(fields=["issue", "-timestamp", "-id"], name="event_issue_time_idx"),
+            models.Index(fields=["issue", "primary_hash"], name="event_issue_hash_idx"),
+        ]
 
 
 class IssueTag(models.Model):

@@ -179,7 +179,7 @@ def _insert_events(
 ) -> list[PreparedEvent]:
     columns = [
         "project_id", "issue_id", "event_id", "timestamp", "received", "level", "platform", "title",
-        "release", "environment", "user_key", "trace_id", "data",
+        "release", "environment", "user_key", "trace_id", "primary_hash", "data",
     ]  # fmt: skip
     rows = [
         (
@@ -195,8 +195,9 @@ def _insert_events(
             e.environment,
             e.user_key,
             e.trace_id,
+            e.hashes[0],
             e.data,
-        )  # fmt: skip
+        )
         for e in sorted(events, key=lambda e: e.event_id)
     ]
     inserted = insert_rows(

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 
 from .access import get_issue, get_project, visible_projects
 from .api import find_issue_event, neighbour_ids
-from .models import Event, Issue, IssueTag
+from .merge import merge_issues, unmerge_hashes
+from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
 from .search import apply_query
 from .serializers import event_entries, issue_permalink
@@ -54,6 +55,7 @@ def issue_detail(
         "event": event,
         "tags": _tag_summary(issue),
         "permalink": issue_permalink(issue),
+        "hashes": list(GroupHash.objects.filter(issue=issue).order_by("hash").values_list("hash", "config")),
     }
     if event is not None:
         data = decode_event_data(event.data)
@@ -101,3 +103,29 @@ def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, iss
         return HttpResponse("unknown status", status=400)
     set_status(issue, status)
     return redirect(issue_permalink(issue))
+
+
+@login_required
+@require_POST
+def merge_selected(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = get_project(request.user, org_slug, project_slug)
+    ids = [i for i in request.POST.getlist("issue") if i.isdigit()]
+    issues = list(Issue.objects.filter(project=project, pk__in=ids))
+    if len(issues) < 2:
+        return HttpResponse("select at least two issues to merge", status=400)
+    parent = max(issues, key=lambda i: (i.times_seen, -i.pk))
+    merge_issues(parent, [i for i in issues if i.pk != parent.pk])
+    parent.project = project
+    return redirect(issue_permalink(parent))
+
+
+@login_required
+@require_POST
+def unmerge_hash(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    issue = get_issue(request.user, issue_id)
+    if issue.project.slug != project_slug or issue.project.organization.slug != org_slug:
+        raise Http404("No such issue")
+    new_issue = unmerge_hashes(issue, request.POST.getlist("hash"))
+    if new_issue is None:
+        return HttpResponse("nothing to unmerge", status=400)
+    return redirect(issue_permalink(new_issue))

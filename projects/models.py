@@ -56,6 +56,10 @@ class Project(models.Model):
     # Issue short ids (PROJECT-1, PROJECT-2 ...) are allocated with an atomic UPDATE ... RETURNING.
     issue_counter = models.BigIntegerField(default=0)
     grouping_config = models.CharField(max_length=64, default="newstyle:2023-01-11")
+    # After a config upgrade, events are hashed with the old config too until this expires, so
+    # they keep joining the issues the old config created (Sentry's transition window).
+    secondary_grouping_config = models.CharField(max_length=64, blank=True, default="")
+    secondary_grouping_expiry = models.DateTimeField(null=True, blank=True)
     fingerprint_rules = models.TextField(blank=True, default="")
     stacktrace_rules = models.TextField(blank=True, default="")
     scrub_extra_fields = models.TextField(blank=True, default="", help_text="One field name per line")

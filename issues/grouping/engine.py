@@ -34,7 +34,7 @@ from .message import (
     template_strategy,
 )
 from .normalize import prepare_stacktraces
-from .parameterization import normalize_message
+from .parameterization import clear_message_cache
 from .result import GroupingResult, GroupingVariant, collect_hashes
 
 Variants = dict[str, GroupingComponent]
@@ -95,7 +95,7 @@ def clear_runtime_caches() -> None:
             ruleset.memo.clear()
     _combined_from_text.cache_clear()
     _combined_from_object.cache_clear()
-    normalize_message.cache_clear()
+    clear_message_cache()
 
 
 def _has_contributing_stacktrace(component: GroupingComponent) -> bool:

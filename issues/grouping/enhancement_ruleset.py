@@ -16,7 +16,7 @@ from typing import Any
 
 from .enhancement_rules import EXCEPTION_KEYS, Action, EnhancementRule, Matcher, bool_from_string
 from .event import Exc, Frame, behavior_family
-from .glob import compile_glob, normalize_path, path_match
+from .glob import compile_glob, literal_alternation, normalize_path, path_match
 
 FrameTest = Callable[["MatchFrame"], bool]
 ExcTest = Callable[[Exc | None], bool]
@@ -169,8 +169,7 @@ class RuleSet:
                 literals.setdefault(rule.gate[0], {}).setdefault(rule.gate[1], []).append(idx)
         self.gates = {}
         for key, by_literal in literals.items():
-            alternation = "|".join(re.escape(lit) for lit in sorted(by_literal, key=len, reverse=True))
-            self.gates[key] = (re.compile(alternation), list(by_literal.items()))
+            self.gates[key] = (re.compile(literal_alternation(list(by_literal))), list(by_literal.items()))
 
     def candidates(self, mf: MatchFrame) -> tuple[int, ...]:
         """Indices of rules whose static tests pass for this frame."""

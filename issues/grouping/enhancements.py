@@ -27,7 +27,7 @@ from .enhancement_rules import Action, EnhancementRule, parse_rules_text
 from .enhancement_ruleset import CompiledRule, MatchFrame, RuleSet, compile_rule
 from .event import Exc, Frame
 
-_MEMO_LIMIT = 50_000
+_MEMO_LIMIT = 20_000
 
 
 def _span(idx: int, rng: str | None, n: int) -> range:

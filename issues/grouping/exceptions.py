@@ -58,12 +58,11 @@ def single_exception(exc: Exc, ctx: _Context) -> Variants:
             value.update(contributes=False, hint="ignored because stack trace takes precedence")
         if ns_error is not None and ns_error.contributes and value.contributes:
             value.update(contributes=False, hint="ignored because the NSError info takes precedence")
-        children: list[GroupingComponent | str] = [stack, type_comp]
-        if ns_error is not None:
-            children.append(ns_error)
-        children.append(value)
-        if not ctx.config.legacy_exception_order:
-            children = [c for c in children if c is not stack] + [stack]
+        extra: list[GroupingComponent | str] = [ns_error] if ns_error is not None else []
+        if ctx.config.legacy_exception_order:
+            children: list[GroupingComponent | str] = [stack, type_comp, *extra, value]
+        else:
+            children = [type_comp, value, *extra, stack]
         out[name] = make("exception", children)
     return out
 

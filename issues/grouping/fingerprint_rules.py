@@ -11,9 +11,9 @@ from .event import EventView
 from .fingerprinting import (
     DEFAULT_VAR,
     FINGERPRINT_KEYS,
+    EventData,
     FingerprintMatcher,
     FingerprintRule,
-    _EventData,
     is_default_var,
 )
 
@@ -131,6 +131,7 @@ class FingerprintRules:
     def __init__(self, rules: Iterable[FingerprintRule], text: str = "") -> None:
         self.rules = list(rules)
         self.text = text
+        self._groups = [rule.matcher_groups() for rule in self.rules]
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -174,9 +175,9 @@ class FingerprintRules:
     def match(self, view: EventView) -> FingerprintRule | None:
         if not self.rules:
             return None
-        data = _EventData(view)
-        for rule in self.rules:
-            if rule.matches(data):
+        data = EventData(view)
+        for rule, groups in zip(self.rules, self._groups, strict=True):
+            if rule.matches(data, groups):
                 return rule
         return None
 

@@ -125,17 +125,24 @@ class FingerprintRule:
         matchers = " ".join(m.text for m in self.matchers)
         return f'{matchers} -> "{"".join(self.fingerprint)}" {attrs}'.rstrip()
 
-    def matches(self, data: _EventData) -> bool:
+    def matcher_groups(self) -> list[tuple[str, list[FingerprintMatcher]]]:
+        """Matchers by the part of the event they look at; cheap whole-event checks first."""
         by_type: dict[str, list[FingerprintMatcher]] = {}
         for matcher in self.matchers:
             by_type.setdefault(matcher.match_type, []).append(matcher)
-        for match_type, matchers in by_type.items():
+        return sorted(by_type.items(), key=lambda item: item[0] not in ("family", "sdk", "release"))
+
+    def matches(
+        self, data: EventData, groups: list[tuple[str, list[FingerprintMatcher]]] | None = None
+    ) -> bool:
+        # every group must be satisfied, each by a single row (frame, exception, ...)
+        for match_type, matchers in groups if groups is not None else self.matcher_groups():
             if not any(all(m.matches(row) for m in matchers) for row in data.rows(match_type)):
                 return False
         return True
 
 
-class _EventData:
+class EventData:
     """The rows each matcher type is tested against (computed lazily)."""
 
     def __init__(self, view: EventView) -> None:

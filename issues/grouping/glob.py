@@ -124,3 +124,25 @@ def path_match(pattern_matcher: Matcher, value: str) -> bool:
 
 def normalize_path(value: str) -> str:
     return value.replace("\\", "/").lower()
+
+
+def literal_alternation(words: list[str]) -> str:
+    """A regex for "any of these literal words", as a prefix tree.
+
+    Branching on shared prefixes lets the regex engine reject most positions
+    after one character instead of trying every word in turn.  For a plain
+    search (or when a boundary must follow) it matches what ``a|b|c`` does.
+    """
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            groups.setdefault(word[0], []).append(word[1:])
+    parts = []
+    for head, tails in sorted(groups.items()):
+        rest = [t for t in tails if t]
+        if not rest:
+            parts.append(re.escape(head))
+            continue
+        optional = "?" if len(rest) < len(tails) else ""
+        parts.append(f"{re.escape(head)}(?:{literal_alternation(rest)}){optional}")
+    return "|".join(parts)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from .glob import literal_alternation
+
 _DAY = r"(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat)"
 _LONG_DAY = r"(?:Sun|Sunday|Mon|Monday|Tue|Tuesday|Wed|Wednesday|Thu|Thursday|Fri|Friday|Sat|Saturday)"
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
@@ -28,32 +30,9 @@ _TLDS = (
 _LOCAL = r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]"
 
 
-def _trie(words: list[str]) -> str:
-    """A regex matching exactly the given words, branching on shared prefixes.
-
-    Followed by a word boundary, at most one of the words can match at a given
-    place, so the order of alternatives does not matter.
-    """
-    if not words:
-        return ""
-    groups: dict[str, list[str]] = {}
-    for word in words:
-        groups.setdefault(word[:1], []).append(word[1:])
-    parts = []
-    for head, tails in sorted(groups.items()):
-        if head == "":
-            continue
-        rest = [t for t in tails if t]
-        inner = _trie(rest) if rest else ""
-        optional = "" in tails
-        if inner:
-            parts.append(f"{re.escape(head)}(?:{inner}){'?' if optional else ''}")
-        else:
-            parts.append(re.escape(head))
-    return "|".join(parts)
-
-
-_TLD_TRIE = f"(?:{_trie(_TLDS.split('|') + _TLDS.upper().split('|'))})"
+# (followed by a word boundary, at most one TLD can match at a place, so a
+# prefix tree matches exactly what the plain alternation would)
+_TLD_TRIE = f"(?:{literal_alternation(_TLDS.split('|') + _TLDS.upper().split('|'))})"
 _IPV4 = r"(?:(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])\.){3}(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])"
 _H = "[0-9a-fA-F]{1,4}"
 _IPV6 = (
@@ -185,9 +164,23 @@ def trim_lines(message: str) -> str:
 
 
 MAX_MESSAGE_CHARS = 8192
+# Short messages repeat a lot (same error, same wording); long ones rarely do
+# and would make the cache big, so only short ones are remembered.
+_CACHED_MESSAGE_CHARS = 512
 
 
-@lru_cache(maxsize=8192)
 def normalize_message(message: str) -> str:
+    """Trimmed and parameterised message, as used for grouping."""
+    if len(message) <= _CACHED_MESSAGE_CHARS:
+        return _normalize_cached(message)
     # Messages are capped like ingest caps them, which also bounds the work.
     return parameterize(trim_lines(message[:MAX_MESSAGE_CHARS]))
+
+
+@lru_cache(maxsize=4096)
+def _normalize_cached(message: str) -> str:
+    return parameterize(trim_lines(message))
+
+
+def clear_message_cache() -> None:
+    _normalize_cached.cache_clear()

@@ -6,7 +6,13 @@
 const Sentry = require("@sentry/node");
 
 const [dsn, scenario, arg] = process.argv.slice(2);
-Sentry.init({ dsn, release: "shop-node@1.0.0", environment: "e2e", shutdownTimeout: 30000 });
+Sentry.init({
+  dsn,
+  release: "shop-node@1.0.0",
+  environment: "e2e",
+  shutdownTimeout: 30000,
+  debug: process.env.SENTRY_DEBUG === "1",
+});
 
 function processOrder(orderId) {
   throw new TypeError(`order ${orderId} has no items`);
