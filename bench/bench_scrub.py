@@ -67,7 +67,11 @@ def synthetic_event(with_secrets: bool = False) -> dict:
                 {
                     "type": "http",
                     "category": "httplib",
-                    "data": {"url": f"https://api.example.com/v1/items/{b}", "method": "GET", "status_code": 200},
+                    "data": {
+                        "url": f"https://api.example.com/v1/items/{b}",
+                        "method": "GET",
+                        "status_code": 200,
+                    },
                     "timestamp": f"2026-11-24T11:53:31.{594000 + b}Z",
                 }
             )

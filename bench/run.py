@@ -214,7 +214,7 @@ class Bench:
             self.pg = Postgres()
             t = time.monotonic()
             self.template = prepare_template(self.pg, self.work)
-            key = self.template[2]
+            key = self.template[1]["key"]
             pid, info = redis_pid_and_info()
             self.results["servers"] = {"postgres": self.pg.settings(), "redis": info}
             self.say(f"PostgreSQL {self.pg.base.split('@')[0]}@…: {self.results['servers']['postgres']}")
@@ -379,13 +379,12 @@ class Bench:
                 for name, size in sorted(disk["tables"].items(), key=lambda kv: -kv[1]) if size > 16384]  # fmt: skip
         self.say(table(["table (incl. indexes, TOAST)", "MB", "bytes/event"], rows))
         kb = disk["bytes_per_event"] / 1000
-        self.say(f"  disk: {(disk['total_bytes'] - disk['baseline_bytes']) / 1e6:.1f} MB for {disk['events']:,} events "
+        self.say(f"  disk: {(disk['total_bytes'] - disk['baseline_bytes']) / 1e6:.1f} MB for {disk['events']:,} events (incl. 1 warm-up) "
                  f"(after VACUUM ANALYZE, empty-database size subtracted) = {kb:.2f} KB/event  {verdict('disk', kb)}")  # fmt: skip
 
     # -- scenarios ------------------------------------------------------------------------------------
     def new_pg_stack(self, name: str) -> Stack:
-        _, token, key, project_id = self.template
-        return postgres_stack(name, self.pg, self.template[0], token, key, project_id, self.work)
+        return postgres_stack(name, self.pg, self.template[0], self.template[1], self.work)
 
     def scenario_pg_running(self) -> dict:
         cfg = self.config["pg-running"]
@@ -409,7 +408,7 @@ class Bench:
             span = done["t_counted"] - phase["first_send_unix"]
             processed = events / span if span > 0 else float("nan")
             drain_span = done["t_counted"] - t_load_end
-            stored_rows = self.pg.execute("SELECT count(*) FROM issues_event", stack.db_name)[0][0]
+            stored_rows = self.pg.execute(f"SELECT count(*) FROM issues_event WHERE project_id = {int(stack.project_id)}", stack.db_name)[0][0]
             issues = stack.issues()
             self.say(self.load_rows([phase]))
             self.say(f"  accepted at {cfg['concurrency']} conns: {phase['accepted_per_s']:,.0f} ev/s  {verdict('accepted_32_running', phase['accepted_per_s'])}")
@@ -425,7 +424,7 @@ class Bench:
             self.say(cpu_text)
             self.say("  queue (GET /_health/ every second) and events counted by the API:")
             self.say(self.series(monitor.rows))
-            disk = self.pg_disk(stack, events)
+            disk = self.pg_disk(stack, self.pg.execute("SELECT count(*) FROM issues_event", stack.db_name)[0][0])
             self.print_pg_disk(disk)
             return {"phase": phase, "processed_per_s": processed, "events_counted": events, "issues_event_rows": stored_rows,
                     "issues": len(issues), "exact": exact, "timed_out": done["timed_out"], "drain_after_load_s": drain_span,
@@ -542,7 +541,7 @@ class Bench:
                      + (" (TIMED OUT)" if main["timed_out"] else ""))  # fmt: skip
             total_ok = sum(p["ok"] for p in phases)
             total_counted = stack.counted()
-            stored_rows = self._sqlite_count(stack)
+            stored_rows = self._sqlite_count(stack, stack.project_id)
             exact = total_counted == total_ok == stored_rows
             self.say(f"  check: 200 answers {total_ok:,}, sum of issue counts {total_counted:,}, issues_event rows {stored_rows:,} -> "
                      f"{'EXACT' if exact else 'MISMATCH'}")  # fmt: skip
@@ -558,12 +557,12 @@ class Bench:
                      f"PSS peak {mb(pss_peak):.0f} MB)  {verdict('rss_embedded', mb(rss_peak))}")  # fmt: skip
             self.say("  queue (GET /_health/ every second) and events counted by the API:")
             self.say(self.series(monitor.rows))
-            disk = self._sqlite_disk(stack, total_counted)
+            disk = self._sqlite_disk(stack, self._sqlite_count(stack))
             self.say(table(["table (dbstat, incl. indexes)", "MB", "bytes/event"],
-                           [[n, b / 1e6, b / max(1, total_counted)] for n, b in sorted(disk["tables"].items(), key=lambda kv: -kv[1]) if b > 16384]))  # fmt: skip
+                           [[n, b / 1e6, b / max(1, disk["events"])] for n, b in sorted(disk["tables"].items(), key=lambda kv: -kv[1]) if b > 16384]))  # fmt: skip
             kb = disk["bytes_per_event"] / 1000
             self.say(f"  disk: lighttrace.sqlite3 {disk['db_bytes'] / 1e6:.1f} MB + WAL {disk['wal_bytes'] / 1e6:.1f} MB "
-                     f"(free pages {disk['free_bytes'] / 1e6:.1f} MB) for {total_counted:,} events = {kb:.2f} KB/event "
+                     f"(free pages {disk['free_bytes'] / 1e6:.1f} MB) for {disk['events']:,} events (incl. 1 warm-up) = {kb:.2f} KB/event "
                      f"(file + WAL) {verdict('disk', kb)}; LightTrace tables alone {disk['tables_bytes_per_event'] / 1000:.2f} KB/event")  # fmt: skip
             return {"phases": phases, "cpu": cpu, "rss_idle_mb": mb(rss_idle), "rss_peak_mb": mb(rss_peak),
                     "pss_peak_mb": mb(pss_peak), "exact": exact, "issues_event_rows": stored_rows,
@@ -575,9 +574,10 @@ class Bench:
     def _sqlite_path(self, stack: Stack) -> Path:
         return stack.data_dir / "lighttrace.sqlite3"
 
-    def _sqlite_count(self, stack: Stack) -> int:
+    def _sqlite_count(self, stack: Stack, project_id: int | None = None) -> int:
+        where = f" WHERE project_id = {int(project_id)}" if project_id else ""
         with sqlite3.connect(f"file:{self._sqlite_path(stack)}?mode=ro", uri=True, timeout=30) as conn:
-            return conn.execute("SELECT count(*) FROM issues_event").fetchone()[0]
+            return conn.execute("SELECT count(*) FROM issues_event" + where).fetchone()[0]
 
     def _sqlite_disk(self, stack: Stack, events: int) -> dict:
         path = self._sqlite_path(stack)

@@ -9,12 +9,14 @@ database is migrated once per run as a template; each scenario gets its own fres
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import signal
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from procstats import ProcInfo, all_procs, cmdline, descendants
 from tests.e2e.stack import LiveStack, base_env, free_port, manage
 
 BENCH_REDIS_DB = 13
-ORG, PROJECT = "bench", "ingest"
+ORG, PROJECT, WARMUP = "bench", "ingest", "warmup"
 LIGHTTRACE_TABLES = ("issues_", "ingest_")
 
 
@@ -139,6 +141,8 @@ class Stack:
     live: LiveStack | None = None
     key: str = ""
     project_id: int = 0
+    warm_key: str = ""
+    warm_project_id: int = 0
     roots: dict[str, int] = field(default_factory=dict)
     paused: bool = False
 
@@ -147,16 +151,32 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> None:
+        """Start serve; ready once one warm-up event (to the separate project `warmup`) went all
+        the way through web, buffer, worker and database and is counted by the API."""
         self.live.start()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:  # wait for the three roles and a ready Celery worker
+        while len(self.roots) < 3 and time.monotonic() < deadline:
             self.roots = find_roles(self.live.process.pid)
-            if len(self.roots) == 3 and " ready." in self.live.tail_log(400):
+            time.sleep(0.2)
+        if len(self.roots) < 3:
+            raise RuntimeError(f"roles not found within {timeout}s: {self.roots}\n{self.live.tail_log()}")
+        from payload import build_event, envelope_bytes, http_headers
+
+        _, header, event = build_event(0, 0, self.warm_key, seed=999)
+        body = gzip.compress(envelope_bytes(header, event)[0], 9)
+        request = urllib.request.Request(
+            f"{self.url}/api/{self.warm_project_id}/envelope/", data=body, headers=http_headers(self.warm_key)
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        path = f"/api/0/projects/{ORG}/{WARMUP}/issues/?limit=100"
+        while time.monotonic() < deadline:
+            if sum(int(i["count"]) for i in self.api(path)) >= 1:
                 return
             if self.live.process.poll() is not None:
                 raise RuntimeError(f"serve exited:\n{self.live.tail_log()}")
-            time.sleep(0.25)
-        raise RuntimeError(f"worker not ready within {timeout}s (roles {self.roots}):\n{self.live.tail_log()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"warm-up event not counted within {timeout}s:\n{self.live.tail_log()}")
 
     def role_pids(self, role: str) -> list[int]:
         root = self.roots.get(role)
@@ -220,19 +240,24 @@ def _key_and_project(dsn: str) -> tuple[str, int]:
     return parsed.username or "", int(parsed.path.strip("/").split("/")[-1])
 
 
-def prepare_template(pg: Postgres, work: Path) -> tuple[str, str, str, int]:
-    """Migrated database with the bench project and an API token: (name, token, key, project id)."""
+def _provision(env: dict) -> dict:
+    key, project_id = _key_and_project(manage(env, "create_project", ORG, PROJECT, "--platform", "python"))
+    warm_key, warm_id = _key_and_project(manage(env, "create_project", ORG, WARMUP, "--platform", "python"))
+    token = manage(env, "create_api_token", "bench-bot")
+    return {"token": token, "key": key, "project_id": project_id, "warm_key": warm_key, "warm_project_id": warm_id}
+
+
+def prepare_template(pg: Postgres, work: Path) -> tuple[str, dict]:
+    """Migrated database with the bench projects and an API token: (name, provisioning facts)."""
     name = pg.create()
     env = _bench_env(work / "template-data", free_port())
     (work / "template-data").mkdir(parents=True, exist_ok=True)
     env.update(DATABASE_URL=f"{pg.base}/{name}", REDIS_URL=f"{redis_base()}/{BENCH_REDIS_DB}")
     manage(env, "migrate", "--noinput")
-    key, project_id = _key_and_project(manage(env, "create_project", ORG, PROJECT, "--platform", "python"))
-    token = manage(env, "create_api_token", "bench-bot")
-    return name, token, key, project_id
+    return name, _provision(env)
 
 
-def postgres_stack(name: str, pg: Postgres, template: str, token: str, key: str, project_id: int, work: Path) -> Stack:
+def postgres_stack(name: str, pg: Postgres, template: str, facts: dict, work: Path) -> Stack:
     import redis
 
     db = pg.create(template)
@@ -244,8 +269,13 @@ def postgres_stack(name: str, pg: Postgres, template: str, token: str, key: str,
     redis.Redis.from_url(redis_url).flushdb()
     env.update(DATABASE_URL=f"{pg.base}/{db}", REDIS_URL=redis_url)
     stack = Stack(name=name, kind="postgres", data_dir=data_dir, env=env, port=port, db_name=db)
-    stack.live = LiveStack(url=stack.url, env=env, token=token)
-    stack.key, stack.project_id = key, project_id
+    return _attach(stack, facts)
+
+
+def _attach(stack: Stack, facts: dict) -> Stack:
+    stack.live = LiveStack(url=stack.url, env=stack.env, token=facts["token"])
+    stack.key, stack.project_id = facts["key"], facts["project_id"]
+    stack.warm_key, stack.warm_project_id = facts["warm_key"], facts["warm_project_id"]
     return stack
 
 
@@ -255,12 +285,9 @@ def embedded_stack(name: str, work: Path) -> Stack:
     port = free_port()
     env = _bench_env(data_dir, port)
     manage(env, "migrate", "--noinput")
-    key, project_id = _key_and_project(manage(env, "create_project", ORG, PROJECT, "--platform", "python"))
-    token = manage(env, "create_api_token", "bench-bot")
+    facts = _provision(env)
     stack = Stack(name=name, kind="embedded", data_dir=data_dir, env=env, port=port)
-    stack.live = LiveStack(url=stack.url, env=env, token=token)
-    stack.key, stack.project_id = key, project_id
-    return stack
+    return _attach(stack, facts)
 
 
 def redis_pid_and_info() -> tuple[int | None, dict]:

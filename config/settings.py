@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "projects",
     "issues",
     "alerts",
+    "usage",
     "ingest",
 ]
 
@@ -149,6 +150,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Safety net: picks up buffered events whose kick was lost and reclaims work of dead workers.
     "drain-ingest-buffer": {"task": "ingest.tasks.drain_ingest_buffer", "schedule": 2.0},
+    "flush-outcomes": {"task": "ingest.tasks.flush_outcomes", "schedule": 10.0},
+    "expire-quota-counters": {"task": "ingest.tasks.expire_quota_counters", "schedule": 300.0},
 }
 
 INGEST = {
@@ -160,6 +163,17 @@ INGEST = {
     "KEY_CACHE_SECONDS": env.int("INGEST_KEY_CACHE_SECONDS", default=30),
     "KICK_INTERVAL_SECONDS": env.float("INGEST_KICK_INTERVAL_SECONDS", default=0.05),
     "RECLAIM_IDLE_SECONDS": env.int("INGEST_RECLAIM_IDLE_SECONDS", default=120),
+}
+
+QUOTAS = {
+    # Events (errors and messages) an organization may send per calendar month; 0 = unlimited.
+    # A free tier sets 5000. Organizations can override it one by one.
+    "DEFAULT_MONTHLY_EVENTS": env.int("DEFAULT_MONTHLY_EVENT_QUOTA", default=0),
+    # Per project key, per category, per minute; 0 = no default limit (keys can set their own).
+    "KEY_RATE_LIMIT_PER_MINUTE": env.int("KEY_RATE_LIMIT_PER_MINUTE", default=0),
+    "SPIKE_PROTECTION": env.bool("SPIKE_PROTECTION", default=True),
+    "SPIKE_MULTIPLIER": env.float("SPIKE_MULTIPLIER", default=10.0),
+    "SPIKE_MIN_PER_MINUTE": env.int("SPIKE_MIN_PER_MINUTE", default=1000),
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

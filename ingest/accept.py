@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import orjson
 from django.conf import settings
 
+from usage.services import record_dropped
+
 from .buffer import get_buffer
 from .keys import KeyInfo, lookup_key
 from .kick import kick_workers
@@ -27,7 +29,9 @@ from .protocol.envelope import (
     split_valid_items,
 )
 from .protocol.errors import AuthError, BadRequest, PayloadTooLarge, ProtocolError
+from .protocol.ratelimits import NEVER_LIMITED, RateLimit, category_quantities, item_category
 from .protocol.validate import check_event_types
+from .quotas import consume
 from .record import RecordHeader, encode_record
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,18 @@ class Forbidden(ProtocolError):
 class Accepted:
     event_id: str | None
     problems: list[str] = field(default_factory=list)
+    rate_limits: list[RateLimit] = field(default_factory=list)
+
+
+class RateLimited(ProtocolError):
+    """Every item of the envelope ran into a quota or rate limit: 429 with the limits named."""
+
+    status = 429
+
+    def __init__(self, limits: list[RateLimit]) -> None:
+        self.limits = limits
+        names = ", ".join(sorted({f"{lim.category} ({lim.scope}: {lim.reason})" for lim in limits}))
+        super().__init__(f"rate limited: {names}")
 
 
 @dataclass
@@ -81,13 +97,14 @@ def accept_envelope(req: IngestRequest) -> Accepted:
     valid, more = _check_items(valid)
     problems += more
     event_id = _event_id(envelope, valid)
+    valid, limits = _apply_quotas(key, valid)
     if len(valid) == len(envelope.items):
         payload, encoding = req.body, req.content_encoding  # still compressed: ~4x fewer bytes to move
     else:
         payload, encoding = serialize_envelope(Envelope(headers=envelope.headers, items=valid)), None
     if valid:
         _enqueue(req, key, event_id, payload, encoding)
-    return Accepted(event_id=event_id, problems=problems)
+    return Accepted(event_id=event_id, problems=problems, rate_limits=limits)
 
 
 def accept_store(req: IngestRequest) -> Accepted:
@@ -101,9 +118,28 @@ def accept_store(req: IngestRequest) -> Accepted:
     if not valid:
         raise BadRequest("; ".join(problems + more) or "invalid event")
     event_id = _event_id(Envelope(headers={}, items=valid), valid)
+    valid, _ = _apply_quotas(key, valid)
     payload = serialize_envelope(Envelope(headers={"event_id": event_id}, items=valid))
     _enqueue(req, key, event_id, payload, None)
     return Accepted(event_id=event_id)
+
+
+def _apply_quotas(key: KeyInfo, items: list[Item]) -> tuple[list[Item], list[RateLimit]]:
+    """Drops the items of categories over a limit; all of them limited means 429."""
+    quantities = category_quantities(item.headers for item in items)
+    limits = consume(key, quantities) if quantities else []
+    if not limits:
+        return items, []
+    limited = {limit.category for limit in limits}
+    for category in limited:
+        reason = next(lim.reason for lim in limits if lim.category == category)
+        record_dropped(
+            key.organization_id, key.project_id, category, "rate_limited", reason, quantities[category]
+        )
+    kept = [i for i in items if item_category(str(i.headers.get("type"))) not in limited]
+    if not any(item_category(str(i.headers.get("type"))) not in NEVER_LIMITED for i in kept):
+        raise RateLimited(limits)
+    return kept, limits
 
 
 def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:

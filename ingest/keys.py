@@ -19,6 +19,9 @@ class KeyInfo:
     project_id: int
     is_active: bool
     rate_limit_per_minute: int | None
+    organization_id: int = 0
+    org_monthly_quota: int | None = None
+    project_monthly_quota: int | None = None
 
 
 _cache: dict[str, tuple[float, KeyInfo | None]] = {}
@@ -46,7 +49,15 @@ def _load(public_key: str) -> KeyInfo | None:
 
     row = (
         ProjectKey.objects.filter(public_key=public_key)
-        .values_list("id", "project_id", "is_active", "rate_limit_per_minute")
+        .values_list(
+            "id",
+            "project_id",
+            "is_active",
+            "rate_limit_per_minute",
+            "project__organization_id",
+            "project__organization__monthly_event_quota",
+            "project__monthly_event_quota",
+        )
         .first()
     )
     return KeyInfo(*row) if row else None

@@ -10,3 +10,11 @@ class BufferedEnvelope(models.Model):
 
     payload = models.BinaryField()
     claimed_at = models.FloatField(null=True, blank=True, db_index=True)
+
+
+class QuotaCounter(models.Model):
+    """A quota or rate-limit counter, when no Redis server is configured."""
+
+    key = models.CharField(max_length=200, unique=True)
+    value = models.BigIntegerField(default=0)
+    expires_at = models.FloatField(db_index=True)

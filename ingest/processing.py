@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +17,7 @@ from issues.payload import encode_event_data
 from issues.store import PreparedEvent
 
 from .project_config import ProjectConfig, get_project_config
+from .protocol.client_reports import client_report_discards
 from .protocol.decompress import decompress
 from .protocol.envelope import Item, parse_envelope
 from .protocol.normalize import normalize_event
@@ -37,8 +38,11 @@ class PreparedAttachment:
 
 @dataclass
 class ProjectBatch:
+    organization_id: int = 0
     events: list[PreparedEvent] = field(default_factory=list)
     attachments: list[PreparedAttachment] = field(default_factory=list)
+    # (category, reason) -> quantity the SDK reported discarding itself (client reports)
+    client_discards: Counter = field(default_factory=Counter)
 
 
 def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
@@ -50,7 +54,9 @@ def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
             config = get_project_config(header.project_id)
             if config is None:
                 continue  # project deleted since the envelope was accepted
-            _prepare_envelope(header, body, config, batches[header.project_id])
+            batch = batches[header.project_id]
+            batch.organization_id = config.organization_id
+            _prepare_envelope(header, body, config, batch)
         except DatabaseError:
             raise  # an outage, not a poisoned envelope: leave the batch in the buffer
         except Exception as exc:
@@ -67,6 +73,8 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
             batch.events.append(prepare_event(orjson.loads(item.payload), header, config))
         elif kind == "attachment" and header.event_id:
             batch.attachments.append(_prepare_attachment(item, header.event_id))
+        elif kind == "client_report":
+            batch.client_discards.update(client_report_discards(orjson.loads(item.payload)))
         # Every other item type is accepted and dropped for now (README, "What is stored").
 
 

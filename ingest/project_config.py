@@ -24,6 +24,7 @@ _TTL = 10.0
 @dataclass(frozen=True)
 class ProjectConfig:
     project_id: int
+    organization_id: int
     scrub: ScrubConfig
     grouping_config: str
     # The previous config during an upgrade's transition window, else None.
@@ -61,6 +62,7 @@ def _load(project_id: int) -> ProjectConfig | None:
         return None
     return ProjectConfig(
         project_id=project_id,
+        organization_id=project.organization_id,
         scrub=ScrubConfig(
             extra_fields=_lines(project.scrub_extra_fields),
             safe_fields=_lines(project.scrub_safe_fields),

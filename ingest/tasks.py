@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 
 from celery import shared_task
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db import DataError, IntegrityError
 
 from alerts.dispatch import issues_changed
 from issues.store import StoreResult, store_attachments, store_events
+from usage.services import flush_pending, today, write_outcomes
 
 from .buffer import get_buffer
 from .processing import ProjectBatch, prepare_entries
@@ -48,11 +50,34 @@ def drain_ingest_buffer() -> int:
 
 def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     results = []
+    outcomes: Counter = Counter()
+    day = today()
     for project_id, batch in prepare_entries(payloads).items():
         result = _store_batch(project_id, batch)
         results.append(result)
         issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
+        org = batch.organization_id
+        outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
+        outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)
+        for (category, reason), quantity in batch.client_discards.items():
+            outcomes[(org, project_id, day, category, "client_discard", reason)] += quantity
+    # Written after the batches: a redelivered batch may count its client reports twice, never events
+    # (stored counts only what RETURNING says was new).
+    write_outcomes(outcomes)
     return results
+
+
+@shared_task(name="ingest.tasks.flush_outcomes", ignore_result=True)
+def flush_outcomes() -> int:
+    return flush_pending()
+
+
+@shared_task(name="ingest.tasks.expire_quota_counters", ignore_result=True)
+def expire_quota_counters() -> int:
+    from .models import QuotaCounter
+
+    deleted, _ = QuotaCounter.objects.filter(expires_at__lt=time.time()).delete()
+    return deleted
 
 
 def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> StoreResult:

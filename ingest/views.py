@@ -8,10 +8,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .accept import IngestRequest, accept_envelope, accept_store
+from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
 from .buffer import BufferUnavailable
 from .http import add_cors, client_ip, json_response, preflight, read_body
 from .protocol.errors import ProtocolError
+from .protocol.ratelimits import format_header, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ def _ingest(request: HttpRequest, project_id: int, accept) -> HttpResponse:
             client_ip=client_ip(request),
         )
         accepted = accept(req)
+    except RateLimited as exc:
+        headers = {
+            "Retry-After": str(retry_after(exc.limits)),
+            "X-Sentry-Rate-Limits": format_header(exc.limits),
+        }
+        return add_cors(request, json_response({"detail": exc.reason}, status=429, headers=headers))
     except ProtocolError as exc:
         return add_cors(request, json_response({"detail": exc.reason}, status=exc.status))
     except BufferUnavailable:
@@ -47,11 +54,13 @@ def _ingest(request: HttpRequest, project_id: int, accept) -> HttpResponse:
         log.info("rejected malformed request for project %s: %s", project_id, type(exc).__name__)
         return add_cors(request, json_response({"detail": f"malformed request ({type(exc).__name__})"}, 400))
     body_json = {"id": accepted.event_id} if accepted.event_id else {}
+    # Limits hit by some items only: the rest was accepted, and SDKs back off for those categories.
+    headers = {"X-Sentry-Rate-Limits": format_header(accepted.rate_limits)} if accepted.rate_limits else {}
     if accepted.problems:
         # Valid items beside the bad ones were kept and queued; the SDK learns what was dropped.
         detail = {"detail": "some items were invalid and dropped", "causes": accepted.problems, **body_json}
-        return add_cors(request, json_response(detail, status=400))
-    return add_cors(request, json_response(body_json))
+        return add_cors(request, json_response(detail, status=400, headers=headers))
+    return add_cors(request, json_response(body_json, headers=headers))
 
 
 def _empty() -> ProtocolError:

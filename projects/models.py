@@ -14,6 +14,8 @@ def new_public_key() -> str:
 class Organization(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    # Events per calendar month; empty means the DEFAULT_MONTHLY_EVENT_QUOTA setting, 0 unlimited.
+    monthly_event_quota = models.PositiveIntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -65,6 +67,8 @@ class Project(models.Model):
     scrub_extra_fields = models.TextField(blank=True, default="", help_text="One field name per line")
     scrub_safe_fields = models.TextField(blank=True, default="", help_text="One field name per line")
     scrub_ip_addresses = models.BooleanField(default=False)
+    # This project's share of the organization's monthly quota, in events; empty means no share.
+    monthly_event_quota = models.PositiveIntegerField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -248,8 +248,8 @@ _KV_RE = re.compile(
     )
     (?:
         (?P<done>\[Filtered\])
-      | [bBrRuUfF]{0,2}'(?P<sq>(?:[^'\\\n]|\\.)*)'
-      | [bBrRuUfF]{0,2}"(?P<dq>(?:[^"\\\n]|\\.)*)"
+      | [bBrRuUfF]{0,2}'(?P<sq>[^'\\\n]*(?:\\.[^'\\\n]*)*)'
+      | [bBrRuUfF]{0,2}"(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"
       | (?P<bare>[^\s&,;()\[\]{}'"\#<>]+)
     )
     """,
@@ -277,15 +277,27 @@ def _is_card(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits)
 
 
+_CARD_MAX_GROUPS = 8  # 4-4-4-4-3 has 5 groups, 2-digit groups make 8 for a 16-digit number
+
+
 def _card_spans(s: str, out: list[tuple[int, int, str]]) -> None:
+    """Card numbers among runs of digit groups: the longest Luhn-valid window of whole groups
+    (13-19 digits, at most ``_CARD_MAX_GROUPS`` groups) starting at each group."""
     for run in _CARD_RUN_RE.finditer(s):
         groups = [(m.start(), m.end()) for m in _DIGITS_RE.finditer(s, run.start(), run.end())]
         n = len(groups)
+        cum = [0]
+        for a, b in groups:
+            cum.append(cum[-1] + b - a)
         i = 0
         while i < n:
+            last = min(i + _CARD_MAX_GROUPS, n)
+            if cum[last] - cum[i] < 13:
+                i += 1
+                continue
             found = -1
             digits = ""
-            for j in range(i, n):
+            for j in range(i, last):
                 a, b = groups[j]
                 digits += s[a:b]
                 if len(digits) > 19:
@@ -311,9 +323,7 @@ _DIGIT_BYTES = b"0123456789"
 
 
 # Maps digits to "0", keeps " " and "-", everything else becomes "x".
-_CARD_TABLE = bytes(
-    ord("0") if 48 <= b <= 57 else b if b in (32, 45) else ord("x") for b in range(256)
-)
+_CARD_TABLE = bytes(ord("0") if 48 <= b <= 57 else b if b in (32, 45) else ord("x") for b in range(256))
 
 
 def _card_candidate(s: str) -> bool:
@@ -688,7 +698,14 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                     or "':" in v
                     or (
                         (" " in v or "\t" in v)
-                        and ("earer" in v or "oken" in v or "asic" in v or "EARER" in v or "OKEN" in v or "ASIC" in v)
+                        and (
+                            "earer" in v
+                            or "oken" in v
+                            or "asic" in v
+                            or "EARER" in v
+                            or "OKEN" in v
+                            or "ASIC" in v
+                        )
                     )
                     or (
                         len(v) >= 13
@@ -1054,7 +1071,10 @@ def scrub_log(log: dict, config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict:
                 vpath = ((apath, name), "value") if is_typed else (apath, name)
                 if code:
                     if code == _IP:
-                        replace, orig_len = (v is not None and v != FILTERED), (len(v) if type(v) is str else None)
+                        replace, orig_len = (
+                            (v is not None and v != FILTERED),
+                            (len(v) if type(v) is str else None),
+                        )
                         rule = RULE_IP
                     else:
                         replace, orig_len = _filtered_value(v)

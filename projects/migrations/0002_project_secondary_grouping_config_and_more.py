@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='secondary_grouping_config',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="project",
+            name="secondary_grouping_config",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='project',
-            name='secondary_grouping_expiry',
+            model_name="project",
+            name="secondary_grouping_expiry",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

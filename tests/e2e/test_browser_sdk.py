@@ -111,6 +111,13 @@ def open_page(browser, site: str, server: str, dsn: str, **params: str):
     return page, log
 
 
+def wait_for_count(live_stack, slug: str, total: int, log: PageLog) -> list[dict]:
+    try:
+        return live_stack.wait_for_count(slug, total)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- page ---\n{log}") from None
+
+
 def _exception(event: dict) -> dict:
     (exc,) = [e for e in event["entries"] if e["type"] == "exception"]
     return exc["data"]["values"][-1]
@@ -133,7 +140,7 @@ def test_uncaught_error_on_a_page_from_another_origin(live_stack, site, browser)
         page.click("#pay")
         assert page.evaluate("() => Sentry.flush(10000)") is True
         assert any("payment of 120 exceeds the limit" in e for e in log.page_errors), log.page_errors
-        (issue,) = live_stack.wait_for_count("browser-click", 1)
+        (issue,) = wait_for_count(live_stack, "browser-click", 1, log)
         assert (
             issue["title"].startswith("RangeError") and "payment of 120 exceeds the limit" in issue["title"]
         )
@@ -161,7 +168,7 @@ def test_preflighted_envelope_post_from_another_origin(live_stack, site, browser
         with page.expect_event("pageerror"):
             page.evaluate("() => shop.payLater(250)")
         assert page.evaluate("() => Sentry.flush(10000)") is True
-        (issue,) = live_stack.wait_for_count("browser-preflight", 1)
+        (issue,) = wait_for_count(live_stack, "browser-preflight", 1, log)
         assert issue["title"].startswith("RangeError") and "payment of 250" in issue["title"]
         assert issue["count"] == "1"
         event = live_stack.api(f"/api/0/issues/{issue['id']}/events/latest/")

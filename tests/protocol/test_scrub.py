@@ -66,7 +66,9 @@ PY_SCOPE = _normalised_like(_items(SDK / "sentry.python-2.75.0/scope_enrichment.
 NODE_REQUEST = _normalised_like(
     _items(SDK / "sentry.javascript.node-11.12.0/session_request_aggregates.1.envelope", "event")[0]
 )
-NODE_SCOPE = _normalised_like(_items(SDK / "sentry.javascript.node-11.12.0/scope_enrichment.2.envelope", "event")[0])
+NODE_SCOPE = _normalised_like(
+    _items(SDK / "sentry.javascript.node-11.12.0/scope_enrichment.2.envelope", "event")[0]
+)
 PY_LOGS = _items(SDK / "sentry.python-2.75.0/structured_logs.2.envelope", "log")[0]["items"]
 NODE_LOGS = _items(SDK / "sentry.javascript.node-11.12.0/structured_logs.2.envelope", "log")[0]["items"]
 BASES = {"python-scope": PY_SCOPE, "node-request": NODE_REQUEST, "node-scope": NODE_SCOPE}
@@ -469,7 +471,11 @@ def test_sensitive_names_everywhere(name: str) -> None:
     event = {
         "extra": {name: "v4lue-1"},
         "tags": [[name, "v4lue-2"]],
-        "request": {"headers": [[name, "v4lue-3"]], "query_string": f"{name}=v4lue-4&a=b", "data": {name: "v4lue-5"}},
+        "request": {
+            "headers": [[name, "v4lue-3"]],
+            "query_string": f"{name}=v4lue-4&a=b",
+            "data": {name: "v4lue-5"},
+        },
         "breadcrumbs": {"values": [{"message": f"retry {name}=v4lue-6", "data": {name: "v4lue-7"}}]},
         "contexts": {"app": {name: "v4lue-8"}},
     }
@@ -523,9 +529,15 @@ def test_query_string_as_pairs_and_cookies_as_pairs() -> None:
         }
     }
     scrub_event(event)
-    assert event["request"]["query_string"] == [["page", "2"], ["api_key", FILTERED], ["next", f"https://u:{FILTERED}@h/"]]
+    assert event["request"]["query_string"] == [
+        ["page", "2"],
+        ["api_key", FILTERED],
+        ["next", f"https://u:{FILTERED}@h/"],
+    ]
     assert event["request"]["cookies"] == [["theme", "dark"], ["sessionid", FILTERED]]
-    assert event["_meta"]["request"]["query_string"]["1"]["1"][""]["rem"] == [["@password:filter", "s", 0, 10]]
+    assert event["_meta"]["request"]["query_string"]["1"]["1"][""]["rem"] == [
+        ["@password:filter", "s", 0, 10]
+    ]
 
 
 def test_headers_as_dict() -> None:
@@ -552,7 +564,10 @@ def test_urlencoded_values_are_decoded_and_reencoded() -> None:
 def test_json_text_body() -> None:
     event = {"request": {"data": '{"user": {"name": "jane", "password": "pw1"}, "items": [1, 2]}'}}
     scrub_event(event)
-    assert orjson.loads(event["request"]["data"]) == {"user": {"name": "jane", "password": FILTERED}, "items": [1, 2]}
+    assert orjson.loads(event["request"]["data"]) == {
+        "user": {"name": "jane", "password": FILTERED},
+        "items": [1, 2],
+    }
     assert event["_meta"]["request"]["data"][""]["rem"] == [["@password:filter", "s"]]
 
 
@@ -611,7 +626,11 @@ def test_ip_addresses_removed_only_when_configured() -> None:
             "user": {"id": "42", "ip_address": "203.0.113.9"},
             "request": {
                 "env": {"REMOTE_ADDR": "203.0.113.9", "SERVER_NAME": "web"},
-                "headers": [["X-Forwarded-For", "203.0.113.9, 10.0.0.1"], ["X-Real-IP", "203.0.113.9"], ["Host", "h"]],
+                "headers": [
+                    ["X-Forwarded-For", "203.0.113.9, 10.0.0.1"],
+                    ["X-Real-IP", "203.0.113.9"],
+                    ["Host", "h"],
+                ],
             },
         }
 
@@ -650,7 +669,10 @@ def test_disabled_config_changes_nothing() -> None:
         ("https://user:pass@host/path", f"https://user:{FILTERED}@host/path"),
         ("redis://:s3cret@cache:6379/0", f"redis://:{FILTERED}@cache:6379/0"),
         ("pg://u:p@ss@db/x", f"pg://u:{FILTERED}@db/x"),
-        ("https://0123456789abcdef@o1.ingest.sentry.io/42", "https://0123456789abcdef@o1.ingest.sentry.io/42"),
+        (
+            "https://0123456789abcdef@o1.ingest.sentry.io/42",
+            "https://0123456789abcdef@o1.ingest.sentry.io/42",
+        ),
         ("mail jane@example.com", "mail jane@example.com"),
         ("4111111111111111", FILTERED),
         ("card 4111 1111 1111 1111.", f"card {FILTERED}."),
@@ -826,7 +848,9 @@ _SECRETISH_TEXT = st.sampled_from(
         "\ud800 password=q",
     ]
 )
-_TEXT = st.one_of(st.text(max_size=30), _SECRETISH_TEXT, st.builds(lambda a, b: a + b, st.text(max_size=8), _SECRETISH_TEXT))
+_TEXT = st.one_of(
+    st.text(max_size=30), _SECRETISH_TEXT, st.builds(lambda a, b: a + b, st.text(max_size=8), _SECRETISH_TEXT)
+)
 _KEY = st.one_of(st.sampled_from(_EVENT_KEYS), st.text(max_size=10))
 _SCALAR = st.one_of(
     st.none(),

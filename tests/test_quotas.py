@@ -1,0 +1,156 @@
+"""Quotas and rate limits: 429s that name category and scope, atomic counters, outcomes."""
+
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from ingest.keys import clear_key_cache, lookup_key
+from ingest.quota_counters import DatabaseCounters, RedisCounters, get_counters
+from ingest.quotas import consume
+from ingest.spikes import clear_spike_cache
+from tests.conftest import FIXTURE_KEY, make_event_envelope, post_envelope
+from usage.models import Outcome
+from usage.services import flush_pending
+
+pytestmark = pytest.mark.django_db
+LOG_ITEM = b'{"type":"log","item_count":2}\n{"items":[{"body":"a"},{"body":"b"}]}\n'
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters(settings):
+    settings.REDIS_KEY_PREFIX = f"{settings.REDIS_KEY_PREFIX}-{uuid.uuid4().hex[:8]}"
+    get_counters.cache_clear()
+    clear_spike_cache()
+    yield
+    get_counters.cache_clear()
+    clear_spike_cache()
+
+
+def _event(client, project):
+    return post_envelope(client, project.id, make_event_envelope({"message": "m"}, uuid.uuid4().hex))
+
+
+def test_organization_quota_gives_429_naming_category_and_scope(client, fixture_project, clean_buffer):
+    project, _ = fixture_project
+    project.organization.monthly_event_quota = 3
+    project.organization.save()
+    assert [_event(client, project).status_code for _ in range(3)] == [200, 200, 200]
+    response = _event(client, project)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    retry, categories, scope, reason = response["X-Sentry-Rate-Limits"].split(":")
+    assert (categories, scope, reason) == ("error;default", "organization", "usage_exceeded")
+    assert "rate limited" in response.json()["detail"]
+    assert clean_buffer.depth() == 3
+
+
+def test_default_quota_comes_from_settings(client, fixture_project, clean_buffer, settings):
+    project, _ = fixture_project
+    settings.QUOTAS = {**settings.QUOTAS, "DEFAULT_MONTHLY_EVENTS": 2}
+    assert [_event(client, project).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_project_share_of_the_quota(client, fixture_project, make_project, clean_buffer):
+    project, _ = fixture_project
+    project.monthly_event_quota = 1
+    project.save()
+    assert [_event(client, project).status_code for _ in range(2)] == [200, 429]
+    assert "project" in _event(client, project)["X-Sentry-Rate-Limits"]
+
+
+def test_key_limit_counts_categories_apart(client, fixture_project, clean_buffer):
+    project, key = fixture_project
+    key.rate_limit_per_minute = 4
+    key.save()
+    logs = b"{}\n" + LOG_ITEM
+    assert [post_envelope(client, project.id, logs).status_code for _ in range(3)] == [200, 200, 429]
+    # A flood of logs does not block errors.
+    assert _event(client, project).status_code == 200
+    mixed = make_event_envelope({"message": "m"}, uuid.uuid4().hex) + LOG_ITEM
+    response = post_envelope(client, project.id, mixed)
+    assert response.status_code == 200 and response.json()["id"]
+    assert response["X-Sentry-Rate-Limits"].split(":")[1:3] == ["log_item", "key"]
+
+
+def test_client_reports_are_never_limited(client, fixture_project, clean_buffer):
+    project, _ = fixture_project
+    project.organization.monthly_event_quota = 1
+    project.organization.save()
+    _event(client, project)
+    report = {
+        "timestamp": time.time(),
+        "discarded_events": [{"reason": "ratelimit_backoff", "category": "error", "quantity": 2}],
+    }
+    body = b'{}\n{"type":"client_report"}\n' + json.dumps(report).encode()
+    assert post_envelope(client, project.id, body).status_code == 200
+
+
+def test_brand_new_project_takes_a_burst_and_spikes_are_capped_once_there_is_a_baseline(
+    client, fixture_project, clean_buffer, settings
+):
+    project, _ = fixture_project
+    key = lookup_key(FIXTURE_KEY)
+    burst = [consume(key, Counter({"error": 1})) for _ in range(3000)]
+    assert not any(burst)  # no history, no baseline, no cap
+    # Yesterday-ish history: 60 errors an hour = 1 a minute; cap = max(minimum, 10 x baseline).
+    settings.QUOTAS = {**settings.QUOTAS, "SPIKE_MIN_PER_MINUTE": 20}
+    hour = int(time.time() // 3600)
+    counters = get_counters()
+    counters.client.set(f"{settings.REDIS_KEY_PREFIX}:q:hist:{project.id}:{hour - 3}", 60)
+    clear_spike_cache()
+    now = (int(time.time() // 60) + 5) * 60  # a fresh minute
+    results = [consume(key, Counter({"error": 1}), now=now) for _ in range(25)]
+    assert sum(1 for r in results if not r) == 20
+    assert results[-1][0].reason == "spike_protection" and results[-1][0].scope == "project"
+
+
+@pytest.mark.parametrize("backend", ["redis", "database"])
+def test_counters_are_exact_under_concurrency(backend, transactional_db, settings):
+    counters = RedisCounters() if backend == "redis" else DatabaseCounters()
+    name = f"{settings.REDIS_KEY_PREFIX}:test:{uuid.uuid4().hex}"
+    accepted = []
+
+    def hammer():
+        for _ in range(40):
+            if not counters.check_and_add([("error", name, 100, 60, 1)]):
+                accepted.append(1)
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(accepted) == 100
+    assert counters.get_many([name]) == [100]
+
+
+def test_outcomes_record_accepted_rate_limited_and_client_discards(client, fixture_project, drain):
+    project, _ = fixture_project
+    project.organization.monthly_event_quota = 2
+    project.organization.save()
+    for _ in range(3):
+        _event(client, project)
+    report = {"discarded_events": [{"reason": "ratelimit_backoff", "category": "error", "quantity": 4}]}
+    post_envelope(client, project.id, b'{}\n{"type":"client_report"}\n' + json.dumps(report).encode())
+    drain()
+    flush_pending()
+    got = {(o.category, o.outcome, o.reason): o.quantity for o in Outcome.objects.filter(project=project)}
+    assert got[("error", "accepted", "")] == 2
+    assert got[("error", "rate_limited", "usage_exceeded")] == 1
+    assert got[("error", "client_discard", "ratelimit_backoff")] == 4
+
+
+def test_key_cache_carries_quota_settings(fixture_project):
+    project, key = fixture_project
+    project.organization.monthly_event_quota = 7
+    project.organization.save()
+    clear_key_cache()
+    info = lookup_key(FIXTURE_KEY)
+    assert (info.organization_id, info.org_monthly_quota) == (project.organization_id, 7)

@@ -1,0 +1,29 @@
+from django.db import models
+
+from projects.models import Organization, Project
+
+
+class Outcome(models.Model):
+    """What happened to the data an organization sent, counted per day: Sentry's "outcomes"."""
+
+    class Kind(models.TextChoices):
+        ACCEPTED = "accepted"
+        RATE_LIMITED = "rate_limited"
+        INVALID = "invalid"
+        CLIENT_DISCARD = "client_discard"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outcomes")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="outcomes")
+    day = models.DateField()
+    category = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.CharField(max_length=64, blank=True, default="")
+    quantity = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "project", "day", "category", "outcome", "reason"],
+                name="uniq_outcome",
+            )
+        ]

@@ -1,0 +1,70 @@
+"""Recording outcomes. Accepted data is counted by the workers inside their batch; what ingest drops
+is counted in Redis first (a 429 must stay cheap under a flood) and flushed to the table in bulk."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+
+from issues.sql import insert_rows
+
+log = logging.getLogger(__name__)
+
+OutcomeKey = tuple[int, int, date, str, str, str]  # org, project, day, category, outcome, reason
+_UPSERT = "quantity = usage_outcome.quantity + excluded.quantity"
+_COLUMNS = ["organization_id", "project_id", "day", "category", "outcome", "reason", "quantity"]
+_CONFLICT = ["organization_id", "project_id", "day", "category", "outcome", "reason"]
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def write_outcomes(counts: Counter[OutcomeKey]) -> None:
+    rows = [(*key, quantity) for key, quantity in sorted(counts.items()) if quantity]
+    insert_rows("usage_outcome", _COLUMNS, rows, conflict=_CONFLICT, update_sql=_UPSERT)
+
+
+def _pending_key() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:outcomes:pending"
+
+
+def record_dropped(
+    org_id: int, project_id: int, category: str, outcome: str, reason: str, quantity: int
+) -> None:
+    key: OutcomeKey = (org_id, project_id, today(), category, outcome, reason)
+    try:
+        if settings.REDIS_URL:
+            from ingest.redis_client import get_redis
+
+            field = "|".join(str(part) for part in key)
+            get_redis().hincrby(_pending_key(), field, quantity)
+        else:
+            write_outcomes(Counter({key: quantity}))
+    except Exception:  # statistics must never turn a 429 into a 500
+        log.warning("could not record a dropped-data outcome", exc_info=True)
+
+
+def flush_pending() -> int:
+    """Moves the counts ingest kept in Redis into the table. Safe with several schedulers: RENAME is atomic."""
+    if not settings.REDIS_URL:
+        return 0
+    from ingest.redis_client import get_redis
+
+    client = get_redis()
+    batch_key = f"{_pending_key()}:flushing"
+    if not client.exists(batch_key):
+        try:
+            client.rename(_pending_key(), batch_key)
+        except Exception:  # nothing pending
+            return 0
+    counts: Counter[OutcomeKey] = Counter()
+    for field, value in client.hgetall(batch_key).items():
+        org, project, day, category, outcome, reason = field.decode().split("|", 5)
+        counts[(int(org), int(project), date.fromisoformat(day), category, outcome, reason)] += int(value)
+    write_outcomes(counts)
+    client.delete(batch_key)
+    return sum(counts.values())
