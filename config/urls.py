@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config.health import health
 from issues import api, project_settings, views
+from usage.views import organization_usage
 
 api_patterns = [
     path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
+    path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",

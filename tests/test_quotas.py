@@ -154,3 +154,26 @@ def test_key_cache_carries_quota_settings(fixture_project):
     clear_key_cache()
     info = lookup_key(FIXTURE_KEY)
     assert (info.organization_id, info.org_monthly_quota) == (project.organization_id, 7)
+
+
+def test_usage_page_shows_usage_against_quota(client, fixture_project, drain):
+    from tests.factories import user_with_membership
+
+    project, _ = fixture_project
+    project.organization.monthly_event_quota = 2
+    project.organization.save()
+    for _ in range(3):
+        _event(client, project)
+    drain()
+    client.force_login(user_with_membership(project))
+    html = client.get(f"/organizations/{project.organization.slug}/usage/").content.decode()
+    assert "<strong>2</strong> events accepted of a quota of <strong>2</strong>" in html
+    assert "rate_limited (usage_exceeded)" in html
+
+
+def test_usage_page_is_404_for_outsiders(client, fixture_project, make_project):
+    from tests.factories import user_with_membership
+
+    other, _ = make_project(org="other", slug="x")
+    client.force_login(user_with_membership(other, "stranger"))
+    assert client.get("/organizations/acme/usage/").status_code == 404

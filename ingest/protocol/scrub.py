@@ -9,27 +9,36 @@ What is scrubbed
   ``"[Filtered]"`` (a whole dict or list under such a key too).  Key names are
   compared case-insensitively, as substrings, with ``-``, ``_`` and ``.``
   ignored, so ``X-Api-Key``, ``apiKey``, ``http.request.header.authorization``
-  and ``HTTP_COOKIE`` all match.  Key names are dict keys, the names of
-  ``[name, value]`` pairs (headers, tags, cookies, query strings), cookie and
-  form/query parameter names inside strings, and log attribute names.
-  ``None``, booleans, empty strings and empty containers are left alone: they
-  hide nothing.
+  and ``HTTP_COOKIE`` all match (``ssn``, ``otp``, ``sid``, ``su`` are matched
+  against the words of the name so that ``className`` stays).  Key names are
+  dict keys, the names of ``[name, value]`` pairs (headers, tags, cookies, query
+  strings), cookie and form/query parameter names, log attribute names, and the
+  field path of a processing error that quotes an invalid value.  ``None``,
+  booleans, empty strings and empty containers are left alone: they hide
+  nothing.  ``request.cookies`` itself is not a sensitive key: each cookie name
+  is checked (the ``Cookie`` header is filtered whole).
 * **In-string patterns** (any string, whatever its key): the token after
-  ``Bearer`` / ``Token``, ``Basic`` credentials, the password of URL
-  credentials, Luhn-valid card numbers, and ``name=value`` / ``'name': value``
-  fragments whose *name* is sensitive (query strings inside URLs, Python
-  ``repr()`` of dicts and keyword arguments, JSON text).  Only the secret part
-  goes; the rest of the string stays.
+  ``Bearer`` / ``Token`` and ``Basic`` credentials (rule ``@bearer:filter``),
+  the password of URL credentials (``@urlauth:filter``), Luhn-valid card
+  numbers (``@creditcard:filter``: 13-19 digits starting with 2-6, in at most 8
+  groups joined by single spaces or dashes), and ``name=value`` /
+  ``'name': value`` fragments whose *name* is sensitive (query strings inside
+  URLs, Python ``repr()`` of dicts and keyword arguments, JSON text).  Only the
+  secret part goes; the rest of the string stays.
 * ``request.query_string`` / ``request.data`` / ``request.cookies`` given as
   strings are parsed parameter by parameter (``request.data`` holding JSON text
   is parsed as JSON) and re-encoded with the non-sensitive parts untouched.
 * With ``scrub_ip_addresses``: ``user.ip_address``, ``request.env.REMOTE_ADDR``,
   ``X-Forwarded-For`` / ``X-Real-IP`` / ``Forwarded`` headers and similar
-  fields are removed.
+  fields (``client.address``, ``sdk.client_ip``) are removed (``@ip:filter``).
+* Project ``extra_fields`` are matched like the defaults (``@usersecret:filter``);
+  ``safe_fields`` (exact names, normalised the same way) exempt a value and
+  everything below it from every rule.
 
-Source lines of stack frames (``pre_context``, ``context_line``,
-``post_context``), ``modules`` keys and ``debug_meta`` keys are not treated as
-key names.  Dict keys themselves are never rewritten.
+Not scrubbed: source lines of stack frames (``pre_context``, ``context_line``,
+``post_context``).  Key names below ``modules`` and ``debug_meta`` are not
+checked (they are package names and image paths).  Dict keys are never
+rewritten.
 
 Every replacement is recorded in ``_meta`` in Sentry's shape::
 
@@ -37,10 +46,16 @@ Every replacement is recorded in ``_meta`` in Sentry's shape::
                                                "len": 12}}}}}}
 
 ``rem`` entries are ``[rule_id, "s", start, end]`` (substituted; the range is
-where ``[Filtered]`` now sits in the new string) or ``[rule_id, "x"]``
-(removed); ``len`` is the original length (characters of a string, items of a
-container).  Entries are merged into any ``_meta`` the SDK sent; original
-values the SDK put in its ``_meta`` (``"val"``) are dropped.
+where ``[Filtered]`` now sits in the new string), ``[rule_id, "s"]`` (inside
+re-serialised JSON text) or ``[rule_id, "x"]`` (removed); ``len`` is the
+original length (characters of a string, items of a container).  Entries are
+merged into any ``_meta`` the SDK sent; original values the SDK put in its
+``_meta`` (``"val"``) are dropped.  Paths deeper than 200 levels, or through an
+empty-string key, are scrubbed but not recorded.
+
+Scrubbing is idempotent and never raises on JSON-shaped input; should it fail
+anyway, every string except identifiers and frame locations is replaced
+(fail closed).
 """
 
 from __future__ import annotations
@@ -233,9 +248,9 @@ _URL_AUTH_RE = re.compile(r"//[^:@/\s'\"\\]*:(?P<pw>[^/\s'\"\\]*)@")
 _AUTH_RE = re.compile(r"(?i)(?<![A-Za-z0-9])(bearer|token|basic)[ \t]+([A-Za-z0-9\-._~+/]+=*)")
 
 # Candidate card numbers: digit groups joined by single spaces or dashes, not glued to letters.
-_CARD_GATE_RE = re.compile(r"\d(?:[ -]?\d){12}")
-_CARD_RUN_RE = re.compile(r"(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])")
-_DIGITS_RE = re.compile(r"\d+")
+_CARD_GATE_RE = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
+_CARD_RUN_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])")
+_DIGITS_RE = re.compile(r"[0-9]+")
 
 # name=value / 'name': value / "name": value with a sensitive name.  Group "qn" is a quoted name,
 # "bn" a bare name; the value is "[Filtered]" (already scrubbed), single- or double-quoted, or a
@@ -450,7 +465,9 @@ def _apply_spans(s: str, spans: list[tuple[int, int, str]]) -> tuple[str, list[l
     pos = 0
     out_len = 0
     for a, b, rule in spans:
-        if a < pos:  # overlaps a span already replaced
+        if a < pos:  # overlaps the span just replaced: widen it
+            if b > pos:
+                pos = b
             continue
         chunk = s[pos:a]
         parts.append(chunk)

@@ -42,8 +42,8 @@ class LiveStack:
     log_path: Path | None = None
     projects: dict = field(default_factory=dict)
 
-    def create_project(self, slug: str, platform: str = "python") -> str:
-        dsn = manage(self.env, "create_project", "e2e", slug, "--platform", platform)
+    def create_project(self, slug: str, platform: str = "python", org: str = "e2e") -> str:
+        dsn = manage(self.env, "create_project", org, slug, "--platform", platform)
         self.projects[slug] = dsn
         return dsn
 
@@ -52,8 +52,16 @@ class LiveStack:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    def issues(self, slug: str, query: str = "") -> list[dict]:
-        return self.api(f"/api/0/projects/e2e/{slug}/issues/?limit=100&query={query}")
+    def issues(self, slug: str, query: str = "", org: str = "e2e") -> list[dict]:
+        return self.api(f"/api/0/projects/{org}/{slug}/issues/?limit=100&query={query}")
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Reads or changes the stack's own database directly (for settings no command exposes yet)."""
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
 
     def wait_for(self, predicate, timeout: float = 60.0, what: str = "condition"):
         deadline = time.monotonic() + timeout

@@ -42,7 +42,9 @@ def run(tmp_path, dsn: str, *args: str, padding_lines: int = 0) -> None:
     target = tmp_path / "shop" / "app.py"
     target.parent.mkdir(exist_ok=True)
     target.write_text(textwrap.dedent(APP.format(padding=padding)))
-    done = subprocess.run([sys.executable, str(target), dsn, *args], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(target), dsn, *args], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 

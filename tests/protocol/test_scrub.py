@@ -327,7 +327,7 @@ def _meta_leaves(meta: dict, prefix: list[str] | None = None) -> list[tuple[list
 
 
 def test_meta_shape_for_a_header() -> None:
-    event = {
+    event: dict[str, Any] = {
         "request": {
             "headers": [
                 ["Host", "example.com"],
@@ -372,7 +372,7 @@ def test_meta_len_is_original_length() -> None:
 
 
 def test_meta_merges_with_sdk_meta() -> None:
-    event = {
+    event: dict[str, Any] = {
         "extra": {"password": "hunter2", "long": "trimmed…"},
         "_meta": {
             "extra": {
@@ -468,7 +468,7 @@ PLAIN_NAMES = [
 
 @pytest.mark.parametrize("name", SENSITIVE_NAMES)
 def test_sensitive_names_everywhere(name: str) -> None:
-    event = {
+    event: dict[str, Any] = {
         "extra": {name: "v4lue-1"},
         "tags": [[name, "v4lue-2"]],
         "request": {
@@ -486,12 +486,16 @@ def test_sensitive_names_everywhere(name: str) -> None:
 
 @pytest.mark.parametrize("name", PLAIN_NAMES)
 def test_plain_names_are_left_alone(name: str) -> None:
-    event = {"extra": {name: "v4lue-1"}, "tags": [[name, "v4lue-2"]], "message": f"{name}=v4lue-3"}
+    event: dict[str, Any] = {
+        "extra": {name: "v4lue-1"},
+        "tags": [[name, "v4lue-2"]],
+        "message": f"{name}=v4lue-3",
+    }
     assert scrub_event(copy.deepcopy(event)) == event
 
 
 def test_values_under_plain_keys_are_not_guessed_at() -> None:
-    event = {
+    event: dict[str, Any] = {
         "extra": {
             "nickname": "hunter2",
             "email": "jane@example.com",
@@ -506,12 +510,16 @@ def test_values_under_plain_keys_are_not_guessed_at() -> None:
 
 
 def test_modules_and_sdk_names_are_not_key_names() -> None:
-    event = {"modules": {"oauthlib": "3.2.2", "pyjwt": "2.8.0", "django-session-security": "2.6"}}
+    event: dict[str, Any] = {
+        "modules": {"oauthlib": "3.2.2", "pyjwt": "2.8.0", "django-session-security": "2.6"}
+    }
     assert scrub_event(copy.deepcopy(event)) == event
 
 
 def test_null_bool_and_empty_values_under_sensitive_keys_stay() -> None:
-    event = {"extra": {"password": None, "is_authenticated": True, "token": "", "session": {}}}
+    event: dict[str, Any] = {
+        "extra": {"password": None, "is_authenticated": True, "token": "", "session": {}}
+    }
     assert scrub_event(copy.deepcopy(event)) == event
 
 
@@ -522,7 +530,7 @@ def test_numbers_under_sensitive_keys() -> None:
 
 
 def test_query_string_as_pairs_and_cookies_as_pairs() -> None:
-    event = {
+    event: dict[str, Any] = {
         "request": {
             "query_string": [["page", "2"], ["api_key", "k3y"], ["next", "https://u:pw@h/"]],
             "cookies": [["theme", "dark"], ["sessionid", "s1d"]],
@@ -541,13 +549,15 @@ def test_query_string_as_pairs_and_cookies_as_pairs() -> None:
 
 
 def test_headers_as_dict() -> None:
-    event = {"request": {"headers": {"Authorization": "Bearer x", "Cookie": "a=b", "Accept": "*/*"}}}
+    event: dict[str, Any] = {
+        "request": {"headers": {"Authorization": "Bearer x", "Cookie": "a=b", "Accept": "*/*"}}
+    }
     scrub_event(event)
     assert event["request"]["headers"] == {"Authorization": FILTERED, "Cookie": FILTERED, "Accept": "*/*"}
 
 
 def test_urlencoded_values_are_decoded_and_reencoded() -> None:
-    event = {
+    event: dict[str, Any] = {
         "request": {
             "query_string": "next=https%3A%2F%2Fu%3Apw%40host%2F&pass%77ord=x&q=a+b",
             "data": "note=paid+with+4111+1111+1111+1111&x=1",
@@ -562,7 +572,9 @@ def test_urlencoded_values_are_decoded_and_reencoded() -> None:
 
 
 def test_json_text_body() -> None:
-    event = {"request": {"data": '{"user": {"name": "jane", "password": "pw1"}, "items": [1, 2]}'}}
+    event: dict[str, Any] = {
+        "request": {"data": '{"user": {"name": "jane", "password": "pw1"}, "items": [1, 2]}'}
+    }
     scrub_event(event)
     assert orjson.loads(event["request"]["data"]) == {
         "user": {"name": "jane", "password": FILTERED},
@@ -572,7 +584,7 @@ def test_json_text_body() -> None:
 
 
 def test_processing_errors_quoting_sensitive_fields() -> None:
-    event = {
+    event: dict[str, Any] = {
         "errors": [
             {"type": "invalid_data", "name": "request.cookies", "value": "'sid=abc'"},
             {"type": "invalid_data", "name": "contexts.os", "value": "'linux'"},
@@ -590,7 +602,7 @@ def test_processing_errors_quoting_sensitive_fields() -> None:
 
 def test_safe_fields_are_never_scrubbed() -> None:
     config = ScrubConfig(safe_fields=("session_token", "Authorization"))
-    event = {
+    event: dict[str, Any] = {
         "tags": [["session_token", "keep-me-1"]],
         "extra": {"session_token": {"a": "keep-me-2"}, "password": "drop-me"},
         "request": {"headers": [["Authorization", "Bearer keep-me-3"]]},
@@ -605,7 +617,7 @@ def test_safe_fields_are_never_scrubbed() -> None:
 
 def test_extra_fields_are_scrubbed_with_their_own_rule() -> None:
     config = ScrubConfig(extra_fields=("order_ref", "Customer-Number"))
-    event = {
+    event: dict[str, Any] = {
         "extra": {"order_ref": "OR-1", "OrderRef2": "OR-2", "customer_number": 42, "other": "keep"},
         "request": {"headers": [["X-Order-Ref", "OR-3"]], "query_string": "order-ref=OR-4&x=1"},
         "message": "lookup order_ref=OR-5",
@@ -616,7 +628,7 @@ def test_extra_fields_are_scrubbed_with_their_own_rule() -> None:
     assert event["extra"]["other"] == "keep"
     assert event["_meta"]["extra"]["order_ref"][""]["rem"] == [["@usersecret:filter", "s", 0, 10]]
     # without the config these are not sensitive
-    plain = {"extra": {"order_ref": "OR-1"}}
+    plain: dict[str, Any] = {"extra": {"order_ref": "OR-1"}}
     assert scrub_event(copy.deepcopy(plain)) == plain
 
 
@@ -759,7 +771,7 @@ def test_deep_nesting_no_recursion_error() -> None:
     node_list = node if isinstance(node, list) else node.setdefault("l", [])
     node_list.append("Bearer deep-secret")
     node_list.append({"password": "deep-pw"})
-    event = {"extra": root}
+    event: dict[str, Any] = {"extra": root}
     scrub_event(event)
     assert node_list == [f"Bearer {FILTERED}", {"password": FILTERED}]
 
@@ -769,7 +781,7 @@ def test_fail_closed_on_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("bug")
 
     monkeypatch.setattr(scrub_module, "_walk", broken)
-    event = {"event_id": "a" * 32, "extra": {"note": "Bearer abc"}, "message": "hello"}
+    event: dict[str, Any] = {"event_id": "a" * 32, "extra": {"note": "Bearer abc"}, "message": "hello"}
     assert scrub_event(event) is event
     assert event == {"event_id": "a" * 32, "extra": {"note": FILTERED}, "message": FILTERED}
 
@@ -906,7 +918,7 @@ def test_property_scrub_string_idempotent(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(prefix=st.text(max_size=10), suffix=st.text(max_size=10))
 def test_property_secret_gone_rest_kept(prefix: str, suffix: str) -> None:
-    event = {"extra": {"note": f"{prefix} Bearer s3cr3tT0k3n {suffix}"}}
+    event: dict[str, Any] = {"extra": {"note": f"{prefix} Bearer s3cr3tT0k3n {suffix}"}}
     scrub_event(event)
     note = event["extra"]["note"]
     assert "s3cr3tT0k3n" not in note

@@ -32,6 +32,14 @@ elif scenario == "logged_message":
     logging.getLogger("payments").error(
         "Payment failed for user %s", sys.argv[3] if len(sys.argv) > 3 else 4711
     )
+elif scenario == "rate_limited":
+    # One event, wait for its answer, then more: after a 429 the SDK must drop them itself.
+    for n in range(int(sys.argv[3])):
+        try:
+            load_cart(n)
+        except KeyError:
+            sentry_sdk.capture_exception()
+        sentry_sdk.flush(timeout=10)
 elif scenario == "many":
     for n in range(int(sys.argv[3])):
         try:

@@ -1,0 +1,53 @@
+"""The organization usage page: this month against the quota, and outcomes by day and category."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from projects.models import Organization
+
+from .models import Outcome
+from .services import flush_pending, today
+
+
+def _organization(user, slug: str) -> Organization:
+    orgs = (
+        Organization.objects.all() if user.is_superuser else Organization.objects.filter(members__user=user)
+    )
+    org = orgs.filter(slug=slug).first()
+    if org is None:
+        raise Http404("No such organization")
+    return org
+
+
+@login_required
+def organization_usage(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = _organization(request.user, org_slug)
+    flush_pending()  # show what ingest counted in the last seconds too
+    start = today().replace(day=1)
+    month = Outcome.objects.filter(organization=org, day__gte=start)
+    used = month.filter(category="error", outcome="accepted").aggregate(n=Sum("quantity"))["n"] or 0
+    quota = org.monthly_event_quota
+    if quota is None:
+        quota = settings.QUOTAS["DEFAULT_MONTHLY_EVENTS"]
+    rows: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for day, category, outcome, reason, quantity in (
+        month.values_list("day", "category", "outcome", "reason").annotate(q=Sum("quantity")).order_by("-day")
+    ):
+        label = outcome if outcome == "accepted" else f"{outcome} ({reason})" if reason else outcome
+        rows[(day, category)][label] += quantity
+    columns = sorted(
+        {label for counts in rows.values() for label in counts}, key=lambda c: (c != "accepted", c)
+    )
+    table = [
+        (day, category, [counts.get(col, 0) for col in columns])
+        for (day, category), counts in sorted(rows.items(), reverse=True)
+    ]
+    context = {"org": org, "used": used, "quota": quota, "columns": columns, "table": table}
+    return render(request, "usage/organization_usage.html", context)
