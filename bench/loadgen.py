@@ -32,7 +32,9 @@ STALL_SECONDS = 30.0  # no answer at all for this long: give up (counted as erro
 
 def build_requests(bodies: list[bytes], host: str, port: int, path: str, key: str) -> list[bytes]:
     headers = http_headers(key)
-    head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in headers.items()
+    )
     prefix = head.encode("latin-1")
     return [prefix + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in bodies]
 

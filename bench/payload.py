@@ -28,7 +28,7 @@ import sysconfig
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import orjson
@@ -158,7 +158,7 @@ def _resolve(rel: str) -> Path:
     return _site_packages() / rel
 
 
-@lru_cache(maxsize=None)
+@cache
 def _function_lines(rel: str, function: str) -> tuple[int, list[str]] | None:
     """(1-based line of a call inside `function`, all lines of the file), or None."""
     path = _resolve(rel)
@@ -185,13 +185,17 @@ def _function_lines(rel: str, function: str) -> tuple[int, list[str]] | None:
 def _app_functions() -> dict[str, list[str]]:
     """App module -> its functions in a fixed order (each gets a different borrowed function)."""
     out: dict[str, list[str]] = {}
-    for src in [*_COMMON_APP, *(f for issue in ISSUES for f in issue[2]), *(("shop.checkout.service", f"step_{n}") for n in range(15))]:
+    for src in [
+        *_COMMON_APP,
+        *(f for issue in ISSUES for f in issue[2]),
+        *(("shop.checkout.service", f"step_{n}") for n in range(15)),
+    ]:
         if len(src) == 2 and src[1] not in out.setdefault(src[0], []):
             out[src[0]].append(src[1])
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _function_names(rel: str) -> list[str]:
     try:
         tree = ast.parse(_resolve(rel).read_text(encoding="utf-8"))
@@ -436,6 +440,13 @@ def build_body(args: tuple[int, str, int]) -> tuple[bytes, int, int]:
     return gzip.compress(raw, compresslevel=9), event_size, len(raw)
 
 
+def _pool_worker_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def write_pool(path: Path, count: int, public_key: str, seed: int = 1, processes: int | None = None) -> dict:
     """Write `count` gzipped envelopes to `path` (u32 length + body each); return size statistics."""
     import multiprocessing
@@ -447,7 +458,9 @@ def write_pool(path: Path, count: int, public_key: str, seed: int = 1, processes
     json_total = gz_total = env_total = 0
     with open(path, "wb") as out:
         if processes > 1:
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
+            with multiprocessing.get_context("fork").Pool(
+                processes, initializer=_pool_worker_signals
+            ) as pool:
                 results = pool.imap(build_body, jobs, chunksize=64)
                 for body, event_size, env_size in results:
                     out.write(struct.pack("<I", len(body)) + body)
@@ -502,10 +515,8 @@ def http_headers(public_key: str) -> dict[str, str]:
 
 if __name__ == "__main__":  # size check: python bench/payload.py
     sizes = [build_body((i, "0" * 32, 1)) for i in range(50)]
-    print(
-        "event JSON %.0f B, envelope %.0f B, gzip-9 %.0f B"
-        % tuple(sum(s[k] if k else len(s[0]) for s in sizes) / len(sizes) for k in (1, 2, 0))
-    )
+    json_b, env_b, gz_b = (sum(s[k] if k else len(s[0]) for s in sizes) / len(sizes) for k in (1, 2, 0))
+    print(f"event JSON {json_b:.0f} B, envelope {env_b:.0f} B, gzip-9 {gz_b:.0f} B")
     _, _, e = build_event(0, 0, "0" * 32, 1)
     print(
         len(e["exception"]["values"][0]["stacktrace"]["frames"]),

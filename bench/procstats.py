@@ -123,6 +123,7 @@ class Sample:
     pss: dict[str, int]
     cpu: dict[str, float]
     machine_busy: float
+    others: dict[tuple[int, int], int]  # (pid, start) -> ticks of every process in no role
 
 
 @dataclass
@@ -145,9 +146,11 @@ class Sampler:
         procs = all_procs()
         rss: dict[str, int] = {}
         pss: dict[str, int] = {}
+        mine: set[int] = set()
         with self._lock:
             for role, select in self.roles.items():
                 pids = select(procs)
+                mine.update(pids)
                 rss[role] = sum(procs[p].rss for p in pids)
                 pss[role] = sum(pss_bytes(p) for p in pids) if self.pss else 0
                 for p in pids:
@@ -159,7 +162,8 @@ class Sampler:
             cpu: dict[str, float] = {role: 0.0 for role in self.roles}
             for k, last in self._last.items():
                 cpu[k[0]] += (last - self._base[k]) / TICK
-            s = Sample(time.monotonic() - self.t0, rss, pss, cpu, machine_cpu()[0])
+            others = {(p.pid, p.start): p.ticks for p in procs.values() if p.pid not in mine}
+            s = Sample(time.monotonic() - self.t0, rss, pss, cpu, machine_cpu()[0], others)
             self.samples.append(s)
         return s
 
@@ -192,4 +196,15 @@ class Sampler:
             "rss_peak": {r: max(s.rss.get(r, 0) for s in inside) for r in self.roles},
             "pss_peak": {r: max(s.pss.get(r, 0) for s in inside) for r in self.roles},
             "machine_busy_s": end.machine_busy - start.machine_busy,
+            "other_processes": top_others(start, end),
         }
+
+
+def top_others(start: Sample, end: Sample, n: int = 4) -> list[tuple[str, float]]:
+    """The processes outside every role that used the most CPU between two samples."""
+    used = []
+    for key, ticks in end.others.items():
+        delta = (ticks - start.others.get(key, 0)) / TICK  # a process started inside the window counts whole
+        if delta >= 0.2:
+            used.append((cmdline(key[0])[:90] or f"pid {key[0]}", delta))
+    return sorted(used, key=lambda x: -x[1])[:n]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-
 from procstats import ProcInfo, all_procs, cmdline, descendants
+
 from tests.e2e.stack import LiveStack, base_env, free_port, manage
 
 BENCH_REDIS_DB = 13
@@ -94,9 +94,18 @@ class Postgres:
         return None
 
     def settings(self) -> dict:
-        names = ("server_version", "shared_buffers", "synchronous_commit", "fsync", "wal_level", "max_connections")
+        names = (
+            "server_version",
+            "shared_buffers",
+            "synchronous_commit",
+            "fsync",
+            "wal_level",
+            "max_connections",
+        )
         rows = self.execute(
-            "SELECT name, setting, unit FROM pg_settings WHERE name IN (%s)" % ",".join(f"'{n}'" for n in names)
+            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(ARRAY[{}])".format(
+                ",".join(f"'{n}'" for n in names)
+            )
         )
         return {name: setting + (f" ({unit})" if unit else "") for name, setting, unit in rows}
 
@@ -244,7 +253,13 @@ def _provision(env: dict) -> dict:
     key, project_id = _key_and_project(manage(env, "create_project", ORG, PROJECT, "--platform", "python"))
     warm_key, warm_id = _key_and_project(manage(env, "create_project", ORG, WARMUP, "--platform", "python"))
     token = manage(env, "create_api_token", "bench-bot")
-    return {"token": token, "key": key, "project_id": project_id, "warm_key": warm_key, "warm_project_id": warm_id}
+    return {
+        "token": token,
+        "key": key,
+        "project_id": project_id,
+        "warm_key": warm_key,
+        "warm_project_id": warm_id,
+    }
 
 
 def prepare_template(pg: Postgres, work: Path) -> tuple[str, dict]:
@@ -309,8 +324,12 @@ def redis_pid_and_info() -> tuple[int | None, dict]:
 
 def git_describe(root: Path) -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+        ).stdout
         return head.strip() + (" (work tree has uncommitted changes)" if dirty.strip() else "")
     except OSError:
         return "unknown"

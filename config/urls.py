@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import ThrottledLoginView
 from config.health import health
 from issues import api, project_settings, views
 from usage.views import organization_usage
@@ -18,7 +19,7 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),

@@ -1,0 +1,138 @@
+"""Isolation between organizations, CSRF on every form, login throttling, secrets from files, cookies."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.models import ApiToken
+from issues.models import Issue
+from issues.store import store_events
+from tests.factories import rich_prepared_event, user_with_membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_orgs(make_project):
+    mine, _ = make_project(org="mine", slug="app")
+    theirs, _ = make_project(org="theirs", slug="secret")
+    store_events(theirs.id, [rich_prepared_event(hashes=["e" * 32])])
+    issue = Issue.objects.get(project=theirs)
+    return user_with_membership(mine, "alice"), issue
+
+
+def test_every_page_and_api_of_another_organization_is_404(two_orgs, client):
+    user, issue = two_orgs
+    client.force_login(user)
+    pages = [
+        "/organizations/theirs/projects/secret/",
+        "/organizations/theirs/projects/secret/settings/",
+        "/organizations/theirs/usage/",
+        f"/organizations/theirs/projects/secret/issues/{issue.id}/",
+        f"/organizations/theirs/projects/secret/issues/{issue.id}/events/latest/",
+        f"/organizations/mine/projects/app/issues/{issue.id}/",  # right org in the URL, wrong issue
+    ]
+    for url in pages:
+        assert client.get(url).status_code == 404, url
+    posts = [
+        (f"/organizations/theirs/projects/secret/issues/{issue.id}/status/", {"status": "resolved"}),
+        (f"/organizations/theirs/projects/secret/issues/{issue.id}/unmerge/", {"hash": "e" * 32}),
+        ("/organizations/theirs/projects/secret/merge/", {"issue": [issue.id]}),
+        ("/organizations/theirs/projects/secret/settings/", {"grouping_config": "x"}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 404, url
+    _, token = ApiToken.issue(user)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    for url in [
+        "/api/0/projects/theirs/secret/issues/",
+        f"/api/0/issues/{issue.id}/",
+        f"/api/0/issues/{issue.id}/events/",
+        f"/api/0/issues/{issue.id}/events/latest/",
+        f"/api/0/issues/{issue.id}/hashes/",
+    ]:
+        assert api.get(url).status_code == 404, url
+    assert api.put(f"/api/0/projects/theirs/secret/issues/?id={issue.id}", {"status": "resolved"},
+                   content_type="application/json").status_code == 404  # fmt: skip
+    assert api.delete(f"/api/0/issues/{issue.id}/hashes/?id={'e' * 32}").status_code == 404
+    issue.refresh_from_db()
+    assert issue.status == "unresolved"
+
+
+def test_superusers_see_every_organization(two_orgs, client):
+    _, issue = two_orgs
+    admin = get_user_model().objects.create_superuser("root", "", "pw")
+    client.force_login(admin)
+    assert client.get(f"/organizations/theirs/projects/secret/issues/{issue.id}/").status_code == 200
+
+
+def test_every_form_needs_a_csrf_token(make_project):
+    project, _ = make_project()
+    store_events(project.id, [rich_prepared_event()])
+    issue = Issue.objects.get()
+    user = user_with_membership(project, "owner")
+    user.memberships.update(role="owner")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    base = "/organizations/acme/projects/web"
+    for url, data in [
+        (f"{base}/issues/{issue.id}/status/", {"status": "resolved"}),
+        (f"{base}/issues/{issue.id}/unmerge/", {"hash": "a" * 32}),
+        (f"{base}/merge/", {"issue": [issue.id]}),
+        (f"{base}/settings/", {"grouping_config": "newstyle:2023-01-11"}),
+        ("/logout/", {}),
+    ]:
+        assert strict.post(url, data).status_code == 403, url
+    assert (
+        Client(enforce_csrf_checks=True).post("/login/", {"username": "owner", "password": "x"}).status_code
+        == 403
+    )
+
+
+def test_login_is_throttled_after_repeated_failures(client, make_project):
+    cache.clear()
+    get_user_model().objects.create_user("bob", password="right-password")
+    for _ in range(5):
+        assert client.post("/login/", {"username": "bob", "password": "wrong"}).status_code == 200
+    locked = client.post("/login/", {"username": "bob", "password": "right-password"})
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    cache.clear()
+    assert client.post("/login/", {"username": "bob", "password": "right-password"}).status_code == 302
+
+
+def _settings_in_subprocess(env: dict, expression: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file-0123456789\n")
+    password_file = tmp_path / "dbpass"
+    password_file.write_text("db-pass-from-file")
+    env = {
+        "SECRET_KEY_FILE": str(secret_file),
+        "DATABASE_URL": "postgres://lt@db.example:5432/lt",
+        "DATABASE_PASSWORD_FILE": str(password_file),
+    }
+    assert _settings_in_subprocess(env, "settings.SECRET_KEY") == "from-a-file-0123456789"
+    assert _settings_in_subprocess(env, "settings.DATABASES['default']['PASSWORD']") == "db-pass-from-file"
+
+
+def test_cookies_are_secure_only_when_served_over_https():
+    https = {"LIGHTTRACE_URL": "https://errors.example.com"}
+    assert (
+        _settings_in_subprocess(https, "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE)")
+        == "(True, True)"
+    )
+    plain = {"LIGHTTRACE_URL": "http://127.0.0.1:8000"}
+    assert _settings_in_subprocess(plain, "settings.SESSION_COOKIE_SECURE") == "False"
