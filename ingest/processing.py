@@ -106,7 +106,7 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         type=event.get("type") or "default",
         title=title,
         culprit=culprit,
-        metadata=metadata,
+        metadata={k: _clip(v, 1024) if isinstance(v, str) else v for k, v in metadata.items()},
         release=_clip(event.get("release") or "", 200),
         environment=_clip(event.get("environment") or "", 64),
         user_key=user_identity(event),
