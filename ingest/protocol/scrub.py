@@ -35,8 +35,10 @@ What is scrubbed
   ``safe_fields`` (exact names, normalised the same way) exempt a value and
   everything below it from every rule.
 
-Not scrubbed: source lines of stack frames (``pre_context``, ``context_line``,
-``post_context``).  Key names below ``modules`` and ``debug_meta`` are not
+Source lines of stack frames (``pre_context``, ``context_line``,
+``post_context``) get the in-string patterns like every other string: a secret hard-coded in the
+code around a crash (``password = "..."``) would otherwise be stored. This is stricter than Sentry's
+default, and deterministic, so grouping by context line stays stable.  Key names below ``modules`` and ``debug_meta`` are not
 checked (they are package names and image paths).  Dict keys are never
 rewritten.
 
@@ -641,17 +643,13 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
     pop = stack.pop
     scrub_text = _scrub_text
     digits = _DIGIT_BYTES
-    source_keys = _SOURCE_KEYS
     while stack:
         obj, path, mode = pop()
         if mode & _M_SLOW:
             _walk_slow_dict(obj, path, mode, cls, rec, push)
             continue
         if type(obj) is dict:
-            frame = mode & _M_FRAME
             for k, v in obj.items():
-                if frame and k in source_keys:
-                    continue
                 code = memo_get(k)
                 if code is None:
                     code = classify(k)
