@@ -466,8 +466,21 @@ class Bench:
     def series(self, rows: list[dict], max_points: int = 40) -> str:
         if not rows:
             return "  (no samples)"
-        step = max(1, math.ceil(len(rows) / max_points))
-        picked = rows[::step]
+        failed = [r for r in rows if "health_error" in r and "api_error" in r]
+        shown = [r for r in rows if not ("health_error" in r and "api_error" in r)] or rows[:1]
+        step = max(1, math.ceil(len(shown) / max_points))
+        picked = shown[::step]
+        if picked[-1] is not shown[-1]:
+            picked.append(shown[-1])
+        body = self._series_table(picked)
+        errors = [r for r in rows if "health_error" in r or "api_error" in r]
+        if errors:
+            body += (f"\n  {len(errors)} of {len(rows)} samples had a failed /_health/ or API poll"
+                     f" ({len(failed)} with both failing, not shown; first at t={errors[0]['t']}: {errors[0]})")  # fmt: skip
+        return body
+
+    def _series_table(self, picked: list[dict]) -> str:
+        rows = picked
         if picked[-1] is not rows[-1]:
             picked.append(rows[-1])
         cols = ["t", "depth", "lag_s", "stored", "redis_mb", "health_ms"]
@@ -719,22 +732,34 @@ class Bench:
                 sum(s.pss.get(r, 0) for r in lt_roles) for s in sampler.samples if s_idle.t <= s.t <= s_end.t
             )
             self.say(f"  RSS web+worker+scheduler: idle {mb(rss_idle):.0f} MB, peak {mb(rss_peak):.0f} MB (sum of per-process RSS; "
-                     f"PSS peak {mb(pss_peak):.0f} MB)  {verdict('rss_embedded', mb(rss_peak))}")  # fmt: skip
+                     f"PSS peak {mb(pss_peak):.0f} MB)  {verdict('rss_embedded', mb(rss_peak))}"
+                     + (" (serve had died: a lower bound)" if stack.live.process.poll() is not None else ""))  # fmt: skip
             self.say("  queue (GET /_health/ every second) and events counted by the API:")
             self.say(self.series(monitor.rows))
             disk = self._sqlite_disk(stack, self._sqlite_count(stack))
-            self.say(table(["table (dbstat, incl. indexes)", "MB", "bytes/event"],
-                           [[n, b / 1e6, b / max(1, disk["events"])] for n, b in sorted(disk["tables"].items(), key=lambda kv: -kv[1]) if b > 16384]))  # fmt: skip
-            kb = disk["bytes_per_event"] / 1000
-            self.say(f"  disk: lighttrace.sqlite3 {disk['db_bytes'] / 1e6:.1f} MB + WAL {disk['wal_bytes'] / 1e6:.1f} MB "
-                     f"(free pages {disk['free_bytes'] / 1e6:.1f} MB) for {disk['events']:,} events (incl. 1 warm-up) = {kb:.2f} KB/event "
-                     f"(file + WAL) {verdict('disk', kb)}; LightTrace tables alone {disk['tables_bytes_per_event'] / 1000:.2f} KB/event")  # fmt: skip
+            if not exact:
+                self.say("  disk: not measured (not every accepted event was stored)")
+                disk["bytes_per_event"] = float("nan")
+            else:
+                self._print_sqlite_disk(disk)
             return {"phases": phases, "cpu": cpu, "rss_idle_mb": mb(rss_idle), "rss_peak_mb": mb(rss_peak),
                     "pss_peak_mb": mb(pss_peak), "exact": exact, "issues_event_rows": stored_rows,
                     "queue_series": monitor.rows, "disk": disk, "whole_window_s": whole["seconds"]}  # fmt: skip
         finally:
             sampler.stop()
             self.finish_stack(stack)
+
+    def _print_sqlite_disk(self, disk: dict) -> None:
+        rows = [
+            [n, b / 1e6, b / max(1, disk["events"])]
+            for n, b in sorted(disk["tables"].items(), key=lambda kv: -kv[1])
+            if b > 16384
+        ]
+        self.say(table(["table (dbstat, incl. indexes)", "MB", "bytes/event"], rows))
+        kb = disk["bytes_per_event"] / 1000
+        self.say(f"  disk: lighttrace.sqlite3 {disk['db_bytes'] / 1e6:.1f} MB + WAL {disk['wal_bytes'] / 1e6:.1f} MB "
+                 f"(free pages {disk['free_bytes'] / 1e6:.1f} MB) for {disk['events']:,} events (incl. 1 warm-up) = {kb:.2f} KB/event "
+                 f"(file + WAL) {verdict('disk', kb)}; LightTrace tables alone {disk['tables_bytes_per_event'] / 1000:.2f} KB/event")  # fmt: skip
 
     def _sqlite_path(self, stack: Stack) -> Path:
         return stack.data_dir / "lighttrace.sqlite3"

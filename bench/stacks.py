@@ -241,6 +241,7 @@ def _bench_env(data_dir: Path, port: int) -> dict:
     # base_env is made for the e2e tests; the benchmark runs LightTrace's own defaults otherwise.
     for name in ("INGEST_RECLAIM_IDLE_SECONDS", "DATABASE_URL", "REDIS_URL", "ACCESS_LOG"):
         env.pop(name, None)
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash in a C extension leaves the Python stacks in serve.log
     return env
 
 

@@ -38,6 +38,8 @@ def drain_ingest_buffer() -> int:
     while time.monotonic() < deadline:
         entries = buffer.take(consumer, settings.INGEST["BATCH_SIZE"])
         if not entries:
+            if done:
+                _truncate_sqlite_wal()
             return done
         process_payloads([e.payload for e in entries])
         # Acknowledged only after the batch committed: a crash before this line means redelivery,
@@ -46,6 +48,16 @@ def drain_ingest_buffer() -> int:
         done += len(entries)
     drain_ingest_buffer.apply_async()
     return done
+
+
+def _truncate_sqlite_wal() -> None:
+    """Raw envelopes (not yet scrubbed) were written through SQLite's WAL; secure_delete zeroes the
+    deleted rows in the database file, and truncating the WAL removes the frames that held them."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def process_payloads(payloads: list[bytes]) -> list[StoreResult]:

@@ -1,7 +1,9 @@
 """`make run` on the embedded default (SQLite, no Redis server): bootstrap output, ingest, shutdown."""
 
+import json
 import os
 import re
+import urllib.request
 import signal
 import subprocess
 import time
@@ -53,6 +55,13 @@ def test_make_run_embedded_default(tmp_path):
         (issue,) = _wait_default(stack)
         assert issue["title"].startswith("KeyError") and issue["count"] == "1"
         assert (tmp_path / "data" / "lighttrace.sqlite3").exists()
+        _send_uncompressed_secret(stack.url, dsn)
+        stack.wait_for(lambda: len(_wait_default(stack)) == 2 or None, timeout=60, what="the second issue")
+        # Nothing under DATA_DIR (database, WAL, queue files) may still hold the unscrubbed value.
+        leaks = stack.wait_for(
+            lambda: not _files_containing(tmp_path / "data", SECRET), 20, "no leftover secret"
+        )
+        assert leaks
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -60,6 +69,25 @@ def test_make_run_embedded_default(tmp_path):
         ["pgrep", "-g", str(process.pid)], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == [], "processes survived SIGTERM to the group"
+
+
+SECRET = b"hunter2-embedded-secret"
+
+
+def _send_uncompressed_secret(base_url: str, dsn: str) -> None:
+    key = dsn.split("//", 1)[1].split("@", 1)[0]
+    project_id = dsn.rsplit("/", 1)[1]
+    event = {"message": "embedded secret test", "extra": {"password": SECRET.decode()}}
+    body = b'{}\n{"type":"event"}\n' + json.dumps(event).encode()
+    request = urllib.request.Request(
+        f"{base_url}/api/{project_id}/envelope/?sentry_key={key}&sentry_version=7", data=body, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def _files_containing(root, needle: bytes) -> list[str]:
+    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def _wait_default(stack: LiveStack) -> list[dict]:
