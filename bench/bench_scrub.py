@@ -30,10 +30,15 @@ FIXTURE = ROOT / "tests/fixtures/sdk/sentry.python-2.75.0/scope_enrichment.envel
 
 
 def fixture_event(path: pathlib.Path) -> dict:
+    """The event item of a captured envelope, with tags as [key, value] pairs (the normalised
+    shape scrub_event receives on the worker)."""
     lines = path.read_bytes().split(b"\n")
     for i, line in enumerate(lines):
         if line.startswith(b"{") and b'"type":"event"' in line and i + 1 < len(lines):
-            return orjson.loads(lines[i + 1])
+            event = orjson.loads(lines[i + 1])
+            if isinstance(event.get("tags"), dict):
+                event["tags"] = [[k, v] for k, v in event["tags"].items()]
+            return event
     raise SystemExit(f"no event item in {path}")
 
 

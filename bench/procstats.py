@@ -124,6 +124,7 @@ class Sample:
     cpu: dict[str, float]
     machine_busy: float
     others: dict[tuple[int, int], int]  # (pid, start) -> ticks of every process in no role
+    counter: int = 0  # value of Sampler.counter() at this sample (e.g. polls made by the benchmark)
 
 
 @dataclass
@@ -131,6 +132,7 @@ class Sampler:
     roles: dict[str, Selector]
     interval: float = 0.5
     pss: bool = True
+    counter: Callable[[], int] | None = None
     samples: list[Sample] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -163,7 +165,8 @@ class Sampler:
             for k, last in self._last.items():
                 cpu[k[0]] += (last - self._base[k]) / TICK
             others = {(p.pid, p.start): p.ticks for p in procs.values() if p.pid not in mine}
-            s = Sample(time.monotonic() - self.t0, rss, pss, cpu, machine_cpu()[0], others)
+            counter = self.counter() if self.counter else 0
+            s = Sample(time.monotonic() - self.t0, rss, pss, cpu, machine_cpu()[0], others, counter)
             self.samples.append(s)
         return s
 
@@ -197,6 +200,7 @@ class Sampler:
             "pss_peak": {r: max(s.pss.get(r, 0) for s in inside) for r in self.roles},
             "machine_busy_s": end.machine_busy - start.machine_busy,
             "other_processes": top_others(start, end),
+            "counter": end.counter - start.counter,
         }
 
 

@@ -38,7 +38,6 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +61,8 @@ from stacks import (  # noqa: E402
 )
 
 SCENARIOS = ("pg-running", "pg-paused", "embedded", "latency")
+# Not in the default run: the embedded default with a 1-thread worker (see bench/serve_variant.py).
+EXTRA_SCENARIOS = ("embedded-1thread",)
 PLACEHOLDER_KEY = "0123456789abcdef0123456789abcdef"
 
 # Events per phase. A phase with "seconds" stops at whichever comes first (events or seconds).
@@ -195,8 +196,7 @@ class Monitor:
             started = time.time()
             row: dict = {"t": round(started - self.t0, 2)}
             try:
-                with urllib.request.urlopen(self.stack.url + "/_health/", timeout=5) as response:
-                    health = json.loads(response.read())
+                health = self.stack.health()
                 row.update(depth=health.get("queue_depth"), lag_s=health.get("queue_lag_seconds"))
                 row["health_ms"] = round((time.time() - started) * 1000, 1)
             except Exception as exc:  # noqa: BLE001 - recorded in the series
@@ -219,9 +219,11 @@ class Bench:
         self.args = args
         self.config = CONFIGS["quick" if args.quick else "full"]
         self.only = args.only.split(",") if args.only else list(SCENARIOS)
-        unknown = set(self.only) - set(SCENARIOS)
+        unknown = set(self.only) - set(SCENARIOS) - set(EXTRA_SCENARIOS)
         if unknown:
-            raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+            raise SystemExit(
+                f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(SCENARIOS + EXTRA_SCENARIOS)}"
+            )
         self.work = Path(tempfile.mkdtemp(prefix="lighttrace-bench-"))
         self.json_path = Path(args.json) if args.json else self.work / "results.json"
         self.pool = self.work / "pool.bin"
@@ -240,7 +242,7 @@ class Bench:
     def pool_size(self) -> int:
         need = 0
         for name in self.only:
-            cfg = self.config[name]
+            cfg = self.config[name.removesuffix("-1thread")]
             need = max(need, cfg.get("events", 0), sum(level[1] for level in cfg.get("levels", [])))
         return need
 
@@ -257,7 +259,7 @@ class Bench:
                  f"{self.results['machine']['mem_gb']} GiB  work dir {self.work}")  # fmt: skip
         self.preflight()
         key = PLACEHOLDER_KEY
-        if any(s != "embedded" for s in self.only):
+        if any(not s.startswith("embedded") for s in self.only):
             self.pg = Postgres()
             t = time.monotonic()
             self.template = prepare_template(self.pg, self.work)
@@ -315,7 +317,7 @@ class Bench:
             roles["postgres"] = postgres_selector(self.pg, lambda: stack.db_name)
             redis_pid = redis_pid_and_info()[0]
             roles["redis"] = lambda procs: [redis_pid] if redis_pid in procs else []
-        return Sampler(roles).start()
+        return Sampler(roles, counter=lambda: stack.polls).start()
 
     def drive(
         self, stack: Stack, start: int, count: int, concurrency: int, seconds: float | None, holder: dict
@@ -341,7 +343,7 @@ class Bench:
             raise RuntimeError(f"load generator failed ({proc.returncode}):\n{err[-3000:]}")
         return json.loads(out)
 
-    def wait_counted(self, stack: Stack, target: int, stall: float = 60.0, cap: float = 900.0) -> dict:
+    def wait_counted(self, stack: Stack, target: int, stall: float = 45.0, cap: float = 900.0) -> dict:
         """Poll the API until the issues' counts add up to `target`; stops on a stall or the cap."""
         t_start = time.time()
         last, last_change, failures = -1, time.monotonic(), 0
@@ -371,7 +373,7 @@ class Bench:
                 }
             if time.monotonic() - last_change > stall or now - t_start > cap:
                 return {"counted": counted, "t_counted": now, "timed_out": True, "poll_failures": failures}
-            time.sleep(0.2)
+            time.sleep(0.25)
 
     def start_stack(self, stack: Stack) -> None:
         self.stacks.append(stack)
@@ -403,8 +405,18 @@ class Bench:
         shutil.rmtree(stack.data_dir, ignore_errors=True)
         self.stacks.remove(stack)
 
-    def idle(self, sampler: Sampler, seconds: float = 3.0):
+    def idle(self, sampler: Sampler, seconds: float = 3.0, stack: Stack | None = None):
+        """Let the stack settle; with `stack`, also measure the web CPU that one of the benchmark's own
+        polls (/_health/ or the issues API) costs, so the CPU tables can say how much of it is ours."""
         time.sleep(seconds)
+        if stack is not None:
+            s0 = sampler.sample()
+            for _ in range(10):
+                stack.health()
+                stack.counted()
+            s1 = sampler.sample()
+            stack.poll_cost_s = sampler.window(s0, s1)["cpu_s"]["web"] / 20
+            time.sleep(1.0)
         return sampler.sample()
 
     def load_rows(self, phases: list[dict]) -> str:
@@ -425,7 +437,9 @@ class Bench:
                 text += f"\n  errors at {p['concurrency']} conns: {p['errors']}"
         return text
 
-    def cpu_rows(self, window: dict, events: int, roles: list[str]) -> tuple[str, dict]:
+    def cpu_rows(
+        self, window: dict, events: int, roles: list[str], stack: Stack | None = None
+    ) -> tuple[str, dict]:
         out = {}
         rows = []
         for role in roles:
@@ -455,6 +469,11 @@ class Bench:
         text += (f"\n  whole machine: {window['machine_busy_s']:.1f} CPU-s busy in {window['seconds']:.1f}s "
                  f"({window['machine_busy_s'] / window['seconds'] * 100 if window['seconds'] else 0:.0f}% of one core); "
                  f"not attributed to the processes above: {out['machine']['unattributed_cpu_s']:.1f} CPU-s")  # fmt: skip
+        if stack is not None and window.get("counter"):
+            ours = window["counter"] * stack.poll_cost_s
+            out["web_cpu_for_bench_polls_s"] = ours
+            text += (f"\n  web CPU above includes ~{ours:.2f}s for this benchmark's {window['counter']} polls of /_health/ and the "
+                     f"issues API ({stack.poll_cost_s * 1000:.1f} ms each, measured idle) = {ours * 1000 / max(1, events):.3f} ms/event")  # fmt: skip
         others = window.get("other_processes") or []
         out["machine"]["other_processes"] = others
         if others:
@@ -526,7 +545,7 @@ class Bench:
         holder: dict = {}
         sampler = self.sampler_for(stack, holder)
         try:
-            s0 = self.idle(sampler)
+            s0 = self.idle(sampler, stack=stack)
             t0 = time.time()
             monitor = Monitor(stack, t0).start()
             phase = self.drive(stack, 0, cfg["events"], cfg["concurrency"], None, holder)
@@ -564,6 +583,7 @@ class Bench:
                 window,
                 events,
                 ["web", "worker", "scheduler", "serve", "postgres", "redis", "loadgen", "bench"],
+                stack,
             )
             self.say(
                 f"  CPU over the {window['seconds']:.1f}s from the start of the load to the last event counted, per event stored:"
@@ -593,7 +613,7 @@ class Bench:
         holder: dict = {}
         sampler = self.sampler_for(stack, holder)
         try:
-            s_idle = self.idle(sampler)
+            s_idle = self.idle(sampler, stack=stack)
             stack.pause_worker()
             self.say(f"  worker paused: SIGSTOP to pids {stack.role_pids('worker')}")
             t0 = time.time()
@@ -641,12 +661,18 @@ class Bench:
                      f"{verdict('processed_pg', drained)}" + (" (TIMED OUT)" if done["timed_out"] else ""))  # fmt: skip
             drain_window = sampler.window(s_resume, s_end)
             cpu_text, cpu = self.cpu_rows(
-                drain_window, done["counted"], ["web", "worker", "scheduler", "postgres", "redis", "bench"]
+                drain_window,
+                done["counted"],
+                ["web", "worker", "scheduler", "postgres", "redis", "bench"],
+                stack,
             )
             self.say("  CPU while draining the backlog (SIGCONT -> last event counted), per event drained:")
             self.say(cpu_text)
             load_text, load_cpu = self.cpu_rows(
-                load_window, total_ok, ["web", "worker", "scheduler", "postgres", "redis", "loadgen", "bench"]
+                load_window,
+                total_ok,
+                ["web", "worker", "scheduler", "postgres", "redis", "loadgen", "bench"],
+                stack,
             )
             self.say("  CPU while the backlog built (all three levels), per event accepted:")
             self.say(load_text)
@@ -661,19 +687,24 @@ class Bench:
             sampler.stop()
             self.finish_stack(stack)
 
-    def scenario_embedded(self) -> dict:
+    def scenario_embedded(self, name: str = "embedded", worker_concurrency: str | None = None) -> dict:
         cfg = self.config["embedded"]
         self.say(
-            "\n=== embedded: no DATABASE_URL / REDIS_URL (SQLite + filesystem Celery transport in a temp DATA_DIR) ==="
+            f"\n=== {name}: no DATABASE_URL / REDIS_URL (SQLite + filesystem Celery transport in a temp DATA_DIR) ==="
         )
+        if worker_concurrency:
+            self.say(
+                f"  NOT the default: worker with --pool threads --concurrency {worker_concurrency} (bench/serve_variant.py)"
+            )
         t = time.monotonic()
-        stack = embedded_stack("embedded", self.work)
+        stack = embedded_stack(name, self.work)
+        stack.worker_concurrency = worker_concurrency
         self.say(f"  migrated in {time.monotonic() - t:.1f}s")
         self.start_stack(stack)
         holder: dict = {}
         sampler = self.sampler_for(stack, holder)
         try:
-            s_idle = self.idle(sampler)
+            s_idle = self.idle(sampler, stack=stack)
             t0 = time.time()
             monitor = Monitor(stack, t0).start()
             phases, offset, results = [], 0, []
@@ -692,6 +723,8 @@ class Bench:
                 phase["timed_out"] = done["timed_out"]
                 phases.append(phase)
                 results.append((phase, sampler.window(s0, s1)))
+                self.say(f"  {concurrency} conns: {phase['counted']:,} of {phase['ok']:,} accepted events stored"
+                         + (" (waiting stopped: no progress, or serve died)" if done["timed_out"] else ""))  # fmt: skip
                 if done.get("serve_exited"):
                     break
             monitor.stop()
@@ -716,7 +749,7 @@ class Bench:
             self.say(f"  check: 200 answers {total_ok:,}, sum of issue counts {total_counted if total_counted is None else format(total_counted, ',')}, "
                      f"issues_event rows {stored_rows:,} -> {'EXACT' if exact else 'MISMATCH: ' + format(total_ok - stored_rows, ',') + ' answered 200 but not stored'}")  # fmt: skip
             cpu_text, cpu = self.cpu_rows(
-                window, events, ["web", "worker", "scheduler", "serve", "loadgen", "bench"]
+                window, events, ["web", "worker", "scheduler", "serve", "loadgen", "bench"], stack
             )
             self.say(
                 f"  CPU and memory of the {main['concurrency']}-connection phase (first send -> last event counted), per event:"
@@ -797,7 +830,7 @@ class Bench:
         holder: dict = {}
         sampler = self.sampler_for(stack, holder)
         try:
-            self.idle(sampler)
+            self.idle(sampler, stack=stack)
             phases, offset = [], 0
             for concurrency, count, seconds in cfg["levels"]:
                 phase = self.drive(stack, offset, count, concurrency, seconds, holder)
@@ -890,6 +923,31 @@ class Bench:
                 "CPU worker (embedded)", "cpu_worker", x["cpu"]["worker"]["ms_per_event"], "ms/ev", "embedded"
             )
             add("disk (SQLite file + WAL)", "disk", x["disk"]["bytes_per_event"] / 1000, "KB/ev", "embedded")
+        if "embedded-1thread" in r and "error" not in r["embedded-1thread"]:
+            x = r["embedded-1thread"]
+            add(
+                "processed, embedded, 1-thread worker",
+                "processed_embedded",
+                x["phases"][-1]["processed_per_s"],
+                "ev/s",
+                "embedded-1thread",
+            )
+            add("RSS web+worker+scheduler peak", "rss_embedded", x["rss_peak_mb"], "MB", "embedded-1thread")
+            add("CPU web (embedded)", "cpu_web", x["cpu"]["web"]["ms_per_event"], "ms/ev", "embedded-1thread")
+            add(
+                "CPU worker (embedded)",
+                "cpu_worker",
+                x["cpu"]["worker"]["ms_per_event"],
+                "ms/ev",
+                "embedded-1thread",
+            )
+            add(
+                "disk (SQLite file + WAL)",
+                "disk",
+                x["disk"]["bytes_per_event"] / 1000,
+                "KB/ev",
+                "embedded-1thread",
+            )
         if "latency" in r and "error" not in r["latency"]:
             add(
                 "p50 at 1 connection",
@@ -909,9 +967,10 @@ class Bench:
         self.setup()
         self.results["scenarios"] = {}
         methods = {"pg-running": self.scenario_pg_running, "pg-paused": self.scenario_pg_paused,
-                   "embedded": self.scenario_embedded, "latency": self.scenario_latency}  # fmt: skip
+                   "embedded": self.scenario_embedded, "latency": self.scenario_latency,
+                   "embedded-1thread": lambda: self.scenario_embedded("embedded-1thread", "1")}  # fmt: skip
         failed = 0
-        for name in SCENARIOS:
+        for name in SCENARIOS + EXTRA_SCENARIOS:
             if name not in self.only:
                 continue
             started = time.monotonic()
@@ -956,7 +1015,11 @@ class Bench:
 def main() -> int:
     parser = argparse.ArgumentParser(description="LightTrace ingest benchmark (prints figures).")
     parser.add_argument("--quick", action="store_true", help="smoke version, about 2-3 minutes")
-    parser.add_argument("--only", default="", help=f"comma-separated scenarios of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated scenarios of: {', '.join(SCENARIOS)}; also {', '.join(EXTRA_SCENARIOS)} (not run by default)",
+    )
     parser.add_argument(
         "--json", default="", help="where to write the figures as JSON (default: the run's temp dir)"
     )

@@ -10,10 +10,12 @@ database is migrated once per run as a template; each scenario gets its own fres
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -154,6 +156,11 @@ class Stack:
     warm_project_id: int = 0
     roots: dict[str, int] = field(default_factory=dict)
     paused: bool = False
+    worker_concurrency: str | None = None
+    polls: int = 0  # requests to /_health/ and the issues API made by the benchmark
+    poll_cost_s: float = float(
+        "nan"
+    )  # web CPU seconds per such request, measured idle  # None: exactly `manage.py serve`; else bench/serve_variant.py
 
     @property
     def url(self) -> str:
@@ -162,7 +169,10 @@ class Stack:
     def start(self, timeout: float = 90) -> None:
         """Start serve; ready once one warm-up event (to the separate project `warmup`) went all
         the way through web, buffer, worker and database and is counted by the API."""
-        self.live.start()
+        if self.worker_concurrency:
+            self._start_variant()
+        else:
+            self.live.start()
         deadline = time.monotonic() + timeout
         while len(self.roots) < 3 and time.monotonic() < deadline:
             self.roots = find_roles(self.live.process.pid)
@@ -186,6 +196,22 @@ class Stack:
                 raise RuntimeError(f"serve exited:\n{self.live.tail_log()}")
             time.sleep(0.2)
         raise RuntimeError(f"warm-up event not counted within {timeout}s:\n{self.live.tail_log()}")
+
+    def _start_variant(self) -> None:
+        """LiveStack.start, but through bench/serve_variant.py (same serve, other worker concurrency)."""
+        live = self.live
+        live.env["BENCH_WORKER_CONCURRENCY"] = self.worker_concurrency
+        live.log_path = Path(live.env["DATA_DIR"]) / "serve.log"
+        log = open(live.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        live.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("serve_variant.py"))],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=live.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        live.wait_for(live._healthy, timeout=60, what="/_health/")
 
     def role_pids(self, role: str) -> list[int]:
         root = self.roots.get(role)
@@ -217,7 +243,13 @@ class Stack:
         return self.api(f"/api/0/projects/{ORG}/{PROJECT}/issues/?limit=100")
 
     def counted(self) -> int:
+        self.polls += 1
         return sum(int(i["count"]) for i in self.issues())
+
+    def health(self) -> dict:
+        self.polls += 1
+        with urllib.request.urlopen(self.url + "/_health/", timeout=5) as response:
+            return json.loads(response.read())
 
 
 def find_roles(serve_pid: int) -> dict[str, int]:

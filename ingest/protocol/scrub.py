@@ -191,7 +191,7 @@ def _is_default_sensitive(name: str, norm: str) -> bool:
 class _Classifier:
     """Memoised ``key name -> code`` for one config (bounded; cleared when it grows too large)."""
 
-    __slots__ = ("memo", "extra", "safe", "scrub_ip", "text_needles")
+    __slots__ = ("memo", "extra", "safe", "scrub_ip")
 
     MAX_ENTRIES = 20_000
 
@@ -200,8 +200,6 @@ class _Classifier:
         self.extra = tuple(n for n in (_normalise(str(f).strip()) for f in config.extra_fields) if n)
         self.safe = frozenset(n for n in (_normalise(str(f).strip()) for f in config.safe_fields) if n)
         self.scrub_ip = bool(config.scrub_ip_addresses)
-        # Project fields are matched on normalised text, so they need their own gate.
-        self.text_needles = self.extra
 
     def classify(self, key: Any) -> int:
         memo = self.memo
@@ -254,15 +252,14 @@ _CARD_GATE_RE = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
 _CARD_RUN_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])")
 _DIGITS_RE = re.compile(r"[0-9]+")
 
-# name=value / 'name': value / "name": value with a sensitive name.  Group "qn" is a quoted name,
-# "bn" a bare name; the value is "[Filtered]" (already scrubbed), single- or double-quoted, or a
-# bare run of characters.
-_KV_RE = re.compile(
+# name=value / 'name': value / "name": value with a sensitive name.  Found from the separators:
+# the name is matched backwards on the reversed string (quoted, or a bare run of name characters
+# that may be followed by blanks), the value forwards: "[Filtered]" (already scrubbed), single-
+# or double-quoted (optionally with a b/r/u/f prefix), or a bare run of characters.
+_REV_NAME_RE = re.compile(r"""[ \t]*(?:(?P<q>['"])(?P<qn>[^'"\\\n]{1,64})(?P=q)|(?P<bn>[\w.\-]{1,64}))""")
+_VALUE_RE = re.compile(
     r"""
-    (?:
-        (?P<q>['"])(?P<qn>[A-Za-z_][\w.\-]{0,63})(?P=q)[ \t]*[:=][ \t]*
-      | (?<![\w.\-])(?P<bn>[A-Za-z_][\w.\-]{0,63})[ \t]*=[ \t]*
-    )
+    [ \t]*
     (?:
         (?P<done>\[Filtered\])
       | [bBrRuUfF]{0,2}'(?P<sq>[^'\\\n]*(?:\\.[^'\\\n]*)*)'
@@ -272,6 +269,7 @@ _KV_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 _CARD_FIRST_DIGITS = frozenset("23456")  # Mastercard 2-series, Amex/Diners/JCB, Visa, MC, Discover
 
@@ -370,40 +368,46 @@ def _needs_scan(s: str) -> bool:
     )
 
 
-# Every default sensitive name, lower-cased and written with or without separators, contains
-# one of these.
-_TEXT_NEEDLES = (
-    "pass",
-    "pwd",
-    "secret",
-    "key",
-    "tok",
-    "auth",
-    "cred",
-    "cookie",
-    "sess",
-    "srf",
-    "jwt",
-    "ssn",
-    "otp",
-    "sid",
-    "su",  # also sudo
-    "factor",
-)
-
-
-def _text_may_name_secret(s: str, cls: _Classifier) -> bool:
-    """Cheap gate before looking for ``name=value`` fragments in ``s``."""
-    low = s.lower()
-    for needle in _TEXT_NEEDLES:
-        if needle in low:
-            return True
-    if cls.text_needles:
-        norm = low.translate(_NORM_TABLE)
-        for needle in cls.text_needles:
-            if needle in norm:
-                return True
-    return False
+def _kv_spans(s: str, cls: _Classifier, out: list[tuple[int, int, str]]) -> None:
+    """``name=value`` / ``'name': value`` fragments whose name is sensitive."""
+    seps: list[int] = []
+    for sep in ("=", '":', "':"):
+        i = s.find(sep)
+        while i >= 0:
+            seps.append(i if sep == "=" else i + 1)
+            i = s.find(sep, i + 1)
+    if not seps:
+        return
+    rev = s[::-1]
+    last = len(s) - 1
+    classify = cls.classify
+    for p in seps:
+        if s[p] == "=":
+            nxt = s[p + 1 : p + 2]
+            if nxt == "=" or (p and s[p - 1] in "=!<>"):  # a comparison, not an assignment
+                continue
+        m = _REV_NAME_RE.match(rev, last - p + 1)
+        if m is None:
+            continue
+        qn = m.group("qn")
+        if qn is not None:
+            name = qn[::-1]
+        else:
+            if s[p] != "=":  # a bare name only counts before "="
+                continue
+            name = m.group("bn")[::-1]
+            if name[0] not in _NAME_START:
+                continue
+        code = classify(name)
+        if code == _PLAIN or code == _SAFE:
+            continue
+        v = _VALUE_RE.match(s, p + 1)
+        if v is None or v.group("done") is not None:
+            continue
+        g = "sq" if v.group("sq") is not None else "dq" if v.group("dq") is not None else "bare"
+        a, b = v.span(g)
+        if a < b and s[a:b] != FILTERED:
+            out.append((a, b, _RULE_FOR_CODE[code]))
 
 
 def _find_spans(s: str, cls: _Classifier) -> list[tuple[int, int, str]] | None:
@@ -440,21 +444,14 @@ def _find_spans(s: str, cls: _Classifier) -> list[tuple[int, int, str]] | None:
                 spans = found
             else:
                 spans.extend(found)
-    if ("=" in s or '":' in s or "':" in s) and _text_may_name_secret(s, cls):
-        classify = cls.classify
-        for m in _KV_RE.finditer(s):
-            if m.group("done") is not None:
-                continue
-            name = m.group("qn") or m.group("bn")
-            code = classify(name)
-            if code == _PLAIN or code == _SAFE:
-                continue
-            g = "sq" if m.group("sq") is not None else "dq" if m.group("dq") is not None else "bare"
-            a, b = m.span(g)
-            if a < b and s[a:b] != FILTERED:
-                if spans is None:
-                    spans = []
-                spans.append((a, b, _RULE_FOR_CODE[code]))
+    if "=" in s or '":' in s or "':" in s:
+        found_kv: list[tuple[int, int, str]] = []
+        _kv_spans(s, cls, found_kv)
+        if found_kv:
+            if spans is None:
+                spans = found_kv
+            else:
+                spans.extend(found_kv)
     return spans
 
 
