@@ -58,6 +58,11 @@ empty-string key, are scrubbed but not recorded.
 Scrubbing is idempotent and never raises on JSON-shaped input; should it fail
 anyway, every string except identifiers and frame locations is replaced
 (fail closed).
+
+Speed: key verdicts are memoised per config, cheap substring tests gate every
+regex, and strings already found clean are remembered per config (bounded:
+20,000 strings of up to 512 characters; only clean strings, so nothing that was
+scrubbed is kept), so text that recurs from event to event costs one set lookup.
 """
 
 from __future__ import annotations
@@ -191,12 +196,18 @@ def _is_default_sensitive(name: str, norm: str) -> bool:
 class _Classifier:
     """Memoised ``key name -> code`` for one config (bounded; cleared when it grows too large)."""
 
-    __slots__ = ("memo", "extra", "safe", "scrub_ip")
+    __slots__ = ("memo", "clean", "extra", "safe", "scrub_ip")
 
     MAX_ENTRIES = 20_000
+    # Strings already scanned and found to hold nothing to scrub.  Source lines, SQL templates,
+    # reprs and URLs recur in event after event of the same application; only clean strings are
+    # kept, so nothing that was scrubbed stays in memory.
+    MAX_CLEAN = 20_000
+    MAX_CLEAN_LEN = 512
 
     def __init__(self, config: ScrubConfig) -> None:
         self.memo: dict[Any, int] = {}
+        self.clean: set[str] = set()
         self.extra = tuple(n for n in (_normalise(str(f).strip()) for f in config.extra_fields) if n)
         self.safe = frozenset(n for n in (_normalise(str(f).strip()) for f in config.safe_fields) if n)
         self.scrub_ip = bool(config.scrub_ip_addresses)
@@ -480,8 +491,15 @@ def _apply_spans(s: str, spans: list[tuple[int, int, str]]) -> tuple[str, list[l
 
 
 def _scrub_text(s: str, cls: _Classifier) -> tuple[str, list[list[Any]]] | None:
+    clean = cls.clean
+    if s in clean:
+        return None
     spans = _find_spans(s, cls)
     if not spans:
+        if len(s) <= _Classifier.MAX_CLEAN_LEN:
+            if len(clean) >= _Classifier.MAX_CLEAN:
+                clean.clear()
+            clean.add(s)
         return None
     new, rems = _apply_spans(s, spans)
     if new == s:
@@ -583,14 +601,11 @@ def _scrub_params(s: str, sep: str, cls: _Classifier) -> tuple[str, list[list[An
 
 # Stack entry modes.
 _M_KEYS = 1  # key names of this container are checked
-_M_FRAMES = 2  # a list of stack frames
-_M_FRAME = 4  # one stack frame: source lines are not scrubbed
 _M_ROOT = 8  # the event itself
 _M_REQUEST = 16  # event.request
 _M_NOKEYS = 32  # below "modules" / "debug_meta": key names are not checked
 _M_SLOW = _M_ROOT | _M_REQUEST | _M_NOKEYS
 
-_SOURCE_KEYS = frozenset(("pre_context", "context_line", "post_context"))
 _ROOT_NO_KEYS = frozenset(("modules", "debug_meta"))
 
 # Deeper paths are still scrubbed but not recorded in _meta (keeps _meta serialisable).
@@ -640,6 +655,9 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
     pop = stack.pop
     scrub_text = _scrub_text
     digits = _DIGIT_BYTES
+    clean = cls.clean
+    max_clean = _Classifier.MAX_CLEAN
+    max_clean_len = _Classifier.MAX_CLEAN_LEN
     while stack:
         obj, path, mode = pop()
         if mode & _M_SLOW:
@@ -656,7 +674,60 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                     continue
                 tv = type(v)
                 if tv is str:
-                    if len(v) > 3 and (
+                    if len(v) > 3 and v not in clean:
+                        if (
+                            "@" in v
+                            or "=" in v
+                            or '":' in v
+                            or "':" in v
+                            or (
+                                (" " in v or "\t" in v)
+                                and (
+                                    "earer" in v
+                                    or "oken" in v
+                                    or "asic" in v
+                                    or "EARER" in v
+                                    or "OKEN" in v
+                                    or "ASIC" in v
+                                )
+                            )
+                            or (
+                                len(v) >= 13
+                                and len(v) - len(v.encode("utf-8", "surrogatepass").translate(None, digits))
+                                >= 13
+                                and _card_candidate(v)
+                            )
+                        ):
+                            res = scrub_text(v, cls)
+                            if res is not None:
+                                obj[k] = res[0]
+                                rec.append(((path, k), res[1], len(v)))
+                        elif len(v) <= max_clean_len:
+                            if len(clean) >= max_clean:
+                                clean.clear()
+                            clean.add(v)
+                elif tv is dict:
+                    push((v, (path, k), _M_KEYS))
+                elif tv is list:
+                    push((v, (path, k), _M_KEYS))
+            continue
+        # a list
+        if not obj:
+            continue
+        first = obj[0]
+        if (
+            type(first) is list
+            and len(first) == 2
+            and type(first[0]) is str
+            and all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in obj)
+        ):
+            _walk_pairs(obj, path, cls, rec, push)
+            continue
+        for i, v in enumerate(obj):
+            tv = type(v)
+            if tv is str:
+                if len(v) > 3 and v not in clean:
+                    if (
                         "@" in v
                         or "=" in v
                         or '":' in v
@@ -680,57 +751,14 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                     ):
                         res = scrub_text(v, cls)
                         if res is not None:
-                            obj[k] = res[0]
-                            rec.append(((path, k), res[1], len(v)))
-                elif tv is dict:
-                    push((v, (path, k), _M_KEYS))
-                elif tv is list:
-                    push((v, (path, k), _M_KEYS | _M_FRAMES if k == "frames" else _M_KEYS))
-            continue
-        # a list
-        if not obj:
-            continue
-        first = obj[0]
-        if (
-            type(first) is list
-            and len(first) == 2
-            and type(first[0]) is str
-            and all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in obj)
-        ):
-            _walk_pairs(obj, path, cls, rec, push)
-            continue
-        child_mode = _M_KEYS | _M_FRAME if mode & _M_FRAMES else _M_KEYS
-        for i, v in enumerate(obj):
-            tv = type(v)
-            if tv is str:
-                if len(v) > 3 and (
-                    "@" in v
-                    or "=" in v
-                    or '":' in v
-                    or "':" in v
-                    or (
-                        (" " in v or "\t" in v)
-                        and (
-                            "earer" in v
-                            or "oken" in v
-                            or "asic" in v
-                            or "EARER" in v
-                            or "OKEN" in v
-                            or "ASIC" in v
-                        )
-                    )
-                    or (
-                        len(v) >= 13
-                        and len(v) - len(v.encode("utf-8", "surrogatepass").translate(None, digits)) >= 13
-                        and _card_candidate(v)
-                    )
-                ):
-                    res = scrub_text(v, cls)
-                    if res is not None:
-                        obj[i] = res[0]
-                        rec.append(((path, i), res[1], len(v)))
+                            obj[i] = res[0]
+                            rec.append(((path, i), res[1], len(v)))
+                    elif len(v) <= max_clean_len:
+                        if len(clean) >= max_clean:
+                            clean.clear()
+                        clean.add(v)
             elif tv is dict or tv is list:
-                push((v, (path, i), child_mode))
+                push((v, (path, i), _M_KEYS))
 
 
 def _scrub_error_entries(errors: list, path: Any, cls: _Classifier, rec: list[_Record]) -> None:

@@ -786,6 +786,20 @@ def test_fail_closed_on_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
     assert event == {"event_id": "a" * 32, "extra": {"note": FILTERED}, "message": FILTERED}
 
 
+def test_clean_string_memory_is_per_config_and_never_hides_a_secret() -> None:
+    text = "lookup order_ref=OR-77 for cart"
+    for _ in range(3):
+        event: dict[str, Any] = {"extra": {"note": text}}
+        assert scrub_event(event)["extra"]["note"] == text  # remembered as clean
+    event = {"extra": {"note": text}}
+    scrub_event(event, ScrubConfig(extra_fields=("order_ref",)))
+    assert event["extra"]["note"] == f"lookup order_ref={FILTERED} for cart"
+    for _ in range(3):  # a string with a secret is scrubbed every time
+        event = {"extra": {"note": "Bearer abc"}, "breadcrumbs": {"values": [{"message": "Bearer abc"}]}}
+        scrub_event(event)
+        assert event["extra"]["note"] == event["breadcrumbs"]["values"][0]["message"] == f"Bearer {FILTERED}"
+
+
 def test_returns_same_object_and_accepts_non_dicts() -> None:
     event: dict = {"extra": {"password": "x1"}}
     assert scrub_event(event) is event
