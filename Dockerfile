@@ -1,6 +1,6 @@
 # One image for web, worker and scheduler. Migrations are an explicit command:
 #   docker run IMAGE python manage.py migrate
-#   docker run IMAGE                      # web (gunicorn)
+#   docker run IMAGE                      # web (granian)
 #   docker run IMAGE celery -A config worker
 #   docker run IMAGE celery -A config beat --schedule /data/celerybeat-schedule
 FROM python:3.11-slim
@@ -24,4 +24,4 @@ COPY templates ./templates
 USER lighttrace
 EXPOSE 8000
 VOLUME ["/data"]
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind ${HOST}:${PORT} --workers ${WEB_WORKERS:-2} --worker-class gthread --threads ${WEB_THREADS:-8} --keep-alive 30"]
+CMD ["sh", "-c", "exec granian --interface wsgi config.wsgi:application --host ${HOST} --port ${PORT} --workers ${WEB_WORKERS:-2} --blocking-threads ${WEB_THREADS:-4} --no-ws --respawn-failed-workers"]

@@ -135,7 +135,7 @@ def _own_pid(procs) -> list[int]:
     return [os.getpid()]
 
 
-def scan_log(path: Path) -> dict[str, int]:
+def scan_log(text: str) -> dict[str, int]:
     """Counts of the problem lines of a serve log (warnings, errors, exceptions, exits)."""
     import re
 
@@ -146,10 +146,7 @@ def scan_log(path: Path) -> dict[str, int]:
         "superuser privileges",
         "_warn_or_raise_security_error",
     )
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return counts
+    lines = text.splitlines()
     for line in lines:
         if any(n in line for n in noise):
             continue
@@ -385,25 +382,42 @@ class Bench:
 
     def finish_stack(self, stack: Stack) -> None:
         exited = stack.live.process.poll() if stack.live and stack.live.process else None
+        log_path = stack.live.log_path if stack.live else None
+        before_stop = log_path.stat().st_size if log_path and log_path.exists() else 0
         stack.stop()
         try:
-            shutil.copy(stack.live.log_path, self.work / f"{stack.name}-serve.log")
-        except OSError:
-            pass
-        problems = scan_log(stack.live.log_path) if stack.live and stack.live.log_path else {}
-        if exited is not None:
-            problems[f"serve had exited by itself (code {exited}) before the benchmark stopped it"] = 1
-        self.results.setdefault("log_problems", {})[stack.name] = problems
-        if problems:
-            self.say(f"  LightTrace log of {stack.name} ({self.work / (stack.name + '-serve.log')}):")
-            for line, n in sorted(problems.items(), key=lambda kv: -kv[1])[:12]:
-                self.say(f"    {n:6d} x {line}")
-        else:
-            self.say(f"  LightTrace log of {stack.name}: no errors, warnings or tracebacks")
+            self._report_log(stack, exited, log_path, before_stop)
+        except Exception as exc:  # noqa: BLE001 - a log problem must not keep the stack or database around
+            self.say(f"  (could not scan the serve log: {type(exc).__name__}: {exc})")
         if stack.db_name and self.pg:
             self.pg.drop(stack.db_name)
         shutil.rmtree(stack.data_dir, ignore_errors=True)
         self.stacks.remove(stack)
+
+    def _report_log(self, stack: Stack, exited, log_path: Path | None, before_stop: int) -> None:
+        try:
+            shutil.copy(log_path, self.work / f"{stack.name}-serve.log")
+        except (OSError, TypeError):
+            pass
+        text = log_path.read_bytes().decode(errors="replace") if log_path and log_path.exists() else ""
+        problems = scan_log(text[:before_stop])
+        at_shutdown = scan_log(text[before_stop:])
+        if exited is not None:
+            problems[f"serve had exited by itself (code {exited}) before the benchmark stopped it"] = 1
+        self.results.setdefault("log_problems", {})[stack.name] = {
+            "running": problems,
+            "shutdown": at_shutdown,
+        }
+        where = self.work / f"{stack.name}-serve.log"
+        if problems:
+            self.say(f"  LightTrace log of {stack.name} while it ran ({where}):")
+            for line, n in sorted(problems.items(), key=lambda kv: -kv[1])[:12]:
+                self.say(f"    {n:6d} x {line}")
+        else:
+            self.say(f"  LightTrace log of {stack.name} while it ran: no errors, warnings or tracebacks")
+        if at_shutdown:
+            self.say("  ... and at shutdown (SIGTERM to the whole process group, as tests/e2e/stack.py stops it): "
+                     + "; ".join(f"{n} x {line[:100]}" for line, n in sorted(at_shutdown.items(), key=lambda kv: -kv[1])[:4]))  # fmt: skip
 
     def idle(self, sampler: Sampler, seconds: float = 3.0, stack: Stack | None = None):
         """Let the stack settle; with `stack`, also measure the web CPU that one of the benchmark's own
@@ -659,6 +673,12 @@ class Bench:
             self.say(f"  backlog before resume: queue_depth {backlog} (200 answers {total_ok:,})")
             self.say(f"  resumed: {done['counted']:,} events counted {drain_span:.1f}s after SIGCONT = {drained:,.0f} ev/s drained  "
                      f"{verdict('processed_pg', drained)}" + (" (TIMED OUT)" if done["timed_out"] else ""))  # fmt: skip
+            stored_rows = self.pg.execute(
+                f"SELECT count(*) FROM issues_event WHERE project_id = {int(stack.project_id)}", stack.db_name
+            )[0][0]
+            exact = done["counted"] == total_ok == stored_rows and not done["timed_out"]
+            self.say(f"  check: 200 answers {total_ok:,}, sum of issue counts {done['counted']:,}, issues_event rows "
+                     f"{stored_rows:,} -> {'EXACT' if exact else 'MISMATCH'}")  # fmt: skip
             drain_window = sampler.window(s_resume, s_end)
             cpu_text, cpu = self.cpu_rows(
                 drain_window,
@@ -680,7 +700,7 @@ class Bench:
                      f"t={t_resume - t0:.1f}s):")  # fmt: skip
             self.say(self.series(monitor.rows))
             return {"phases": phases, "accepted_total": total_ok, "backlog_depth": backlog, "drain_s": drain_span,
-                    "drained_per_s": drained, "counted": done["counted"], "timed_out": done["timed_out"],
+                    "drained_per_s": drained, "counted": done["counted"], "timed_out": done["timed_out"], "exact": exact,
                     "cpu_drain": cpu, "cpu_load": load_cpu, "idle_rss": s_idle.rss, "resume_t": t_resume - t0,
                     "queue_series": monitor.rows}  # fmt: skip
         finally:
@@ -855,7 +875,11 @@ class Bench:
             rows.append(
                 [
                     label,
-                    "n/a" if value is None else f"{value:,.3g}" if value < 10 else f"{value:,.0f}",
+                    "n/a"
+                    if value is None or (isinstance(value, float) and math.isnan(value))
+                    else f"{value:,.3g}"
+                    if value < 10
+                    else f"{value:,.0f}",
                     unit,
                     verdict(name, value),
                     where,
@@ -910,6 +934,9 @@ class Bench:
             )
         if "embedded" in r and "error" not in r["embedded"]:
             x = r["embedded"]
+            if not x["exact"]:
+                nan = float("nan")
+                x = {**x, "cpu": {"web": {"ms_per_event": nan}, "worker": {"ms_per_event": nan}}}
             add(
                 "processed, embedded",
                 "processed_embedded",
@@ -925,6 +952,9 @@ class Bench:
             add("disk (SQLite file + WAL)", "disk", x["disk"]["bytes_per_event"] / 1000, "KB/ev", "embedded")
         if "embedded-1thread" in r and "error" not in r["embedded-1thread"]:
             x = r["embedded-1thread"]
+            if not x["exact"]:
+                nan = float("nan")
+                x = {**x, "cpu": {"web": {"ms_per_event": nan}, "worker": {"ms_per_event": nan}}}
             add(
                 "processed, embedded, 1-thread worker",
                 "processed_embedded",
@@ -961,6 +991,10 @@ class Bench:
         for name, x in r.items():
             if "error" in x:
                 self.say(f"  {name}: FAILED: {x['error']}")
+            elif x.get("exact") is False:
+                self.say(
+                    f"  {name}: NOT every event answered 200 was stored (see the scenario's check and log lines)"
+                )
 
     def run(self) -> int:
         t = time.monotonic()

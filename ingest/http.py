@@ -19,7 +19,7 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
     """Read the raw (possibly compressed) body, refusing more than `limit` bytes.
 
     Node's SDK sends `Transfer-Encoding: chunked` without Content-Length; Django would read such a
-    body as empty, so we read the WSGI stream ourselves (gunicorn terminates it at the last chunk).
+    body as empty, so we read the WSGI stream ourselves (granian and gunicorn terminate it at the last chunk and set wsgi.input_terminated).
     """
     length_header = request.META.get("CONTENT_LENGTH") or ""
     stream = request.META.get("wsgi.input")

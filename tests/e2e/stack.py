@@ -1,4 +1,4 @@
-"""A real LightTrace for end-to-end tests: `manage.py serve` (gunicorn, Celery worker, Celery beat)
+"""A real LightTrace for end-to-end tests: `manage.py serve` (granian, Celery worker, Celery beat)
 in its own process group, on its own database, polled through its public API."""
 
 from __future__ import annotations
