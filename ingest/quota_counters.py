@@ -12,24 +12,31 @@ from django.conf import settings
 Entry = tuple[str, str, int, int, int]
 
 # All-or-nothing per group: if any limit of a group would be exceeded, nothing of that group is added.
+# ARGV[1] is the number of counters; when KEYS has one more key, it is the ingest stream, and the last
+# ARGV (the buffer record) is appended to it if nothing was limited: quota and enqueue, one round trip.
 _LUA = """
+local n = tonumber(ARGV[1])
 local limited = {}
-for i = 1, #KEYS do
-  local base = (i - 1) * 4
+local any = false
+for i = 1, n do
+  local base = (i - 1) * 4 + 1
   local group, limit, amount = ARGV[base + 1], tonumber(ARGV[base + 2]), tonumber(ARGV[base + 4])
   if limit >= 0 and limited[group] == nil then
     local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-    if current + amount > limit then limited[group] = i end
+    if current + amount > limit then limited[group] = i; any = true end
   end
 end
-for i = 1, #KEYS do
-  local base = (i - 1) * 4
+for i = 1, n do
+  local base = (i - 1) * 4 + 1
   if limited[ARGV[base + 1]] == nil then
     local amount = tonumber(ARGV[base + 4])
     if redis.call('INCRBY', KEYS[i], amount) == amount then
       redis.call('EXPIRE', KEYS[i], tonumber(ARGV[base + 3]))
     end
   end
+end
+if not any and #KEYS > n then
+  redis.call('XADD', KEYS[n + 1], '*', 'd', ARGV[n * 4 + 2])
 end
 local failed = {}
 for _, i in pairs(limited) do table.insert(failed, i - 1) end
@@ -38,7 +45,10 @@ return failed
 
 
 class Counters(Protocol):
-    def check_and_add(self, entries: list[Entry]) -> set[int]: ...
+    def check_and_add(self, entries: list[Entry], put: bytes | None = None) -> set[int]:
+        """Returns the indexes of the entries whose limit was hit; `put` is buffered iff none was."""
+        ...
+
     def get_many(self, counters: list[str]) -> list[int]: ...
 
 
@@ -49,24 +59,54 @@ class RedisCounters:
         self.client = get_redis()
         self.script = self.client.register_script(_LUA)
 
-    def check_and_add(self, entries: list[Entry]) -> set[int]:
-        args: list = []
+    def check_and_add(self, entries: list[Entry], put: bytes | None = None) -> set[int]:
+        import redis
+
+        from .buffer import BufferUnavailable, get_buffer
+
+        args: list = [len(entries)]
         for group, _, limit, ttl, amount in entries:
             args += [group, limit, ttl, amount]
-        return {int(i) for i in self.script(keys=[e[1] for e in entries], args=args)}
+        keys = [e[1] for e in entries]
+        if put is not None:
+            keys.append(get_buffer().stream)
+            args.append(put)
+        try:
+            return {int(i) for i in self.script(keys=keys, args=args)}
+        except redis.RedisError as exc:
+            raise BufferUnavailable(str(exc)) from exc
 
     def get_many(self, counters: list[str]) -> list[int]:
-        return [int(v or 0) for v in self.client.mget(counters)] if counters else []
+        import redis
+
+        from .buffer import BufferUnavailable
+
+        try:
+            return [int(v or 0) for v in self.client.mget(counters)] if counters else []
+        except redis.RedisError as exc:
+            raise BufferUnavailable(str(exc)) from exc
 
 
 class DatabaseCounters:
     """Increment, read back, and undo the groups that went over: one transaction, so concurrent
     requests serialize on the counter rows (PostgreSQL) or the write lock (SQLite)."""
 
-    def check_and_add(self, entries: list[Entry]) -> set[int]:
+    def check_and_add(self, entries: list[Entry], put: bytes | None = None) -> set[int]:
+        from django.db import DatabaseError
+
+        from .buffer import BufferUnavailable
+
+        try:
+            return self._check_and_add(entries, put)
+        except DatabaseError as exc:
+            raise BufferUnavailable(str(exc)) from exc
+
+    def _check_and_add(self, entries: list[Entry], put: bytes | None) -> set[int]:
         from django.db import transaction
 
         from issues.sql import fetch
+
+        from .models import BufferedEnvelope
 
         now = time.time()
         failed: set[int] = set()
@@ -91,6 +131,8 @@ class DatabaseCounters:
             for amount, counter in undo:
                 fetch("UPDATE ingest_quotacounter SET value = value - %s WHERE key = %s RETURNING value",
                       [amount, counter])  # fmt: skip
+            if put is not None and not failed:
+                BufferedEnvelope.objects.create(payload=put)
         return failed
 
     def get_many(self, counters: list[str]) -> list[int]:

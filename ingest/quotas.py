@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from .buffer import get_buffer
 from .keys import KeyInfo
 from .protocol.ratelimits import RateLimit
 from .quota_counters import get_counters
@@ -72,19 +73,24 @@ def plan(key: KeyInfo, category: str, now: float) -> list[Check]:
     return checks
 
 
-def consume(key: KeyInfo, quantities: Counter[str], now: float | None = None) -> list[RateLimit]:
+def consume(
+    key: KeyInfo, quantities: Counter[str], now: float | None = None, record: bytes | None = None
+) -> list[RateLimit]:
     """Counts the envelope's categories against every limit; returns the limits it ran into.
 
     A limited category is counted nowhere (its items are dropped); the others are counted everywhere.
+    With `record`, the buffer record is appended in the same atomic step when nothing was limited.
     """
     now = time.time() if now is None else now
     checks: list[tuple[Check, int]] = []
     for category, quantity in sorted(quantities.items()):
         checks += [(check, quantity) for check in plan(key, category, now)]
     if not checks:
+        if record is not None:
+            get_buffer().put(record)
         return []
     failed = get_counters().check_and_add(
-        [(c.category, c.counter, c.limit, c.ttl, quantity) for c, quantity in checks]
+        [(c.category, c.counter, c.limit, c.ttl, quantity) for c, quantity in checks], put=record
     )
     return [
         RateLimit(c.category, c.scope, c.reason, c.retry_after)

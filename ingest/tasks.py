@@ -53,11 +53,15 @@ def drain_ingest_buffer() -> int:
 def _truncate_sqlite_wal() -> None:
     """Raw envelopes (not yet scrubbed) were written through SQLite's WAL; secure_delete zeroes the
     deleted rows in the database file, and truncating the WAL removes the frames that held them."""
-    from django.db import connection
+    from django.db import OperationalError, connection
 
-    if connection.vendor == "sqlite":
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    try:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:  # readers still busy: the next drain tries again
+        log.debug("WAL checkpoint postponed", exc_info=True)
 
 
 def process_payloads(payloads: list[bytes]) -> list[StoreResult]:

@@ -246,13 +246,18 @@ def test_chunked_body_without_content_length_is_read_to_the_end():
 
 def test_buffer_outage_is_503_with_retry_after(client, fixture_project, settings):
     from ingest.buffer import RedisStreamBuffer, get_buffer
+    from ingest.quota_counters import get_counters
+    from ingest.redis_client import get_redis
 
     project, _ = fixture_project
-    get_buffer.cache_clear()
+    caches = (get_buffer, get_counters, get_redis)
+    for cached in caches:
+        cached.cache_clear()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         assert isinstance(get_buffer(), RedisStreamBuffer)
         response = post_envelope(client, project.id, make_event_envelope(EVENT))
     finally:
-        get_buffer.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
     assert response.status_code == 503 and response["Retry-After"] == "60"
