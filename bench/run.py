@@ -6,7 +6,7 @@
 
 Not a test: it prints a report (tables, each figure next to its target) and writes the same figures
 as JSON to /tmp/lighttrace-bench-*/results.json (or --json PATH). Scenarios, each on a fresh stack
-(`manage.py serve`: gunicorn + Celery worker + Celery beat) and a fresh database:
+(`manage.py serve`: granian + Celery worker + Celery beat) and a fresh database:
 
   pg-running  PostgreSQL + Redis, workers running: N events at 32 connections; accepted/s, latency,
               processed/s (first send -> last event counted by the API), exact count check, disk/event
@@ -17,7 +17,7 @@ as JSON to /tmp/lighttrace-bench-*/results.json (or --json PATH). Scenarios, eac
   latency     PostgreSQL + Redis, workers running: 1 and 8 connections, latency
 
 Load comes from bench/loadgen.py in its own process (asyncio, keep-alive HTTP/1.1 on loopback); its
-own CPU is measured and printed. CPU and RSS of web (gunicorn master + workers), worker (celery worker +
+own CPU is measured and printed. CPU and RSS of web (granian main process + workers), worker (celery worker +
 children), scheduler (beat), PostgreSQL (postmaster, auxiliary processes and this database's backends)
 and Redis come from /proc (bench/procstats.py). Everything started is stopped on exit, also on Ctrl-C.
 """

@@ -259,7 +259,7 @@ def find_roles(serve_pid: int) -> dict[str, int]:
         if p.ppid != serve_pid:
             continue
         line = cmdline(p.pid)
-        if "gunicorn" in line:
+        if "granian" in line or "gunicorn" in line:
             roles["web"] = p.pid
         elif " worker" in line and "celery" in line:
             roles["worker"] = p.pid

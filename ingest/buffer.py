@@ -72,7 +72,21 @@ class RedisStreamBuffer:
             raise BufferUnavailable(str(exc)) from exc
 
     def take(self, consumer: str, count: int) -> list[BufferEntry]:
+        import redis
+
         self._ensure_group()
+        try:
+            return self._take(consumer, count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or its group vanished (Redis restarted without persistence, or flushed):
+            # create them again instead of failing every drain from now on.
+            self._group_ready = False
+            self._ensure_group()
+            return self._take(consumer, count)
+
+    def _take(self, consumer: str, count: int) -> list[BufferEntry]:
         _, claimed, _ = self.client.xautoclaim(
             self.stream, self.group, consumer, min_idle_time=self.reclaim_idle_ms, start_id="0-0", count=count
         )

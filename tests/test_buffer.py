@@ -51,3 +51,13 @@ def test_without_redis_the_database_buffer_is_used():
         assert isinstance(get_buffer(), DatabaseBuffer)
     finally:
         get_buffer.cache_clear()
+
+
+def test_redis_buffer_recovers_when_its_stream_and_group_vanish(settings):
+    buf = RedisStreamBuffer(settings.REDIS_URL, 0, prefix=f"{settings.REDIS_KEY_PREFIX}-vanish-test")
+    buf.put(b'{"p":1,"k":1,"r":1.0}\\nfirst')
+    assert len(buf.take("w", 10)) == 1
+    buf.client.delete(buf.stream)  # as after a Redis restart without persistence
+    buf.put(b'{"p":1,"k":1,"r":1.0}\\nsecond')
+    assert [e.payload[-6:] for e in buf.take("w", 10)] == [b"second"]
+    buf.client.delete(buf.stream)
