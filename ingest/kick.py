@@ -21,9 +21,10 @@ def kick_workers() -> None:
         if now - _last_kick < settings.INGEST["KICK_INTERVAL_SECONDS"]:
             return
         _last_kick = now
-    from .tasks import drain_ingest_buffer
+    from config.celery import app
 
     try:
-        drain_ingest_buffer.apply_async()
+        # By name: the web process never imports the processing stack (grouping, scrubbing) this way.
+        app.send_task("ingest.tasks.drain_ingest_buffer")
     except Exception:  # the broker being down must not fail an envelope that is already buffered
         log.warning("could not enqueue a drain task; the scheduler will pick the envelope up", exc_info=True)

@@ -3,10 +3,10 @@
 import json
 import os
 import re
-import urllib.request
 import signal
 import subprocess
 import time
+import urllib.request
 
 import pytest
 

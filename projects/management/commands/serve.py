@@ -1,14 +1,12 @@
 """Run web (granian), worker (Celery) and scheduler (Celery beat) in the foreground until Ctrl-C.
 
-All children share our process group; SIGINT or SIGTERM stops every one of them, and if one dies
-the others are stopped too, so a supervisor (systemd, Docker) sees one unit.
+The commands depend on the settings (embedded default or PostgreSQL + Redis); the supervision itself
+is projects/supervisor.py, which this command exec()s into.
 """
 
+import json
 import os
-import signal
-import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -22,7 +20,7 @@ def _commands() -> dict[str, list[str]]:
     web = [
         os.path.join(bin_dir, "granian"), "--interface", "wsgi", "config.wsgi:application",
         "--host", os.environ.get("HOST", "127.0.0.1"), "--port", str(settings.PORT),
-        "--workers", os.environ.get("WEB_WORKERS", "2"),
+        "--workers", os.environ.get("WEB_WORKERS", "1" if embedded else "2"),
         "--blocking-threads", os.environ.get("WEB_THREADS", "4"),
         "--no-ws", "--log-level", "warning", "--respawn-failed-workers",
     ]  # fmt: skip
@@ -56,37 +54,17 @@ def _commands() -> dict[str, list[str]]:
         "--schedule",
         str(settings.DATA_DIR / "celerybeat-schedule"),
     ]
+    if embedded:
+        # One machine, small memory: beat runs as a thread of the worker (config/celery.py, ThreadedBeat).
+        os.environ["LIGHTTRACE_EMBEDDED_BEAT"] = str(settings.DATA_DIR / "celerybeat-schedule")
+        return {"web": web, "worker": worker}
     return {"web": web, "worker": worker, "scheduler": beat}
 
 
 class Command(BaseCommand):
-    help = "Serve web + worker + scheduler in the foreground."
+    help = "Serve web + worker + scheduler in the foreground until Ctrl-C."
 
     def handle(self, *args, **options):
-        children = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    self.stderr.write(f"{name} exited with {child.returncode}; stopping the others")
-                    exit_code, stopping = child.returncode or 1, True
-                    break
-            time.sleep(0.2)
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        deadline = time.monotonic() + 15
-        for child in children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(exit_code)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", json.dumps(_commands())])
