@@ -87,8 +87,7 @@ def authenticate(auth: AuthInfo | None, project_id: int) -> KeyInfo:
 def accept_envelope(req: IngestRequest) -> Accepted:
     auth = extract_auth(req.headers, req.query)
     key = authenticate(auth, req.project_id) if auth is not None else None
-    limits = settings.INGEST
-    body = decompress(req.body, req.content_encoding, limits["MAX_ENVELOPE_BYTES"])
+    body = decompress(req.body, req.content_encoding, settings.INGEST["MAX_ENVELOPE_BYTES"])
     envelope = parse_envelope(body)
     if key is None:
         dsn = envelope.headers.get("dsn")
@@ -157,12 +156,12 @@ def _drop_limited(key: KeyInfo, items: list[Item], limits: list[RateLimit], quan
 
 
 def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
-    limits = settings.INGEST
+    caps = settings.INGEST
     kept: list[Item] = []
     problems: list[str] = []
     for item in items:
         kind = item.headers.get("type")
-        cap = limits["MAX_ATTACHMENT_BYTES"] if kind == "attachment" else limits["MAX_EVENT_BYTES"]
+        cap = caps["MAX_ATTACHMENT_BYTES"] if kind == "attachment" else caps["MAX_EVENT_BYTES"]
         if len(item.payload) > cap:
             problems.append(f"{kind} item: larger than {cap} bytes")
             continue
