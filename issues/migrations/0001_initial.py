@@ -5,130 +5,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Issue',
+            name="Issue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('short_id', models.BigIntegerField()),
-                ('title', models.CharField(max_length=255)),
-                ('culprit', models.CharField(blank=True, default='', max_length=200)),
-                ('type', models.CharField(default='error', max_length=32)),
-                ('level', models.CharField(default='error', max_length=16)),
-                ('platform', models.CharField(default='other', max_length=64)),
-                ('metadata', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('unresolved', 'Unresolved'), ('resolved', 'Resolved'), ('ignored', 'Ignored')], default='unresolved', max_length=16)),
-                ('substatus', models.CharField(choices=[('new', 'New'), ('ongoing', 'Ongoing'), ('regressed', 'Regressed'), ('escalating', 'Escalating'), ('archived_until_escalating', 'Archived Until Escalating'), ('archived_forever', 'Archived Forever')], default='new', max_length=32)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('first_release', models.CharField(blank=True, default='', max_length=200)),
-                ('last_release', models.CharField(blank=True, default='', max_length=200)),
-                ('times_seen', models.BigIntegerField(default=0)),
-                ('user_count', models.BigIntegerField(default=0)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('grouping_config', models.CharField(default='newstyle:2023-01-11', max_length=64)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='issues', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("short_id", models.BigIntegerField()),
+                ("title", models.CharField(max_length=255)),
+                ("culprit", models.CharField(blank=True, default="", max_length=200)),
+                ("type", models.CharField(default="error", max_length=32)),
+                ("level", models.CharField(default="error", max_length=16)),
+                ("platform", models.CharField(default="other", max_length=64)),
+                ("metadata", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unresolved", "Unresolved"),
+                            ("resolved", "Resolved"),
+                            ("ignored", "Ignored"),
+                        ],
+                        default="unresolved",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "substatus",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("ongoing", "Ongoing"),
+                            ("regressed", "Regressed"),
+                            ("escalating", "Escalating"),
+                            ("archived_until_escalating", "Archived Until Escalating"),
+                            ("archived_forever", "Archived Forever"),
+                        ],
+                        default="new",
+                        max_length=32,
+                    ),
+                ),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("first_release", models.CharField(blank=True, default="", max_length=200)),
+                ("last_release", models.CharField(blank=True, default="", max_length=200)),
+                ("times_seen", models.BigIntegerField(default=0)),
+                ("user_count", models.BigIntegerField(default=0)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("grouping_config", models.CharField(default="newstyle:2023-01-11", max_length=64)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="issues",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GroupHash',
+            name="GroupHash",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hash', models.CharField(max_length=64)),
-                ('config', models.CharField(max_length=64)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='projects.project')),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hashes', to='issues.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hash", models.CharField(max_length=64)),
+                ("config", models.CharField(max_length=64)),
+                (
+                    "project",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="projects.project"),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="hashes", to="issues.issue"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=32)),
-                ('timestamp', models.DateTimeField()),
-                ('received', models.DateTimeField()),
-                ('level', models.CharField(max_length=16)),
-                ('platform', models.CharField(max_length=64)),
-                ('title', models.CharField(max_length=255)),
-                ('release', models.CharField(blank=True, default='', max_length=200)),
-                ('environment', models.CharField(blank=True, default='', max_length=64)),
-                ('user_key', models.CharField(blank=True, default='', max_length=64)),
-                ('trace_id', models.CharField(blank=True, default='', max_length=32)),
-                ('data', models.BinaryField()),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='projects.project')),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='issues.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=32)),
+                ("timestamp", models.DateTimeField()),
+                ("received", models.DateTimeField()),
+                ("level", models.CharField(max_length=16)),
+                ("platform", models.CharField(max_length=64)),
+                ("title", models.CharField(max_length=255)),
+                ("release", models.CharField(blank=True, default="", max_length=200)),
+                ("environment", models.CharField(blank=True, default="", max_length=64)),
+                ("user_key", models.CharField(blank=True, default="", max_length=64)),
+                ("trace_id", models.CharField(blank=True, default="", max_length=32)),
+                ("data", models.BinaryField()),
+                (
+                    "project",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="projects.project"),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="issues.issue"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='IssueTag',
+            name="IssueTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200)),
-                ('value', models.CharField(max_length=200)),
-                ('times_seen', models.BigIntegerField(default=0)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='issues.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=200)),
+                ("value", models.CharField(max_length=200)),
+                ("times_seen", models.BigIntegerField(default=0)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tags", to="issues.issue"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='IssueUser',
+            name="IssueUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_key', models.CharField(max_length=64)),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='issues.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("user_key", models.CharField(max_length=64)),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="issues.issue"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=32)),
-                ('name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(blank=True, default='', max_length=128)),
-                ('attachment_type', models.CharField(default='event.attachment', max_length=64)),
-                ('size', models.BigIntegerField()),
-                ('data', models.BinaryField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=32)),
+                ("name", models.CharField(max_length=255)),
+                ("content_type", models.CharField(blank=True, default="", max_length=128)),
+                ("attachment_type", models.CharField(default="event.attachment", max_length=64)),
+                ("size", models.BigIntegerField()),
+                ("data", models.BinaryField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="projects.project"),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('project', 'event_id', 'name'), name='uniq_event_attachment')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "event_id", "name"), name="uniq_event_attachment"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='issue',
-            index=models.Index(fields=['project', 'status', '-last_seen'], name='issue_list_idx'),
+            model_name="issue",
+            index=models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx"),
         ),
         migrations.AddConstraint(
-            model_name='issue',
-            constraint=models.UniqueConstraint(fields=('project', 'short_id'), name='uniq_issue_short_id'),
+            model_name="issue",
+            constraint=models.UniqueConstraint(fields=("project", "short_id"), name="uniq_issue_short_id"),
         ),
         migrations.AddConstraint(
-            model_name='grouphash',
-            constraint=models.UniqueConstraint(fields=('project', 'hash'), name='uniq_project_hash'),
+            model_name="grouphash",
+            constraint=models.UniqueConstraint(fields=("project", "hash"), name="uniq_project_hash"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['issue', '-timestamp', '-id'], name='event_issue_time_idx'),
+            model_name="event",
+            index=models.Index(fields=["issue", "-timestamp", "-id"], name="event_issue_time_idx"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('project', 'event_id'), name='uniq_project_event'),
+            model_name="event",
+            constraint=models.UniqueConstraint(fields=("project", "event_id"), name="uniq_project_event"),
         ),
         migrations.AddConstraint(
-            model_name='issuetag',
-            constraint=models.UniqueConstraint(fields=('issue', 'key', 'value'), name='uniq_issue_tag'),
+            model_name="issuetag",
+            constraint=models.UniqueConstraint(fields=("issue", "key", "value"), name="uniq_issue_tag"),
         ),
         migrations.AddConstraint(
-            model_name='issueuser',
-            constraint=models.UniqueConstraint(fields=('issue', 'user_key'), name='uniq_issue_user'),
+            model_name="issueuser",
+            constraint=models.UniqueConstraint(fields=("issue", "user_key"), name="uniq_issue_user"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('issues', '0001_initial'),
-        ('projects', '0002_project_secondary_grouping_config_and_more'),
+        ("issues", "0001_initial"),
+        ("projects", "0002_project_secondary_grouping_config_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='primary_hash',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="event",
+            name="primary_hash",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['issue', 'primary_hash'], name='event_issue_hash_idx'),
+            model_name="event",
+            index=models.Index(fields=["issue", "primary_hash"], name="event_issue_hash_idx"),
         ),
     ]
