@@ -1,31 +1,19 @@
-"""WSGI entry point. SDK ingest requests skip the middleware stack (sessions, CSRF, auth, messages):
-they authenticate with project keys, and every hook there would cost CPU on the hottest path."""
+"""WSGI entry point. SDK ingest requests go to ingest/wsgi.py, a plain WSGI callable: they
+authenticate with project keys, and Django's request machinery would cost CPU on the hottest path."""
 
 import os
-import re
 
-from django.core.handlers.exception import convert_exception_to_response
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-_INGEST_PATH = re.compile(r"^/api/\d+/(envelope|store)/?$")
+_site = get_wsgi_application()  # sets Django up, so ingest can use settings, caches and the ORM
 
-
-class IngestWSGIHandler(WSGIHandler):
-    def load_middleware(self, is_async=False):
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        self._middleware_chain = convert_exception_to_response(self._get_response)
-
-
-_site = get_wsgi_application()
-_ingest = IngestWSGIHandler()
+from ingest.wsgi import INGEST_PATH  # noqa: E402
+from ingest.wsgi import application as _ingest  # noqa: E402
 
 
 def application(environ, start_response):
-    if _INGEST_PATH.match(environ.get("PATH_INFO", "")):
+    if INGEST_PATH.match(environ.get("PATH_INFO", "")):
         return _ingest(environ, start_response)
     return _site(environ, start_response)

@@ -231,17 +231,43 @@ def test_legacy_store_endpoint_accepts_json_and_base64_zlib(client, fixture_proj
 
 
 def test_chunked_body_without_content_length_is_read_to_the_end():
-    from django.test import RequestFactory
-
     body = b"x" * 200_000
-    request = RequestFactory().post("/", data=body, content_type="text/plain")
-    request.META["CONTENT_LENGTH"] = ""
-    request.META["wsgi.input_terminated"] = True
-    request.META["wsgi.input"] = io.BytesIO(body)
-    assert read_body(request, 1_000_000) == body
-    request.META["wsgi.input"] = io.BytesIO(body)
+    environ = {"CONTENT_LENGTH": "", "wsgi.input_terminated": True, "wsgi.input": io.BytesIO(body)}
+    assert read_body(environ, 1_000_000) == body
+    environ["wsgi.input"] = io.BytesIO(body)
     with pytest.raises(PayloadTooLarge):
-        read_body(request, 100_000)
+        read_body(environ, 100_000)
+    # Without Content-Length on a stream the server did not terminate, WSGI forbids reading on.
+    assert read_body({"CONTENT_LENGTH": "", "wsgi.input": io.BytesIO(body)}, 1_000_000) == b""
+
+
+def _wsgi(method: str, path: str, body: bytes = b"", query: str = "", **headers) -> tuple[str, dict, bytes]:
+    from ingest.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        **{"HTTP_" + k.upper(): v for k, v in headers.items()},
+    }  # fmt: skip
+    answer: dict = {}
+    chunks = application(environ, lambda status, hdrs: answer.update(status=status, headers=dict(hdrs)))
+    return answer["status"], answer["headers"], b"".join(chunks)
+
+
+def test_the_production_wsgi_path_serves_the_same_answers(fixture_project, clean_buffer):
+    project, _ = fixture_project
+    url = f"/api/{project.id}/envelope/"
+    status, headers, body = _wsgi(
+        "POST", url, gzip.compress(make_event_envelope(EVENT, "9" * 32)), f"sentry_key={FIXTURE_KEY}",
+        CONTENT_ENCODING="gzip", ORIGIN="http://app.example",
+    )  # fmt: skip
+    assert status == "200 OK" and json.loads(body) == {"id": "9" * 32}
+    assert headers["Access-Control-Allow-Origin"] == "http://app.example" and clean_buffer.depth() == 1
+    assert _wsgi("OPTIONS", url)[1]["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+    assert _wsgi("GET", url)[0] == "405 Method Not Allowed"
+    status, _, body = _wsgi("POST", url, b"{}\n{broken", f"sentry_key={FIXTURE_KEY}")
+    assert status == "400 Bad Request" and json.loads(body)["detail"]
+    assert _wsgi("POST", url, make_event_envelope(EVENT))[0] == "401 Unauthorized"
 
 
 def test_buffer_outage_is_503_with_retry_after(client, fixture_project, settings):

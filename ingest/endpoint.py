@@ -1,0 +1,98 @@
+"""The SDK endpoints, independent of any web framework: one function from a request to an answer.
+
+Two thin adapters call it: ingest/wsgi.py serves production traffic as a plain WSGI callable (no
+Django request/response objects, URL resolver or middleware on the hottest path), and
+ingest/views.py serves the same through Django, which is what the test client exercises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+from django.conf import settings
+
+from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
+from .buffer import BufferUnavailable
+from .protocol.errors import BadRequest, ProtocolError
+from .protocol.ratelimits import format_header, retry_after
+
+log = logging.getLogger(__name__)
+
+CORS_ALLOW_HEADERS = (
+    "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
+    "authentication, authorization, content-encoding, transfer-encoding, baggage, sentry-trace"
+)
+CORS_EXPOSE_HEADERS = "x-sentry-error, x-sentry-rate-limits, retry-after"
+ACCEPTORS = {"envelope": accept_envelope, "store": accept_store}
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: int, data: dict, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, orjson.dumps(data), {"Content-Type": "application/json", **(headers or {})})
+
+
+def handle(
+    method: str,
+    kind: str,
+    project_id: int,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    read_body: Callable[[int], bytes],
+    client_ip: str | None,
+) -> Answer:
+    answer = _dispatch(method, kind, project_id, headers, query, read_body, client_ip)
+    origin = headers.get("Origin") or headers.get("origin")
+    answer.headers["Access-Control-Allow-Origin"] = origin or "*"
+    answer.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    if origin:
+        answer.headers["Vary"] = "Origin"
+    return answer
+
+
+def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) -> Answer:
+    if method == "OPTIONS":
+        allow = {
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+        }
+        return Answer(200, b"", {**allow, "Access-Control-Max-Age": "3600"})
+    if method != "POST":
+        return _json(405, {"detail": f"method {method} not allowed; use POST"}, {"Allow": "POST, OPTIONS"})
+    try:
+        body = read_body(settings.INGEST["MAX_COMPRESSED_BYTES"])
+        if not body:
+            raise BadRequest("empty request body")
+        encoding = headers.get("Content-Encoding") or headers.get("content-encoding")
+        request = IngestRequest(project_id, dict(headers), dict(query), body, encoding, client_ip)
+        accepted = ACCEPTORS[kind](request)
+    except RateLimited as exc:
+        limits = {
+            "Retry-After": str(retry_after(exc.limits)),
+            "X-Sentry-Rate-Limits": format_header(exc.limits),
+        }
+        return _json(429, {"detail": exc.reason}, limits)
+    except ProtocolError as exc:
+        return _json(exc.status, {"detail": exc.reason})
+    except BufferUnavailable:
+        return _json(503, {"detail": "ingest is temporarily unavailable, retry later"}, {"Retry-After": "60"})
+    except (RecursionError, MemoryError, UnicodeError, ValueError, TypeError, KeyError) as exc:
+        # Hostile input must never surface as a 500; the reason stays generic on purpose.
+        log.info("rejected malformed request for project %s: %s", project_id, type(exc).__name__)
+        return _json(400, {"detail": f"malformed request ({type(exc).__name__})"})
+    body_json = {"id": accepted.event_id} if accepted.event_id else {}
+    # Limits hit by some items only: the rest was accepted, and SDKs back off for those categories.
+    extra = {"X-Sentry-Rate-Limits": format_header(accepted.rate_limits)} if accepted.rate_limits else {}
+    if accepted.problems:
+        # Valid items beside the bad ones were kept and queued; the SDK learns what was dropped.
+        detail = {"detail": "some items were invalid and dropped", "causes": accepted.problems, **body_json}
+        return _json(400, detail, extra)
+    return _json(200, body_json, extra)

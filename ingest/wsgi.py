@@ -1,0 +1,57 @@
+"""The SDK endpoints as a plain WSGI callable: production's hottest path, without Django's request
+and response objects, URL resolver or middleware (config/wsgi.py routes /api/<id>/envelope|store/ here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.db import close_old_connections, connection
+
+from .endpoint import handle
+from .http import client_ip, read_body
+
+INGEST_PATH = re.compile(r"^/api/(\d+)/(envelope|store)/?$")
+_REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _tidy_connections() -> None:
+    """What Django does around every request: drop database connections that broke or grew too old
+    (never one inside a transaction, such as a test's)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def application(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    match = INGEST_PATH.match(environ.get("PATH_INFO", ""))
+    if match is None:  # config/wsgi.py only sends matching paths; be safe anyway
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+    _tidy_connections()
+    try:
+        answer = handle(
+            environ.get("REQUEST_METHOD", "GET"),
+            match.group(2),
+            int(match.group(1)),
+            _headers(environ),
+            dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
+            lambda limit: read_body(environ, limit),
+            client_ip(environ),
+        )
+    finally:
+        _tidy_connections()
+    headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
+    start_response(_REASONS.get(answer.status, f"{answer.status} Unknown"), headers)
+    return [answer.body]
