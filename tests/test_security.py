@@ -136,3 +136,19 @@ def test_cookies_are_secure_only_when_served_over_https():
     )
     plain = {"LIGHTTRACE_URL": "http://127.0.0.1:8000"}
     assert _settings_in_subprocess(plain, "settings.SESSION_COOKIE_SECURE") == "False"
+
+
+def test_operators_set_quotas_and_key_limits_in_the_admin(client, make_project):
+    project, key = make_project()
+    admin = get_user_model().objects.create_superuser("ops", "", "pw")
+    client.force_login(admin)
+    for url in (
+        "/admin/projects/organization/",
+        f"/admin/projects/organization/{project.organization_id}/change/",
+        f"/admin/projects/project/{project.id}/change/",
+        "/admin/usage/outcome/",
+    ):
+        assert client.get(url).status_code == 200, url
+    member = user_with_membership(project, "plain")
+    client.force_login(member)
+    assert client.get("/admin/projects/organization/").status_code == 302  # not staff: back to login

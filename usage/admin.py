@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from .models import Outcome
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["day", "organization", "project", "category", "outcome", "reason", "quantity"]
+    list_filter = ["outcome", "category", "organization"]
+    date_hierarchy = "day"
