@@ -94,16 +94,16 @@ def test_brand_new_project_takes_a_burst_and_spikes_are_capped_once_there_is_a_b
 ):
     project, _ = fixture_project
     key = lookup_key(FIXTURE_KEY)
-    burst = [consume(key, Counter({"error": 1})) for _ in range(3000)]
+    # Explicit times, mid-hour and a day and more apart, so no clock edge can mix the two phases.
+    first_hour = int(time.time() // 3600) + 2
+    burst = [consume(key, Counter({"error": 1}), now=first_hour * 3600 + 1800) for _ in range(3000)]
     assert not any(burst)  # no history, no baseline, no cap
-    # Yesterday-ish history: 60 errors an hour = 1 a minute; cap = max(minimum, 10 x baseline).
+    # Later: 60 errors in one past hour = 1 a minute; cap = max(minimum, 10 x baseline).
     settings.QUOTAS = {**settings.QUOTAS, "SPIKE_MIN_PER_MINUTE": 20}
-    hour = int(time.time() // 3600)
-    counters = get_counters()
-    counters.client.set(f"{settings.REDIS_KEY_PREFIX}:q:hist:{project.id}:{hour - 3}", 60)
+    later_hour = first_hour + 30
+    get_counters().client.set(f"{settings.REDIS_KEY_PREFIX}:q:hist:{project.id}:{later_hour - 3}", 60)
     clear_spike_cache()
-    now = (int(time.time() // 60) + 5) * 60  # a fresh minute
-    results = [consume(key, Counter({"error": 1}), now=now) for _ in range(25)]
+    results = [consume(key, Counter({"error": 1}), now=later_hour * 3600 + 300) for _ in range(25)]
     assert sum(1 for r in results if not r) == 20
     assert results[-1][0].reason == "spike_protection" and results[-1][0].scope == "project"
 
