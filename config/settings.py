@@ -165,6 +165,8 @@ INGEST = {
     "KEY_CACHE_SECONDS": env.int("INGEST_KEY_CACHE_SECONDS", default=30),
     "KICK_INTERVAL_SECONDS": env.float("INGEST_KICK_INTERVAL_SECONDS", default=0.05),
     "RECLAIM_IDLE_SECONDS": env.int("INGEST_RECLAIM_IDLE_SECONDS", default=120),
+    # Envelopes waiting for workers before ingest sheds with 429 (~5 KB each in Redis); 0 = no bound.
+    "MAX_QUEUE_DEPTH": env.int("INGEST_MAX_QUEUE_DEPTH", default=100_000),
 }
 
 QUOTAS = {

@@ -26,6 +26,26 @@ class BufferUnavailable(Exception):
     """The buffer's store (Redis or the database) cannot take the envelope now: answer 503."""
 
 
+class BacklogFull(Exception):
+    """More envelopes wait than INGEST_MAX_QUEUE_DEPTH: shed with 429 rather than drop after a 200."""
+
+
+_depth_seen = (0.0, 0)  # (monotonic time, depth): one count per second per process is enough
+
+
+def check_backlog() -> None:
+    """For paths that cannot check the bound atomically (the table buffer, re-serialized envelopes)."""
+    global _depth_seen
+    bound = settings.INGEST["MAX_QUEUE_DEPTH"]
+    if not bound:
+        return
+    now = time.monotonic()
+    if now - _depth_seen[0] > 1.0:
+        _depth_seen = (now, get_buffer().depth())
+    if _depth_seen[1] >= bound:
+        raise BacklogFull()
+
+
 @dataclass(frozen=True)
 class BufferEntry:
     id: str
@@ -66,6 +86,7 @@ class RedisStreamBuffer:
     def put(self, payload: bytes) -> None:
         import redis
 
+        check_backlog()
         try:
             self.client.xadd(self.stream, {b"d": payload})
         except redis.RedisError as exc:
@@ -123,6 +144,7 @@ class DatabaseBuffer:
 
         from .models import BufferedEnvelope
 
+        check_backlog()
         try:
             BufferedEnvelope.objects.create(payload=payload)
         except DatabaseError as exc:

@@ -15,7 +15,7 @@ import orjson
 from django.conf import settings
 
 from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
-from .buffer import BufferUnavailable
+from .buffer import BacklogFull, BufferUnavailable
 from .protocol.errors import BadRequest, ProtocolError
 from .protocol.ratelimits import format_header, retry_after
 
@@ -82,6 +82,9 @@ def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) ->
         return _json(429, {"detail": exc.reason}, limits)
     except ProtocolError as exc:
         return _json(exc.status, {"detail": exc.reason})
+    except BacklogFull:
+        limits = {"Retry-After": "30", "X-Sentry-Rate-Limits": "30::key:backlog"}
+        return _json(429, {"detail": "too many events waiting to be processed; retry later"}, limits)
     except BufferUnavailable:
         return _json(503, {"detail": "ingest is temporarily unavailable, retry later"}, {"Retry-After": "60"})
     except (RecursionError, MemoryError, UnicodeError, ValueError, TypeError, KeyError) as exc:

@@ -8,6 +8,8 @@ from typing import Protocol
 
 from django.conf import settings
 
+from .buffer import BacklogFull
+
 # (group, counter, limit (-1: count only), ttl seconds, amount)
 Entry = tuple[str, str, int, int, int]
 
@@ -16,6 +18,11 @@ Entry = tuple[str, str, int, int, int]
 # ARGV (the buffer record) is appended to it if nothing was limited: quota and enqueue, one round trip.
 _LUA = """
 local n = tonumber(ARGV[1])
+if #KEYS > n then
+  -- Shed before the backlog passes its bound: nothing counted, nothing buffered, the caller says 429.
+  local max_depth = tonumber(ARGV[n * 4 + 3])
+  if max_depth > 0 and redis.call('XLEN', KEYS[n + 1]) >= max_depth then return {-1} end
+end
 local limited = {}
 local any = false
 for i = 1, n do
@@ -70,11 +77,14 @@ class RedisCounters:
         keys = [e[1] for e in entries]
         if put is not None:
             keys.append(get_buffer().stream)
-            args.append(put)
+            args += [put, settings.INGEST["MAX_QUEUE_DEPTH"]]
         try:
-            return {int(i) for i in self.script(keys=keys, args=args)}
+            failed = {int(i) for i in self.script(keys=keys, args=args)}
         except redis.RedisError as exc:
             raise BufferUnavailable(str(exc)) from exc
+        if -1 in failed:
+            raise BacklogFull()
+        return failed
 
     def get_many(self, counters: list[str]) -> list[int]:
         import redis
@@ -106,7 +116,11 @@ class DatabaseCounters:
 
         from issues.sql import fetch
 
+        from .buffer import check_backlog
         from .models import BufferedEnvelope
+
+        if put is not None:
+            check_backlog()
 
         now = time.time()
         failed: set[int] = set()

@@ -66,3 +66,10 @@ def _database_url(connection) -> str:
     if s["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{s['NAME']}"
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def test_queue_status_prints_depth_and_lag(capsys, clean_buffer):
+    clean_buffer.put(b'{"p":1,"k":1,"r":1.0}\nx')
+    call_command("queue_status")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "queue_depth 1" and lines[1].startswith("queue_lag_seconds ")

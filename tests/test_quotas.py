@@ -177,3 +177,27 @@ def test_usage_page_is_404_for_outsiders(client, fixture_project, make_project):
     other, _ = make_project(org="other", slug="x")
     client.force_login(user_with_membership(other, "stranger"))
     assert client.get("/organizations/acme/usage/").status_code == 404
+
+
+def test_ingest_sheds_with_429_before_the_backlog_passes_its_bound(client, fixture_project, drain, settings):
+    import ingest.buffer
+
+    project, _ = fixture_project
+    settings.INGEST = {**settings.INGEST, "MAX_QUEUE_DEPTH": 3}
+    ingest.buffer._depth_seen = (0.0, 0)
+    assert [_event(client, project).status_code for _ in range(3)] == [200, 200, 200]
+    # Exact in Redis (inside the Lua call); the table buffer counts at most once a second per process.
+    ingest.buffer._depth_seen = (0.0, 0)
+    shed = _event(client, project)
+    assert shed.status_code == 429 and shed["Retry-After"] == "30"
+    assert "backlog" in shed["X-Sentry-Rate-Limits"] and "retry later" in shed.json()["detail"]
+    assert get_buffer_depth() == 3  # nothing of the shed envelope was buffered
+    drain()
+    ingest.buffer._depth_seen = (0.0, 0)
+    assert _event(client, project).status_code == 200
+
+
+def get_buffer_depth() -> int:
+    from ingest.buffer import get_buffer
+
+    return get_buffer().depth()
