@@ -154,6 +154,9 @@ CELERY_BEAT_SCHEDULE = {
     "drain-ingest-buffer": {"task": "ingest.tasks.drain_ingest_buffer", "schedule": 2.0},
     "flush-outcomes": {"task": "ingest.tasks.flush_outcomes", "schedule": 10.0},
     "expire-quota-counters": {"task": "ingest.tasks.expire_quota_counters", "schedule": 300.0},
+    "train-payload-dictionaries": {"task": "ingest.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
+    # Bounded per run; a backlog larger than one run's budget is continued by the next run.
+    "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
 }
 
 INGEST = {
@@ -178,6 +181,23 @@ QUOTAS = {
     "SPIKE_PROTECTION": env.bool("SPIKE_PROTECTION", default=True),
     "SPIKE_MULTIPLIER": env.float("SPIKE_MULTIPLIER", default=10.0),
     "SPIKE_MIN_PER_MINUTE": env.int("SPIKE_MIN_PER_MINUTE", default=1000),
+}
+
+PAYLOAD_DICTIONARY = {
+    # Stored payloads are compressed with a zstd dictionary trained per project (~6x smaller).
+    "ENABLED": env.bool("PAYLOAD_DICTIONARY", default=True),
+    "MIN_EVENTS": env.int("PAYLOAD_DICTIONARY_MIN_EVENTS", default=500),
+    "SAMPLES": 1000,
+    "SIZE": 64 * 1024,
+    "MAX_AGE_DAYS": env.int("PAYLOAD_DICTIONARY_MAX_AGE_DAYS", default=7),
+}
+
+RETENTION = {
+    # Defaults for new projects; each project can change both on its settings page.
+    "EVENT_DAYS": env.int("EVENT_RETENTION_DAYS", default=90),
+    # Bugsink's default: enough history to debug an issue, while a flood of one error cannot fill
+    # the disk. Counts (times_seen, users, tags) stay exact whatever the cap keeps.
+    "MAX_EVENTS_PER_ISSUE": env.int("MAX_EVENTS_PER_ISSUE", default=10_000),
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -11,8 +11,9 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError
 
+from issues.dictionaries import current_dictionary
 from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, compute_title, user_identity
-from issues.grouping import compute_grouping
+from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
 from issues.store import PreparedEvent
 
@@ -25,6 +26,8 @@ from .protocol.scrub import scrub_event
 from .record import RecordHeader, decode_record
 
 log = logging.getLogger(__name__)
+# Per worker process: events shaped like earlier ones skip most of grouping (issues/grouping/memo.py).
+_grouping_memo = GroupingMemo()
 
 
 @dataclass
@@ -117,8 +120,12 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         tags=tags,
         hashes=hashes,
         config_id=grouping.config_id,
-        data=encode_event_data(event),
+        data=encode_event_data(event, _dictionary(config.project_id)),
     )
+
+
+def _dictionary(project_id: int):
+    return current_dictionary(project_id) if settings.PAYLOAD_DICTIONARY["ENABLED"] else None
 
 
 def _group(event: dict, config: ProjectConfig, config_id: str):
@@ -127,6 +134,7 @@ def _group(event: dict, config: ProjectConfig, config_id: str):
         config_id=config_id,
         fingerprint_rules=config.fingerprint_rules,
         enhancements=config.enhancements,
+        memo=_grouping_memo,
     )
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError
 
 from alerts.dispatch import issues_changed
+from issues.dictionaries import projects_due_for_training, train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import flush_pending, today, write_outcomes
 
@@ -72,6 +73,8 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
         result = _store_batch(project_id, batch)
         results.append(result)
         issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
+        if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
+            kick_dictionary_training(project_id)
         org = batch.organization_id
         outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
         outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)
@@ -81,6 +84,26 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     # (stored counts only what RETURNING says was new).
     write_outcomes(outcomes)
     return results
+
+
+def kick_dictionary_training(project_id: int) -> None:
+    try:
+        train_payload_dictionary.apply_async(args=[project_id])
+    except Exception:  # only compression is at stake; the hourly check asks again
+        log.warning("could not enqueue dictionary training", exc_info=True)
+
+
+@shared_task(name="ingest.tasks.train_payload_dictionary", ignore_result=True)
+def train_payload_dictionary(project_id: int) -> int | None:
+    row = train_project_dictionary(project_id)
+    return row.dict_id if row else None
+
+
+@shared_task(name="ingest.tasks.train_due_payload_dictionaries", ignore_result=True)
+def train_due_payload_dictionaries() -> int:
+    if not settings.PAYLOAD_DICTIONARY["ENABLED"]:
+        return 0
+    return sum(train_project_dictionary(p) is not None for p in projects_due_for_training())
 
 
 @shared_task(name="ingest.tasks.flush_outcomes", ignore_result=True)

@@ -112,4 +112,6 @@ def _recount(issue: Issue) -> None:
         first_seen=stats["first"] or issue.first_seen,
         last_seen=stats["last"] or issue.last_seen,
         user_count=len(users),
+        # times_seen was just recounted: let retention look at the issue's stored events again.
+        retention_times_seen=0,
     )

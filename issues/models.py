@@ -41,6 +41,9 @@ class Issue(models.Model):
     user_count = models.BigIntegerField(default=0)
     resolved_at = models.DateTimeField(null=True, blank=True)
     grouping_config = models.CharField(max_length=64, default="newstyle:2023-01-11")
+    # times_seen when retention last left at most the project's cap of events stored: only an issue
+    # whose times_seen grew past it can hold too many events (see issues/retention.py).
+    retention_times_seen = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
@@ -90,6 +93,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["issue", "-timestamp", "-id"], name="event_issue_time_idx"),
             models.Index(fields=["issue", "primary_hash"], name="event_issue_hash_idx"),
+            # Retention deletes a project's events by age.
+            models.Index(fields=["project", "received"], name="event_project_received_idx"),
         ]
 
 
@@ -130,3 +135,23 @@ class Attachment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "event_id", "name"], name="uniq_event_attachment")
         ]
+        indexes = [models.Index(fields=["project", "created"], name="attachment_project_created_idx")]
+
+
+class PayloadDictionary(models.Model):
+    """A zstd dictionary trained on a project's own stored payloads.
+
+    Events of one project repeat most of their bytes (source lines, module lists, SDK and request
+    shapes), which per-event compression cannot see; with a dictionary a payload shrinks ~6x. The
+    zstd frame header names the dictionary id, so events need no column to say which one they use.
+    A dictionary is immutable and kept while events compressed with it may still exist.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    dict_id = models.BigIntegerField(unique=True)
+    data = models.BinaryField()
+    samples = models.IntegerField()
+    created = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created"], name="payload_dict_latest_idx")]

@@ -1,4 +1,5 @@
-"""The project settings page: grouping config and rules, data scrubbing. Rules are validated on save."""
+"""The project settings page: grouping config and rules, data scrubbing, retention. Rules are validated
+on save."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class ProjectSettingsForm(forms.ModelForm):
             "scrub_extra_fields",
             "scrub_safe_fields",
             "scrub_ip_addresses",
+            "retention_days",
+            "max_events_per_issue",
         ]
         widgets = {
             "fingerprint_rules": forms.Textarea(attrs={"rows": 6, "class": "mono"}),

@@ -1,5 +1,6 @@
 """Django admin for instance operators (superusers): organizations with their monthly quota, projects
-with their share of it and their scrubbing and grouping settings, keys with their rate limits."""
+with their share of it, their retention and their scrubbing and grouping settings, keys with their
+rate limits."""
 
 from django.contrib import admin
 
@@ -34,7 +35,15 @@ class KeyInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["slug", "organization", "platform", "monthly_event_quota", "grouping_config"]
+    list_display = [
+        "slug",
+        "organization",
+        "platform",
+        "monthly_event_quota",
+        "retention_days",
+        "max_events_per_issue",
+        "grouping_config",
+    ]
     list_filter = ["organization"]
     search_fields = ["slug", "name"]
     readonly_fields = ["issue_counter", "secondary_grouping_config", "secondary_grouping_expiry"]

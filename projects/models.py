@@ -3,12 +3,22 @@
 import secrets
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.text import slugify
 
 
 def new_public_key() -> str:
     return secrets.token_hex(16)
+
+
+# Callables, so a project created after the operator changed the setting gets the new default.
+def default_retention_days() -> int:
+    return settings.RETENTION["EVENT_DAYS"]
+
+
+def default_max_events_per_issue() -> int:
+    return settings.RETENTION["MAX_EVENTS_PER_ISSUE"]
 
 
 class Organization(models.Model):
@@ -69,6 +79,16 @@ class Project(models.Model):
     scrub_ip_addresses = models.BooleanField(default=False)
     # This project's share of the organization's monthly quota, in events; empty means no share.
     monthly_event_quota = models.PositiveIntegerField(null=True, blank=True)
+    # Retention (issues/retention.py): events are kept this many days after they were received, and
+    # at most this many per issue (the newest); issue counts stay exact whatever is deleted.
+    retention_days = models.PositiveIntegerField(
+        default=default_retention_days, validators=[MinValueValidator(1)], help_text="Days events are kept"
+    )
+    max_events_per_issue = models.PositiveIntegerField(
+        default=default_max_events_per_issue,
+        validators=[MinValueValidator(1)],
+        help_text="Newest events kept per issue",
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -100,7 +100,8 @@ def test_merge_and_unmerge_from_the_pages(make_project, client):
 
 def _settings_post(client, **fields):
     data = {"grouping_config": "newstyle:2023-01-11", "fingerprint_rules": "", "stacktrace_rules": ""}
-    data.update(scrub_extra_fields="", scrub_safe_fields="", **fields)
+    data.update(scrub_extra_fields="", scrub_safe_fields="", retention_days=90, max_events_per_issue=10000)
+    data.update(fields)
     return client.post("/organizations/acme/projects/web/settings/", data)
 
 

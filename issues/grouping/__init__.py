@@ -18,6 +18,7 @@ from .engine import compute_grouping as _compute_grouping
 from .enhancements import Enhancements
 from .errors import RuleSyntaxError
 from .fingerprint_rules import FingerprintRules
+from .memo import GroupingMemo
 from .result import GroupingResult, GroupingVariant
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Enhancements",
     "FingerprintRules",
     "GroupingComponent",
+    "GroupingMemo",
     "GroupingResult",
     "GroupingVariant",
     "RuleSyntaxError",
@@ -41,10 +43,14 @@ def compute_grouping(
     config_id: str = DEFAULT_CONFIG_ID,
     fingerprint_rules: FingerprintRules | None = None,
     enhancements: Enhancements | None = None,
+    memo: GroupingMemo | None = None,
 ) -> GroupingResult:
-    """Group one event.  Never raises, whatever the shape of ``event``."""
+    """Group one event.  Never raises, whatever the shape of ``event``.
+
+    With a ``memo``, events shaped like earlier ones reuse their hashes and title (the result then
+    has no variants); see issues/grouping/memo.py."""
     return _compute_grouping(
-        event, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements
+        event, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements, memo=memo
     )
 
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from . import DEFAULT_CONFIG_ID, compute_grouping, get_config_ids
+from . import DEFAULT_CONFIG_ID, GroupingMemo, compute_grouping, get_config_ids
 from .enhancements import Enhancements
 from .errors import RuleSyntaxError
 from .fingerprint_rules import FingerprintRules
@@ -50,7 +50,7 @@ def _fingerprint_rules_for(event: Mapping[str, Any]) -> FingerprintRules | None:
     return _fingerprint_cache[key]
 
 
-def group_line(line: str, config_id: str, full: bool) -> str:
+def group_line(line: str, config_id: str, full: bool, memo: GroupingMemo | None = None) -> str:
     try:
         event: Any = json.loads(line)
     except ValueError:
@@ -62,6 +62,7 @@ def group_line(line: str, config_id: str, full: bool) -> str:
         config_id=config_id,
         fingerprint_rules=_fingerprint_rules_for(event),
         enhancements=_enhancements_for(event),
+        memo=memo,
     )
     return json.dumps(result.to_dict()) if full else result.primary_hash
 
@@ -70,12 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m issues.grouping", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=DEFAULT_CONFIG_ID, choices=get_config_ids())
     parser.add_argument("--json", action="store_true", help="print the full grouping result as JSON")
+    parser.add_argument("--memo", action="store_true", help="reuse results across lines, as the worker does")
     args = parser.parse_args(argv)
+    memo = GroupingMemo() if args.memo else None
     out = sys.stdout
     for line in sys.stdin:
         if not line.strip():
             continue
-        out.write(group_line(line, args.config, args.json) + "\n")
+        out.write(group_line(line, args.config, args.json, memo) + "\n")
     out.flush()
     return 0
 

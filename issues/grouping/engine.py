@@ -20,11 +20,12 @@ from .builtin_rules import ENHANCEMENT_BASES, FINGERPRINT_BASES
 from .component import EMPTY_HASH, GroupingComponent, hash_values, make
 from .config import GroupingConfig, get_config
 from .enhancements import Enhancements
-from .event import EventView
+from .event import JS_FAMILY, EventView
 from .exceptions import Context, chained_exception, stacktrace_strategy, threads_strategy
 from .fingerprint_rules import FingerprintRules
 from .fingerprint_vars import expand_title, resolve_fingerprint
 from .fingerprinting import FingerprintRule, is_default_var
+from .memo import GroupingMemo, MemoResult, shape_of, tags_matter, values_may_be_shared, with_sentinel_values
 from .message import (
     csp_strategy,
     expect_ct_strategy,
@@ -39,6 +40,8 @@ from .result import GroupingResult, GroupingVariant, collect_hashes
 
 Variants = dict[str, GroupingComponent]
 _CHECKSUM = re.compile(r"^[0-9a-f]{32}$")
+# A fingerprint rule matcher on exception values or messages (``error.value:``, ``message:``).
+_RULE_READS_VALUES = re.compile(r"(?:^|\s)!?(?:error\.)?(?:value|message):", re.MULTILINE)
 # (name, what the precedence hint calls it, builds components, has app/system variants)
 _STRATEGIES: tuple[tuple[str, str, Callable[[Context], Variants], bool], ...] = (
     ("exception", "the exception", chained_exception, True),
@@ -239,11 +242,23 @@ def compute(
     view = EventView(event)
     enh = _combined_enhancements(config.enhancements_base, enhancements)
     prepare_stacktraces(view, config, enh)
-    client = view.fingerprint
-    fingerprint = client or ["{{ default }}"]
+    return _group_prepared(view, config, enh, _match_rule(view, config, fingerprint_rules))
+
+
+def _match_rule(
+    view: EventView, config: GroupingConfig, fingerprint_rules: FingerprintRules | None
+) -> FingerprintRule | None:
     rule = fingerprint_rules.match(view) if fingerprint_rules else None
     if rule is None:
         rule = _builtin_fingerprints(config.fingerprinting_bases).match(view)
+    return rule
+
+
+def _group_prepared(
+    view: EventView, config: GroupingConfig, enh: Enhancements, rule: FingerprintRule | None
+) -> GroupingResult:
+    client = view.fingerprint
+    fingerprint = client or ["{{ default }}"]
     title = None
     if rule is not None:
         fingerprint = list(rule.fingerprint)
@@ -262,12 +277,61 @@ def compute(
     return GroupingResult(config.id, hashes, variants, title)
 
 
+def compute_memoized(
+    event: Mapping[str, Any],
+    config: GroupingConfig,
+    fingerprint_rules: FingerprintRules | None,
+    enhancements: Enhancements | None,
+    memo: GroupingMemo,
+) -> GroupingResult:
+    """Like compute(), from the memo where the event's shape was grouped before (issues/grouping/
+    memo.py says when that is safe). A remembered result has hashes and title, no variants."""
+    rules_text = fingerprint_rules.text if fingerprint_rules else ""
+    custom_enh_text = enhancements.text if enhancements is not None and enhancements.rules else ""
+    if (fingerprint_rules and not rules_text) or (
+        enhancements is not None and enhancements.rules and not custom_enh_text
+    ):
+        return compute(event, config, fingerprint_rules, enhancements)  # rules without text: no stable key
+    view = EventView(event)
+    values = tuple(e.value for e in view.exceptions)
+    # Which exceptions have a value is part of the key: a value that is there may count where
+    # a missing one cannot, and the probe below only replaces values that are there.
+    present = tuple(bool(v) for v in values)
+    key: tuple = (
+        config.id,
+        rules_text,
+        custom_enh_text,
+        present,
+        shape_of(view, tags_matter(view, rules_text)),
+    )
+    # Without rules that read values or messages, the matched fingerprint rule follows from the key.
+    early = view.platform not in JS_FAMILY and not _RULE_READS_VALUES.search(rules_text)
+    if early and (hit := memo.get(key, values)) is not None:
+        return GroupingResult(hit.config_id, list(hit.hashes), [], hit.title)
+    enh = _combined_enhancements(config.enhancements_base, enhancements)
+    prepare_stacktraces(view, config, enh)
+    rule = _match_rule(view, config, fingerprint_rules)
+    if not early:
+        key += (rule.text if rule is not None else None,)
+        if (hit := memo.get(key, values)) is not None:
+            return GroupingResult(hit.config_id, list(hit.hashes), [], hit.title)
+    result = _group_prepared(view, config, enh, rule)
+    shared = False
+    enh_text = custom_enh_text + ENHANCEMENT_BASES.get(config.enhancements_base, "")
+    if values_may_be_shared(view, event, enh_text):
+        probe = compute(with_sentinel_values(event), config, fingerprint_rules, enhancements)
+        shared = (probe.hashes, probe.title) == (result.hashes, result.title)
+    memo.put(key, values, MemoResult(config.id, tuple(result.hashes), result.title), shared)
+    return result
+
+
 def compute_grouping(
     event: Mapping[str, Any],
     *,
     config_id: str | None = None,
     fingerprint_rules: FingerprintRules | None = None,
     enhancements: Enhancements | None = None,
+    memo: GroupingMemo | None = None,
 ) -> GroupingResult:
     from .config import DEFAULT_CONFIG_ID
 
@@ -279,6 +343,8 @@ def compute_grouping(
     if not isinstance(enhancements, Enhancements):
         enhancements = None
     try:
+        if memo is not None:
+            return compute_memoized(event, config, fingerprint_rules, enhancements, memo)
         return compute(event, config, fingerprint_rules, enhancements)
     except Exception as exc:  # noqa: BLE001 - grouping must never take the ingest worker down
         return _failure_result(config, event, exc)

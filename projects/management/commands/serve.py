@@ -65,6 +65,9 @@ class Command(BaseCommand):
     help = "Serve web + worker + scheduler in the foreground until Ctrl-C."
 
     def handle(self, *args, **options):
+        # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
+        # the threaded embedded worker would multiply resident memory (issue: <= 200 MB embedded).
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", json.dumps(_commands())])

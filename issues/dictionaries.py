@@ -1,0 +1,159 @@
+"""Per-project zstd dictionaries for stored payloads: lookup caches and training.
+
+Training needs stored events to learn from, so a project starts without a dictionary; the worker
+asks for one once a process has stored PAYLOAD_DICTIONARY["MIN_EVENTS"] events of the project, and
+the scheduler retrains weekly so the dictionary follows the project's code. Old dictionaries stay
+(events reference them through their frame header) until retention has removed those events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import zstandard
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from .models import Event, PayloadDictionary
+from .payload import LEVEL, decompress_event_data
+
+log = logging.getLogger(__name__)
+CURRENT_TTL_SECONDS = 60.0
+
+_lock = threading.Lock()
+_by_id: dict[int, zstandard.ZstdCompressionDict] = {}
+_current: dict[int, tuple[float, zstandard.ZstdCompressionDict | None]] = {}
+_stored_since_check: dict[int, int] = {}
+_last_request: dict[int, float] = {}
+
+
+def _load(data: bytes) -> zstandard.ZstdCompressionDict:
+    dictionary = zstandard.ZstdCompressionDict(bytes(data))
+    # Precomputed once here, before other threads see it: compressors then share it read-only.
+    dictionary.precompute_compress(level=LEVEL)
+    return dictionary
+
+
+def dictionary_by_id(dict_id: int) -> zstandard.ZstdCompressionDict:
+    dictionary = _by_id.get(dict_id)
+    if dictionary is None:
+        row = PayloadDictionary.objects.only("data").get(dict_id=dict_id)
+        with _lock:
+            dictionary = _by_id.setdefault(dict_id, _load(row.data))
+    return dictionary
+
+
+def current_dictionary(project_id: int) -> zstandard.ZstdCompressionDict | None:
+    """The project's newest dictionary, rechecked every minute (a new one is picked up that fast)."""
+    cached = _current.get(project_id)
+    if cached is not None and time.monotonic() - cached[0] < CURRENT_TTL_SECONDS:
+        return cached[1]
+    dict_id = (
+        PayloadDictionary.objects.filter(project_id=project_id)
+        .order_by("-created")
+        .values_list("dict_id", flat=True)
+        .first()
+    )
+    dictionary = dictionary_by_id(dict_id) if dict_id is not None else None
+    _current[project_id] = (time.monotonic(), dictionary)
+    return dictionary
+
+
+def forget_current(project_id: int) -> None:
+    _current.pop(project_id, None)
+
+
+def wants_training(project_id: int, stored: int) -> bool:
+    """True (at most every 10 minutes per process) once a project without a dictionary has had
+    enough events stored by this process; the task itself re-checks against the database."""
+    if not stored or current_dictionary(project_id) is not None:
+        return False
+    count = _stored_since_check[project_id] = _stored_since_check.get(project_id, 0) + stored
+    if count < settings.PAYLOAD_DICTIONARY["MIN_EVENTS"]:
+        return False
+    now = time.monotonic()
+    if now - _last_request.get(project_id, -1e9) < 600:
+        return False
+    _last_request[project_id] = now
+    _stored_since_check[project_id] = 0
+    return True
+
+
+def train_project_dictionary(
+    project_id: int, *, min_age: timedelta | None = None
+) -> PayloadDictionary | None:
+    """Train on the project's newest payloads; None when there are too few or a recent one exists."""
+    config = settings.PAYLOAD_DICTIONARY
+    latest = PayloadDictionary.objects.filter(project_id=project_id).order_by("-created").first()
+    min_age = min_age if min_age is not None else timedelta(hours=1)
+    if latest is not None and latest.created > timezone.now() - min_age:
+        return None  # several workers may ask at once; one dictionary is enough
+    newest = Event.objects.filter(project_id=project_id).order_by("-id")
+    if latest is not None:
+        newest = newest.filter(received__gt=latest.created)
+    samples = [decompress_event_data(d) for d in newest.values_list("data", flat=True)[: config["SAMPLES"]]]
+    if len(samples) < config["MIN_EVENTS"]:
+        return None
+    trained = zstandard.train_dictionary(config["SIZE"], samples, level=LEVEL)
+    try:
+        row = PayloadDictionary.objects.create(
+            project_id=project_id,
+            dict_id=trained.dict_id(),
+            data=trained.as_bytes(),
+            samples=len(samples),
+            created=timezone.now(),
+        )
+    except IntegrityError:  # a random 32-bit id already taken: the next run trains again
+        log.info("payload dictionary id collision for project %s", project_id)
+        return None
+    forget_current(project_id)
+    return row
+
+
+def projects_due_for_training() -> list[int]:
+    """Projects without a dictionary, or whose newest is older than MAX_AGE_DAYS, with new events."""
+    config = settings.PAYLOAD_DICTIONARY
+    cutoff = timezone.now() - timedelta(days=config["MAX_AGE_DAYS"])
+    latest: dict[int, object] = {}
+    for project_id, created in PayloadDictionary.objects.order_by("project_id", "created").values_list(
+        "project_id", "created"
+    ):
+        latest[project_id] = created
+    from projects.models import Project
+
+    due = []
+    for project_id in Project.objects.values_list("id", flat=True):
+        created = latest.get(project_id)
+        if created is not None and created > cutoff:
+            continue
+        events = Event.objects.filter(project_id=project_id)
+        if created is not None:
+            events = events.filter(received__gt=created)
+        if events[: config["MIN_EVENTS"]].count() >= config["MIN_EVENTS"]:
+            due.append(project_id)
+    return due
+
+
+def prune_superseded(project_id: int, cutoff) -> int:
+    """Delete dictionaries whose successor was created over an hour before `cutoff`: every event
+    compressed with them (workers switch within CURRENT_TTL_SECONDS) was received before the cutoff,
+    so retention has already deleted it."""
+    rows = list(
+        PayloadDictionary.objects.filter(project_id=project_id)
+        .order_by("created")
+        .values_list("id", "created")
+    )
+    doomed = [
+        row_id
+        for (row_id, _), (_, successor_created) in zip(rows, rows[1:], strict=False)
+        if successor_created < cutoff - timedelta(hours=1)
+    ]
+    if doomed:
+        PayloadDictionary.objects.filter(id__in=doomed).delete()
+        with _lock:
+            _by_id.clear()
+    return len(doomed)

@@ -1,0 +1,39 @@
+"""Celery tasks of issues. Thin: the work lives in issues/retention.py."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from .retention import run_cleanup
+
+log = logging.getLogger(__name__)
+# Long enough to delete about a million rows, short enough that a big backlog after retention was
+# lowered never holds a worker slot (one of two threads in the embedded default) for long; the
+# next scheduled run continues.
+CLEANUP_BUDGET_SECONDS = 60.0
+LOCK_KEY = "retention-cleanup-running"
+
+
+@shared_task(name="issues.tasks.cleanup_retention", ignore_result=True)
+def cleanup_retention() -> int:
+    """Idempotent: deleting what is already gone deletes nothing. The lock only keeps a slow run and
+    the next scheduled one from doing the same work twice; it expires on its own if a worker dies."""
+    if not cache.add(LOCK_KEY, 1, timeout=int(CLEANUP_BUDGET_SECONDS) * 3):
+        return 0
+    try:
+        result = run_cleanup(budget_seconds=CLEANUP_BUDGET_SECONDS)
+    finally:
+        cache.delete(LOCK_KEY)
+    if result.deleted:
+        log.info(
+            "retention deleted %d expired and %d surplus events, %d attachments, %d issues%s",
+            result.expired_events,
+            result.trimmed_events,
+            result.attachments,
+            result.issues,
+            "" if result.finished else " (more next run)",
+        )
+    return result.deleted

@@ -1,0 +1,139 @@
+"""Stored payloads compressed with a per-project trained zstd dictionary."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import zstandard
+from django.utils import timezone
+
+from ingest.tasks import train_due_payload_dictionaries
+from issues import dictionaries
+from issues.dictionaries import projects_due_for_training, train_project_dictionary, wants_training
+from issues.models import Event, PayloadDictionary
+from issues.payload import decode_event_data
+from tests.conftest import make_event_envelope, post_envelope
+from tests.factories import user_with_membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _small_dictionaries(settings):
+    settings.PAYLOAD_DICTIONARY = settings.PAYLOAD_DICTIONARY | {
+        "MIN_EVENTS": 20,
+        "SAMPLES": 50,
+        "SIZE": 8192,
+    }
+    dictionaries._current.clear()
+    dictionaries._stored_since_check.clear()
+    dictionaries._last_request.clear()
+    yield
+    dictionaries._current.clear()
+
+
+def _event(n: int) -> dict:
+    source = [f"    total_{i} = order.lines[{i}].price * quantity  # checkout step {i}" for i in range(40)]
+    frames = [
+        {"function": f"step_{i}", "module": "shop.checkout", "lineno": 10 + i,
+         "pre_context": source[i : i + 5], "context_line": source[i + 5], "post_context": source[i + 6 : i + 11]}
+        for i in range(15)
+    ]  # fmt: skip
+    return {
+        "platform": "python",
+        "exception": {
+            "values": [{"type": "KeyError", "value": f"sku-{n}", "stacktrace": {"frames": frames}}]
+        },
+        "user": {"id": f"user-{n % 7}"},
+        "tags": {"region": "eu-west-1"},
+    }
+
+
+def _send(client, project, count: int, drain) -> list[str]:
+    ids = [uuid.uuid4().hex for _ in range(count)]
+    for n, event_id in enumerate(ids):
+        body = make_event_envelope(_event(n) | {"event_id": event_id}, event_id)
+        assert post_envelope(client, project.id, body).status_code == 200
+    drain()
+    return ids
+
+
+def _dict_id(data) -> int:
+    return zstandard.get_frame_parameters(bytes(data)).dict_id
+
+
+def test_payloads_use_the_trained_dictionary_and_older_ones_stay_readable(client, fixture_project, drain):
+    project, _ = fixture_project
+    before = _send(client, project, 25, drain)
+    trained = train_project_dictionary(project.id)
+    assert trained is not None and trained.samples == 25
+    after = _send(client, project, 5, drain)
+
+    rows = dict(Event.objects.values_list("event_id", "data"))
+    assert {_dict_id(rows[e]) for e in before} == {0}
+    assert {_dict_id(rows[e]) for e in after} == {trained.dict_id}
+    old = sum(len(bytes(rows[e])) for e in before) / len(before)
+    new = sum(len(bytes(rows[e])) for e in after) / len(after)
+    assert new < old / 2
+    dictionaries._by_id.clear()  # a fresh process finds the dictionary from the frame header
+    for event_id, data in rows.items():
+        assert decode_event_data(data)["event_id"] == event_id
+    event = Event.objects.get(event_id=after[0])
+    client.force_login(user_with_membership(project))
+    page = client.get(f"/organizations/acme/projects/web/issues/{event.issue_id}/events/{event.event_id}/")
+    assert page.status_code == 200 and b"checkout step" in page.content
+
+
+def test_a_second_training_within_the_hour_is_a_no_op(client, fixture_project, drain):
+    project, _ = fixture_project
+    _send(client, project, 25, drain)
+    assert train_project_dictionary(project.id) is not None
+    assert train_project_dictionary(project.id) is None
+    assert PayloadDictionary.objects.count() == 1
+
+
+def test_too_few_events_train_nothing(client, fixture_project, drain):
+    project, _ = fixture_project
+    _send(client, project, 5, drain)
+    assert train_project_dictionary(project.id) is None
+    assert projects_due_for_training() == []
+
+
+def test_worker_asks_for_training_once_enough_events_were_stored(fixture_project):
+    project, _ = fixture_project
+    assert not wants_training(project.id, 10)
+    assert wants_training(project.id, 10)  # 20 stored by this process
+    assert not wants_training(project.id, 50)  # asked already; the task re-checks the database
+
+
+def test_scheduler_trains_due_projects_and_retrains_stale_ones(client, fixture_project, drain, settings):
+    project, _ = fixture_project
+    _send(client, project, 25, drain)
+    assert projects_due_for_training() == [project.id]
+    assert train_due_payload_dictionaries.run() == 1
+    assert projects_due_for_training() == []  # fresh dictionary, no new events
+
+    PayloadDictionary.objects.update(created=timezone.now() - timedelta(days=8))
+    _send(client, project, 25, drain)
+    assert projects_due_for_training() == [project.id]
+    assert train_due_payload_dictionaries.run() == 1
+    assert PayloadDictionary.objects.count() == 2
+
+
+def test_retention_prunes_dictionaries_only_once_their_events_are_past_retention(
+    client, fixture_project, drain
+):
+    from issues.retention import run_cleanup
+
+    project, _ = fixture_project
+    _send(client, project, 25, drain)
+    first = train_project_dictionary(project.id)
+    PayloadDictionary.objects.filter(pk=first.pk).update(created=timezone.now() - timedelta(days=200))
+    _send(client, project, 25, drain)
+    second = train_project_dictionary(project.id)
+    assert run_cleanup().dictionaries == 0  # the successor is new: events may still use the first
+
+    PayloadDictionary.objects.filter(pk=second.pk).update(created=timezone.now() - timedelta(days=100))
+    Event.objects.update(received=timezone.now() - timedelta(days=100))
+    assert run_cleanup().dictionaries == 1
+    assert list(PayloadDictionary.objects.values_list("pk", flat=True)) == [second.pk]
