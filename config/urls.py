@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts.views import ThrottledLoginView
 from config.health import health
+from config.status import status_page
 from issues import api, project_settings, views
 from usage.views import organization_usage
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
+    path("status/", status_page, name="status"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

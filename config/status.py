@@ -1,0 +1,63 @@
+"""GET /status/: the operator's page (staff only): queue depth and lag, what workers stored lately."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Count, Max
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+
+def _queue() -> dict:
+    from ingest.buffer import get_buffer
+
+    try:
+        buffer = get_buffer()
+        return {"depth": buffer.depth(), "lag": round(buffer.oldest_age(), 1), "error": None}
+    except Exception as exc:  # the page must still render when Redis is down; that is when it is read
+        return {"depth": None, "lag": None, "error": type(exc).__name__}
+
+
+def _projects(now) -> list[dict]:
+    from issues.models import Event, PayloadDictionary
+    from projects.models import Project
+
+    projects = list(Project.objects.select_related("organization").order_by("organization__slug", "slug"))
+    ids = [p.id for p in projects]
+    recent = Event.objects.filter(project_id__in=ids)
+    minute = dict(
+        recent.filter(received__gte=now - timedelta(minutes=1))
+        .values_list("project_id")
+        .annotate(n=Count("id"))
+    )
+    hour = dict(
+        recent.filter(received__gte=now - timedelta(hours=1))
+        .values_list("project_id")
+        .annotate(n=Count("id"))
+    )
+    dicts = dict(PayloadDictionary.objects.values_list("project_id").annotate(last=Max("created")))
+    return [
+        {
+            "project": p,
+            "minute": minute.get(p.id, 0),
+            "hour": hour.get(p.id, 0),
+            "dictionary": dicts.get(p.id),
+        }
+        for p in projects
+    ]
+
+
+@staff_member_required(login_url="login")
+def status_page(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    rows = _projects(now)
+    context = {
+        "queue": _queue(),
+        "rows": rows,
+        "minute": sum(r["minute"] for r in rows),
+        "hour": sum(r["hour"] for r in rows),
+        "max_depth": settings.INGEST["MAX_QUEUE_DEPTH"],
+    }
+    return render(request, "status.html", context)
