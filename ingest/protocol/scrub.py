@@ -714,6 +714,13 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
         # a list
         if not obj:
             continue
+        try:
+            # Source context lines repeat from event to event: a list of strings all seen clean
+            # before is skipped in one C-level pass (lists holding containers raise TypeError).
+            if clean.issuperset(obj):
+                continue
+        except TypeError:
+            pass
         first = obj[0]
         if (
             type(first) is list
