@@ -73,3 +73,18 @@ def test_queue_status_prints_depth_and_lag(capsys, clean_buffer):
     call_command("queue_status")
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "queue_depth 1" and lines[1].startswith("queue_lag_seconds ")
+
+
+def test_serve_only_runs_the_roles_asked_for(monkeypatch, settings):
+    import json as _json
+
+    from django.core.management import CommandError
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[-1])))
+    call_command("serve", "--only", "worker,scheduler")
+    assert sorted(started) == ["scheduler", "worker"]
+    assert "celery" in started["worker"][0] and "beat" in started["scheduler"]
+    with pytest.raises(CommandError, match="unknown role"):
+        call_command("serve", "--only", "web,gpu")

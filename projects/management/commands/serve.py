@@ -9,7 +9,7 @@ import os
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 def _commands() -> dict[str, list[str]]:
@@ -64,10 +64,25 @@ def _commands() -> dict[str, list[str]]:
 class Command(BaseCommand):
     help = "Serve web + worker + scheduler in the foreground until Ctrl-C."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--only",
+            default="",
+            help="comma-separated roles to run on this machine (web, worker, scheduler), for scale-out; "
+            "default: all of them",
+        )
+
     def handle(self, *args, **options):
+        commands = _commands()
+        if options["only"]:
+            roles = [r.strip() for r in options["only"].split(",") if r.strip()]
+            unknown = sorted(set(roles) - set(commands))
+            if unknown:
+                raise CommandError(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(commands)}")
+            commands = {role: commands[role] for role in roles}
         # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
         # the threaded embedded worker would multiply resident memory (issue: <= 200 MB embedded).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", json.dumps(_commands())])
+        os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", json.dumps(commands)])
