@@ -95,8 +95,10 @@ def train_project_dictionary(
     newest = Event.objects.filter(project_id=project_id).order_by("-id")
     if latest is not None:
         newest = newest.filter(received__gt=latest.created)
-    samples = [decompress_event_data(d) for d in newest.values_list("data", flat=True)[: config["SAMPLES"]]]
-    if len(samples) < config["MIN_EVENTS"]:
+    samples: list[bytes | bytearray | memoryview] = [
+        decompress_event_data(d) for d in newest.values_list("data", flat=True)[: config["SAMPLES"]]
+    ]
+    if len(samples) < min(config["MIN_EVENTS"], config["SAMPLES"]):
         return None
     trained = zstandard.train_dictionary(config["SIZE"], samples, level=LEVEL)
     try:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def _small_dictionaries(settings):
     settings.PAYLOAD_DICTIONARY = settings.PAYLOAD_DICTIONARY | {
         "MIN_EVENTS": 20,
-        "SAMPLES": 50,
+        "SAMPLES": 15,  # fewer than MIN_EVENTS, as in the defaults
         "SIZE": 8192,
     }
     dictionaries._current.clear()
@@ -66,7 +66,7 @@ def test_payloads_use_the_trained_dictionary_and_older_ones_stay_readable(client
     project, _ = fixture_project
     before = _send(client, project, 25, drain)
     trained = train_project_dictionary(project.id)
-    assert trained is not None and trained.samples == 25
+    assert trained is not None and trained.samples == 15
     after = _send(client, project, 5, drain)
 
     rows = dict(Event.objects.values_list("event_id", "data"))

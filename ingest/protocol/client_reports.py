@@ -14,13 +14,13 @@ def client_report_discards(report: Any) -> Counter[tuple[str, str]]:
     totals: Counter[tuple[str, str]] = Counter()
     if not isinstance(report, dict):
         return totals
-    entries = [(e, None) for e in _list(report.get("discarded_events"))]
-    for key, reason in _LEGACY_LISTS.items():
-        entries += [(e, reason) for e in _list(report.get(key))]
+    entries: list[tuple[Any, str | None]] = [(e, None) for e in _list(report.get("discarded_events"))]
+    for key, legacy_reason in _LEGACY_LISTS.items():
+        entries += [(e, legacy_reason) for e in _list(report.get(key))]
     for entry, default_reason in entries:
         if not isinstance(entry, dict):
             continue
-        reason = entry.get("reason", default_reason)
+        reason: Any = entry.get("reason", default_reason)
         category = entry.get("category")
         quantity = entry.get("quantity")
         if (
