@@ -53,9 +53,18 @@ def drain_ingest_buffer() -> int:
     return done
 
 
+_last_trim = 0.0
+
+
 def _return_freed_memory() -> None:
     """A batch of parsed events takes tens of MB that glibc keeps mapped after Python frees it;
-    handing it back once the buffer is empty keeps an idle worker small (embedded: <= 200 MB)."""
+    handing it back once the buffer is empty keeps an idle worker small (embedded: <= 200 MB).
+    At most every 10 s: under steady load the buffer empties many times a second."""
+    global _last_trim
+    now = time.monotonic()
+    if now - _last_trim < 10.0:
+        return
+    _last_trim = now
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
