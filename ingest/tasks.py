@@ -42,7 +42,7 @@ def drain_ingest_buffer() -> int:
         if not entries:
             if done:
                 _truncate_sqlite_wal()
-                _return_freed_memory()
+            _return_freed_memory(after_work=bool(done))
             return done
         process_payloads([e.payload for e in entries])
         # Acknowledged only after the batch committed: a crash before this line means redelivery,
@@ -53,18 +53,19 @@ def drain_ingest_buffer() -> int:
     return done
 
 
-_last_trim = 0.0
+_trim = {"last": 0.0, "pending": False}
 
 
-def _return_freed_memory() -> None:
+def _return_freed_memory(after_work: bool) -> None:
     """A batch of parsed events takes tens of MB that glibc keeps mapped after Python frees it;
     handing it back once the buffer is empty keeps an idle worker small (embedded: <= 200 MB).
-    At most every 10 s: under steady load the buffer empties many times a second."""
-    global _last_trim
+    At most every 10 s, as the buffer empties many times a second under steady load; a trim put
+    off that way happens in a later drain (the scheduler runs one every 2 s)."""
+    _trim["pending"] = _trim["pending"] or after_work
     now = time.monotonic()
-    if now - _last_trim < 10.0:
+    if not _trim["pending"] or now - _trim["last"] < 10.0:
         return
-    _last_trim = now
+    _trim.update(last=now, pending=False)
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
