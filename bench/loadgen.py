@@ -1,13 +1,18 @@
 """Closed-loop HTTP/1.1 load generator for the ingest benchmark (run by bench/run.py as its own process).
 
     python bench/loadgen.py --port P --project 1 --key KEY --pool FILE --start 0 --count 20000 \
-        --concurrency 32 [--duration 30]
+        --concurrency 32 [--duration 30] [--rate 400] [--templates 5000]
 
 C keep-alive connections (asyncio protocols over raw sockets, no HTTP library), each sending the next
 pre-built request as soon as the previous answer is complete. Every request carries its own body
 (a unique event), read from the pool before the clock starts; a body is never sent twice, also not
 after a lost connection. Prints one JSON object: status counts (every code, errors apart), latency
 percentiles, per-second completions, and the generator's own CPU time while sending.
+
+--rate R paces the sending: request number i is not sent before i/R seconds after the start (open
+loop as long as the server keeps up; with all C connections waiting for answers it falls behind, and
+says by how much). --templates N reads only N bodies and sends --count requests cycling through
+them, each with a fresh event_id (bench/rekey.py), for runs longer than a pool is worth building.
 """
 
 from __future__ import annotations
@@ -19,31 +24,65 @@ import math
 import resource
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from payload import http_headers, read_pool  # noqa: E402
+from rekey import Template  # noqa: E402
 
 MAX_RECONNECTS = 1000
 STALL_SECONDS = 30.0  # no answer at all for this long: give up (counted as errors, never hidden)
 
 
-def build_requests(bodies: list[bytes], host: str, port: int, path: str, key: str) -> list[bytes]:
+def request_prefix(host: str, port: int, path: str, key: str) -> bytes:
     headers = http_headers(key)
     head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n" + "".join(
         f"{k}: {v}\r\n" for k, v in headers.items()
     )
-    prefix = head.encode("latin-1")
+    return head.encode("latin-1")
+
+
+def build_requests(bodies: list[bytes], host: str, port: int, path: str, key: str) -> list[bytes]:
+    prefix = request_prefix(host, port, path, key)
     return [prefix + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in bodies]
 
 
+class Rekeyed:
+    """`count` requests cycling through templates, each built when taken with a fresh event_id."""
+
+    def __init__(self, bodies: list[bytes], count: int, prefix: bytes):
+        self.templates = [Template(body) for body in bodies]
+        self.count, self.prefix = count, prefix
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> bytes:
+        body = self.templates[i % len(self.templates)].body()
+        return self.prefix + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 class Generator:
-    def __init__(self, requests: list[bytes], concurrency: int, duration: float | None, host: str, port: int):
+    def __init__(
+        self,
+        requests,
+        concurrency: int,
+        duration: float | None,
+        host: str,
+        port: int,
+        rate: float | None = None,
+    ):
         self.requests = requests
         self.concurrency = concurrency
         self.duration = duration
+        self.rate = rate
+        self.t_start = 0.0  # monotonic, for pacing
+        self.late_max = 0.0
+        self.late_sends = 0  # paced sends that went out more than 100 ms after their slot
+        self.parked: deque[Connection] = deque()  # paced: idle connections waiting for the next slot
+        self.timer_armed = False
         self.host, self.port = host, port
         self.next = 0
         self.statuses: Counter = Counter()
@@ -61,9 +100,38 @@ class Generator:
         self.connections: set[Connection] = set()
         self.last_progress = time.monotonic()
 
+    def wait(self) -> float:
+        """Seconds until the next request's slot when paced (0: send now)."""
+        if not self.rate or self.next >= len(self.requests):
+            return 0.0
+        return self.t_start + self.next / self.rate - time.monotonic()
+
+    def park(self, conn: Connection) -> None:
+        """Paced: one timer for the next slot wakes one parked connection (not all of them)."""
+        self.parked.append(conn)
+        if not self.timer_armed:
+            self.timer_armed = True
+            asyncio.get_running_loop().call_later(max(0.0, self.wait()), self._release)
+
+    def _release(self) -> None:
+        self.timer_armed = False
+        while self.parked:
+            conn = self.parked.popleft()
+            if not conn.closed:
+                conn.send_next()  # sends, or parks again if woken a little early
+                break
+        if self.parked and not self.timer_armed:
+            self.timer_armed = True
+            asyncio.get_running_loop().call_later(max(0.0, self.wait()), self._release)
+
     def take(self) -> bytes | None:
         if self.next >= len(self.requests) or (self.duration and time.monotonic() >= self.deadline):
             return None
+        if self.rate:
+            late = time.monotonic() - (self.t_start + self.next / self.rate)
+            self.late_max = max(self.late_max, late)
+            self.late_sends += late > 0.1
+            self.last_progress = time.monotonic()  # an idle paced connection is not a stall
         request = self.requests[self.next]
         self.next += 1
         return request
@@ -119,6 +187,7 @@ class Generator:
 
     async def run(self) -> None:
         self.t0 = time.perf_counter_ns()
+        self.t_start = time.monotonic()
         self.deadline = time.monotonic() + (self.duration or 0)
         self.active = self.concurrency
         for _ in range(self.concurrency):
@@ -150,6 +219,9 @@ class Connection(asyncio.Protocol):
         self.send_next()
 
     def send_next(self) -> None:
+        if self.gen.wait() > 0:
+            self.gen.park(self)
+            return
         request = self.gen.take()
         if request is None:
             self.closed = True
@@ -249,10 +321,15 @@ def summarize(values: list[int]) -> dict:
 
 
 async def main_async(args) -> dict:
-    bodies = read_pool(Path(args.pool), args.start, args.count)
-    requests = build_requests(bodies, args.host, args.port, f"/api/{args.project}/envelope/", args.key)
+    path = f"/api/{args.project}/envelope/"
+    if args.templates:
+        bodies = read_pool(Path(args.pool), args.start, args.templates)
+        requests = Rekeyed(bodies, args.count, request_prefix(args.host, args.port, path, args.key))
+    else:
+        bodies = read_pool(Path(args.pool), args.start, args.count)
+        requests = build_requests(bodies, args.host, args.port, path, args.key)
     del bodies
-    gen = Generator(requests, args.concurrency, args.duration, args.host, args.port)
+    gen = Generator(requests, args.concurrency, args.duration, args.host, args.port, args.rate)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.time()
     await gen.run()
@@ -284,6 +361,10 @@ async def main_async(args) -> dict:
         "cpu_ms_per_request": cpu * 1000 / answered if answered else float("nan"),
         "cpu_share_of_one_core": cpu / elapsed if elapsed else float("nan"),
         "max_rss_kb": r1.ru_maxrss,
+        "rate": args.rate,
+        "late_sends": gen.late_sends,
+        "late_max_s": gen.late_max,
+        "templates": args.templates,
     }
 
 
@@ -298,6 +379,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--duration", type=float, default=None, help="stop sending after this many seconds")
+    parser.add_argument("--rate", type=float, default=None, help="paced: at most this many requests/s")
+    parser.add_argument(
+        "--templates",
+        type=int,
+        default=0,
+        help="cycle through this many bodies, each sent with a fresh event_id",
+    )
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("loopback only")

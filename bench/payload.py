@@ -339,14 +339,25 @@ def _breadcrumbs(rnd: random.Random, ev: dict, now: datetime) -> list[dict]:
     return crumbs
 
 
-def build_event(issue: int, seq: int, public_key: str, seed: int = 0) -> tuple[str, dict, dict]:
-    """(event_id, envelope header, event) of event number `seq` of `issue` (0..9)."""
+def user_number(seq: int, users: int) -> int:
+    """The user of event `seq` out of a fixed set of `users`: a permutation in every block of `users`
+    consecutive events, so events 0..n-1 have exactly min(n, users) distinct users."""
+    return (seq * 7919) % users  # 7919 is prime: a permutation for any users not a multiple of it
+
+
+def build_event(
+    issue: int, seq: int, public_key: str, seed: int = 0, users: int = 0
+) -> tuple[str, dict, dict]:
+    """(event_id, envelope header, event) of event number `seq` of `issue` (0..9). With `users`, the
+    user comes from a fixed set of that many ids (user_number) instead of a random one."""
     rnd = random.Random(seed * 1_000_003 + seq)
     exc_type, value, inner, lib_tail = ISSUES[issue]
     now = datetime.now(UTC) - timedelta(seconds=rnd.random())
     event_id = uuid.UUID(int=rnd.getrandbits(128), version=4).hex
     trace_id, span_id = uuid.UUID(int=rnd.getrandbits(128)).hex, f"{rnd.getrandbits(64):016x}"
     cust = f"cus_{rnd.randint(1000, 9999)}"
+    if users:  # after the draw: the random sequence, so every field not naming the user, stays the same
+        cust = f"cus_u{user_number(seq, users):05d}"
     ev = {
         "issue": issue,
         "order": f"ord_{rnd.randint(100000, 999999)}",
@@ -432,10 +443,12 @@ def envelope_bytes(header: dict, event: dict) -> tuple[bytes, int]:
     return orjson.dumps(header) + b"\n" + item + b"\n" + payload + b"\n", len(payload)
 
 
-def build_body(args: tuple[int, str, int]) -> tuple[bytes, int, int]:
-    """(gzipped envelope, event JSON bytes, envelope bytes) of event number seq."""
-    seq, public_key, seed = args
-    _, header, event = build_event(seq % len(ISSUES), seq, public_key, seed)
+def build_body(args: tuple) -> tuple[bytes, int, int]:
+    """(gzipped envelope, event JSON bytes, envelope bytes) of event number seq. args: (seq, public_key,
+    seed[, users]); with users > 0 every event is of issue 0 (the same error), its user from that set."""
+    seq, public_key, seed, *rest = args
+    users = rest[0] if rest else 0
+    _, header, event = build_event(0 if users else seq % len(ISSUES), seq, public_key, seed, users)
     raw, event_size = envelope_bytes(header, event)
     return gzip.compress(raw, compresslevel=9), event_size, len(raw)
 
@@ -447,11 +460,16 @@ def _pool_worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def write_pool(path: Path, count: int, public_key: str, seed: int = 1, processes: int | None = None) -> dict:
-    """Write `count` gzipped envelopes to `path` (u32 length + body each); return size statistics."""
+def write_pool(
+    path: Path, count: int, public_key: str, seed: int = 1, processes: int | None = None, users: int = 0
+) -> dict:
+    """Write `count` gzipped envelopes to `path` (u32 length + body each); return size statistics.
+    users > 0: the `identical` pool, one error throughout, users from a fixed set (build_body)."""
     import multiprocessing
 
-    jobs = [(i, public_key, seed) for i in range(count)]
+    if users and users % 7919 == 0:
+        raise ValueError("users must not be a multiple of 7919 (see user_number)")
+    jobs = [(i, public_key, seed, users) for i in range(count)]
     for issue in range(len(ISSUES)):  # parse the borrowed sources once, before forking
         build_body((issue, public_key, seed))
     processes = processes or max(1, min(2, os.cpu_count() or 1))

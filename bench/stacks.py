@@ -307,7 +307,11 @@ def prepare_template(pg: Postgres, work: Path) -> tuple[str, dict]:
     return name, _provision(env)
 
 
-def postgres_stack(name: str, pg: Postgres, template: str, facts: dict, work: Path) -> Stack:
+def postgres_stack(
+    name: str, pg: Postgres, template: str, facts: dict, work: Path, overrides: dict | None = None
+) -> Stack:
+    """A stack on a fresh copy of the template database; `overrides`: environment for serve on top of
+    the defaults (e.g. WEB_WORKERS, WORKER_CONCURRENCY for the scale-out scenario)."""
     import redis
 
     db = pg.create(template)
@@ -318,6 +322,7 @@ def postgres_stack(name: str, pg: Postgres, template: str, facts: dict, work: Pa
     redis_url = f"{redis_base()}/{BENCH_REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
     env.update(DATABASE_URL=f"{pg.base}/{db}", REDIS_URL=redis_url)
+    env.update(overrides or {})
     stack = Stack(name=name, kind="postgres", data_dir=data_dir, env=env, port=port, db_name=db)
     return _attach(stack, facts)
 

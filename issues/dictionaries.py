@@ -23,6 +23,8 @@ from .payload import LEVEL, decompress_event_data
 
 log = logging.getLogger(__name__)
 CURRENT_TTL_SECONDS = 60.0
+# While a project has none, look again sooner: the first one is trained a few seconds after it is asked for.
+ABSENT_TTL_SECONDS = 5.0
 
 _lock = threading.Lock()
 _by_id: dict[int, zstandard.ZstdCompressionDict] = {}
@@ -48,10 +50,12 @@ def dictionary_by_id(dict_id: int) -> zstandard.ZstdCompressionDict:
 
 
 def current_dictionary(project_id: int) -> zstandard.ZstdCompressionDict | None:
-    """The project's newest dictionary, rechecked every minute (a new one is picked up that fast)."""
+    """The project's newest dictionary, rechecked every minute (every 5 s while there is none)."""
     cached = _current.get(project_id)
-    if cached is not None and time.monotonic() - cached[0] < CURRENT_TTL_SECONDS:
-        return cached[1]
+    if cached is not None:
+        ttl = CURRENT_TTL_SECONDS if cached[1] is not None else ABSENT_TTL_SECONDS
+        if time.monotonic() - cached[0] < ttl:
+            return cached[1]
     dict_id = (
         PayloadDictionary.objects.filter(project_id=project_id)
         .order_by("-created")

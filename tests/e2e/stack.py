@@ -119,7 +119,6 @@ def base_env(data_dir: Path, port: int) -> dict:
         DATA_DIR=str(data_dir),
         PORT=str(port),
         LIGHTTRACE_URL=f"http://127.0.0.1:{port}",
-        WEB_WORKERS="2",
         INGEST_RECLAIM_IDLE_SECONDS="5",
     )
     return env
