@@ -95,7 +95,9 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
         results.append(result)
         issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
         if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
-            kick_dictionary_training(project_id)
+            # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
+            # a training task could wait long enough for thousands of events to miss the dictionary.
+            train_project_dictionary(project_id)
         org = batch.organization_id
         outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
         outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)
@@ -105,19 +107,6 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     # (stored counts only what RETURNING says was new).
     write_outcomes(outcomes)
     return results
-
-
-def kick_dictionary_training(project_id: int) -> None:
-    try:
-        train_payload_dictionary.apply_async(args=[project_id])
-    except Exception:  # only compression is at stake; the hourly check asks again
-        log.warning("could not enqueue dictionary training", exc_info=True)
-
-
-@shared_task(name="ingest.tasks.train_payload_dictionary", ignore_result=True)
-def train_payload_dictionary(project_id: int) -> int | None:
-    row = train_project_dictionary(project_id)
-    return row.dict_id if row else None
 
 
 @shared_task(name="ingest.tasks.train_due_payload_dictionaries", ignore_result=True)

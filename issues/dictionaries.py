@@ -1,7 +1,7 @@
 """Per-project zstd dictionaries for stored payloads: lookup caches and training.
 
-Training needs stored events to learn from, so a project starts without a dictionary; the worker
-asks for one once a process has stored PAYLOAD_DICTIONARY["MIN_EVENTS"] events of the project, and
+Training needs stored events to learn from, so a project starts without a dictionary; a worker
+trains one once its process has stored PAYLOAD_DICTIONARY["MIN_EVENTS"] events of the project, and
 the scheduler retrains weekly so the dictionary follows the project's code. Old dictionaries stay
 (events reference them through their frame header) until retention has removed those events.
 """
@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import zstandard
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -91,6 +92,17 @@ def train_project_dictionary(
     project_id: int, *, min_age: timedelta | None = None
 ) -> PayloadDictionary | None:
     """Train on the project's newest payloads; None when there are too few or a recent one exists."""
+    # Several worker processes reach the threshold together; one trains, the others go on storing.
+    lock = f"payload-dictionary-training-{project_id}"
+    if not cache.add(lock, 1, timeout=300):
+        return None
+    try:
+        return _train(project_id, min_age)
+    finally:
+        cache.delete(lock)
+
+
+def _train(project_id: int, min_age: timedelta | None) -> PayloadDictionary | None:
     config = settings.PAYLOAD_DICTIONARY
     latest = PayloadDictionary.objects.filter(project_id=project_id).order_by("-created").first()
     min_age = min_age if min_age is not None else timedelta(hours=1)
