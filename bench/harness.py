@@ -97,9 +97,9 @@ class Harness:
             self.say(f"PostgreSQL {self.pg.base.split('@')[0]}@…: {self.results['servers']['postgres']}")
             self.say(f"Redis {redis_base()}/{BENCH_REDIS_DB}: {info}")
             self.say(f"template database {self.template[0]} migrated in {time.monotonic() - t:.1f}s")
-        self.say("LightTrace settings: defaults of `manage.py serve` (WEB_WORKERS=2, WEB_THREADS=4, "
-                 "WORKER_CONCURRENCY=2 prefork with Redis / 2 threads embedded, INGEST_BATCH_SIZE=100 with Redis / 50 embedded; WEB_WORKERS=2 "
-                 "comes from tests/e2e/stack.py base_env, also for the embedded stacks, whose own default is 1)")  # fmt: skip
+        self.say("LightTrace settings: defaults of `manage.py serve` (WEB_WORKERS=2 with Redis / 1 embedded, "
+                 "WEB_THREADS=4, WORKER_CONCURRENCY=2 prefork with Redis / 2 threads embedded, "
+                 "INGEST_BATCH_SIZE=200 with Redis / 50 embedded)")  # fmt: skip
         self.key = key
         count = self.pool_size()
         if count:

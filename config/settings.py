@@ -165,7 +165,7 @@ INGEST = {
     "MAX_EVENT_BYTES": env.int("INGEST_MAX_EVENT_BYTES", default=1024 * 1024),
     "MAX_ATTACHMENT_BYTES": env.int("INGEST_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
     # Embedded: smaller batches keep the threaded worker's peak memory (parsed events) in budget.
-    "BATCH_SIZE": env.int("INGEST_BATCH_SIZE", default=100 if REDIS_URL else 50),
+    "BATCH_SIZE": env.int("INGEST_BATCH_SIZE", default=200 if REDIS_URL else 50),
     "KEY_CACHE_SECONDS": env.int("INGEST_KEY_CACHE_SECONDS", default=30),
     "KICK_INTERVAL_SECONDS": env.float("INGEST_KICK_INTERVAL_SECONDS", default=0.05),
     "RECLAIM_IDLE_SECONDS": env.int("INGEST_RECLAIM_IDLE_SECONDS", default=120),
