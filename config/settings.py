@@ -151,7 +151,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Safety net: picks up buffered events whose kick was lost and reclaims work of dead workers.
-    "drain-ingest-buffer": {"task": "ingest.tasks.drain_ingest_buffer", "schedule": 2.0},
+    # Embedded, this is also how workers learn of new events (the web process does not kick them).
+    "drain-ingest-buffer": {
+        "task": "ingest.tasks.drain_ingest_buffer",
+        "schedule": 2.0 if REDIS_URL else 0.5,
+    },
     "flush-outcomes": {"task": "ingest.tasks.flush_outcomes", "schedule": 10.0},
     "expire-quota-counters": {"task": "ingest.tasks.expire_quota_counters", "schedule": 300.0},
     "train-payload-dictionaries": {"task": "ingest.tasks.train_due_payload_dictionaries", "schedule": 3600.0},

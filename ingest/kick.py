@@ -16,6 +16,10 @@ _lock = threading.Lock()
 
 def kick_workers() -> None:
     global _last_kick
+    if not settings.REDIS_URL:
+        # Embedded: the scheduler starts a drain every EMBEDDED_DRAIN_SECONDS, and the web process
+        # stays free of Celery (config/__init__.py); a kick would save at most that much latency.
+        return
     now = time.monotonic()
     with _lock:
         if now - _last_kick < settings.INGEST["KICK_INTERVAL_SECONDS"]:

@@ -30,9 +30,27 @@ def _consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
 
 
+# One drain at a time per process: threads of the embedded worker draining together would only
+# contend for the GIL and SQLite's write lock (and hold two batches in memory); the other thread
+# stays free for cleanup and training. Prefork processes each have their own lock.
+_draining = threading.Lock()
+
+
 @shared_task(name="ingest.tasks.drain_ingest_buffer", acks_late=True, ignore_result=True)
 def drain_ingest_buffer() -> int:
     """Process buffered envelopes in batches until the buffer is empty or the time budget is spent."""
+    if not _draining.acquire(blocking=False):
+        return 0  # this process is draining already
+    try:
+        done, more = _drain()
+    finally:
+        _draining.release()
+    if more:
+        drain_ingest_buffer.apply_async()
+    return done
+
+
+def _drain() -> tuple[int, bool]:
     buffer = get_buffer()
     consumer = _consumer_name()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
@@ -43,14 +61,13 @@ def drain_ingest_buffer() -> int:
             if done:
                 _truncate_sqlite_wal()
             _return_freed_memory(after_work=bool(done))
-            return done
+            return done, False
         process_payloads([e.payload for e in entries])
         # Acknowledged only after the batch committed: a crash before this line means redelivery,
         # and the idempotent writer makes the second pass a no-op for what was already stored.
         buffer.ack([e.id for e in entries])
         done += len(entries)
-    drain_ingest_buffer.apply_async()
-    return done
+    return done, True
 
 
 _trim = {"last": 0.0, "pending": False}

@@ -6,6 +6,7 @@ is projects/supervisor.py, which this command exec()s into.
 
 import json
 import os
+import shutil
 import sys
 
 from django.conf import settings
@@ -55,6 +56,7 @@ def _commands() -> dict[str, list[str]]:
         str(settings.DATA_DIR / "celerybeat-schedule"),
     ]
     if embedded:
+        web = [shutil.which("env") or "/usr/bin/env", "LIGHTTRACE_WEB_WITHOUT_CELERY=1", *web]
         # One machine, small memory: beat runs as a thread of the worker (config/celery.py, ThreadedBeat).
         os.environ["LIGHTTRACE_EMBEDDED_BEAT"] = str(settings.DATA_DIR / "celerybeat-schedule")
         return {"web": web, "worker": worker}
