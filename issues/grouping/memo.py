@@ -25,7 +25,8 @@ from typing import Any
 
 from .event import JS_FAMILY, EventView, Frame
 
-MAX_ENTRIES = 4096
+# Keys hold the frames of their first event (a few KB each): 1,024 shapes stay a few MB per process.
+MAX_ENTRIES = 1024
 SENTINEL = "\x00lighttrace-grouping-probe\x00"
 _VALUE_MATCHER = re.compile(r"(?:^|\s)!?(?:error\.)?value:")
 _DATA_KEYS = ("csp", "hpkp", "expectct", "expectstaple", "template")
