@@ -114,7 +114,10 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
         if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
             # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
             # a training task could wait long enough for thousands of events to miss the dictionary.
-            train_project_dictionary(project_id)
+            try:
+                train_project_dictionary(project_id)
+            except Exception:  # only compression is at stake, never the stored batch
+                log.warning("payload dictionary training failed for project %s", project_id, exc_info=True)
         org = batch.organization_id
         outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
         outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)

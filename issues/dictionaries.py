@@ -116,7 +116,11 @@ def _train(project_id: int, min_age: timedelta | None) -> PayloadDictionary | No
     ]
     if len(samples) < min(config["MIN_EVENTS"], config["SAMPLES"]):
         return None
-    trained = zstandard.train_dictionary(config["SIZE"], samples, level=LEVEL)
+    try:
+        trained = zstandard.train_dictionary(config["SIZE"], samples, level=LEVEL)
+    except zstandard.ZstdError as exc:  # e.g. too little distinct content; payloads stay plain zstd
+        log.info("no payload dictionary for project %s: %s", project_id, exc)
+        return None
     try:
         row = PayloadDictionary.objects.create(
             project_id=project_id,

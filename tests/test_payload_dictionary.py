@@ -140,3 +140,17 @@ def test_retention_prunes_dictionaries_only_once_their_events_are_past_retention
     Event.objects.update(received=timezone.now() - timedelta(days=100))
     assert run_cleanup().dictionaries == 1
     assert list(PayloadDictionary.objects.values_list("pk", flat=True)) == [second.pk]
+
+
+def test_a_failed_training_leaves_payloads_plain_and_the_batch_stored(
+    client, fixture_project, drain, monkeypatch
+):
+    project, _ = fixture_project
+
+    def refuse(*args, **kwargs):
+        raise zstandard.ZstdError("cannot train dict: Src size is incorrect")
+
+    monkeypatch.setattr(zstandard, "train_dictionary", refuse)
+    ids = _send(client, project, 25, drain)
+    assert Event.objects.count() == 25 and PayloadDictionary.objects.count() == 0
+    assert {_dict_id(d) for d in Event.objects.filter(event_id__in=ids).values_list("data", flat=True)} == {0}
