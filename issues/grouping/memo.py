@@ -77,10 +77,13 @@ def tags_matter(view: EventView, fingerprint_rules_text: str) -> bool:
 def values_may_be_shared(view: EventView, event: Mapping[str, Any], enhancements_text: str) -> bool:
     if _VALUE_MATCHER.search(enhancements_text):
         return False
-    if any(e.type is None and e.value for e in view.exceptions):
-        return False  # the type was read out of the value ("TypeError: ..."); replacing it changes the type
     container = event.get("exception")
-    return isinstance(container, Mapping) and isinstance(container.get("values"), list)
+    if not isinstance(container, Mapping) or not isinstance(container.get("values"), list):
+        return False
+    # Without a type, the type is read out of the value ("TypeError: ..."): the value then counts.
+    return not any(
+        isinstance(e, Mapping) and not e.get("type") and e.get("value") for e in container["values"]
+    )
 
 
 def with_sentinel_values(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -100,3 +100,12 @@ def test_builtin_rules_reading_tags_or_values_are_javascript_only():
         for line in text.splitlines():
             if any(m in line for m in ("tags.", "value:", "message:")):
                 assert "family:javascript" in line, line
+
+
+def test_a_type_read_out_of_the_value_still_groups_per_type():
+    memo = GroupingMemo()
+    events = [_python_event(v) for v in ("TypeError: a", "KeyError: b", "TypeError: c")]
+    for event in events:
+        del event["exception"]["values"][0]["type"]
+    hashes = [_same(e, memo) for e in events]
+    assert hashes[0] != hashes[1] and hashes[0] == hashes[2]
