@@ -664,7 +664,31 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
             _walk_slow_dict(obj, path, mode, cls, rec, push)
             continue
         if type(obj) is dict:
-            for k, v in obj.items():
+            items: Any = obj.items()
+            keyed = True
+        else:  # a list
+            if not obj:
+                continue
+            try:
+                # Source context lines repeat from event to event: a list of strings all seen clean
+                # before is skipped in one C-level pass (lists holding containers raise TypeError).
+                if clean.issuperset(obj):
+                    continue
+            except TypeError:
+                pass
+            first = obj[0]
+            if (
+                type(first) is list
+                and len(first) == 2
+                and type(first[0]) is str
+                and all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in obj)
+            ):
+                _walk_pairs(obj, path, cls, rec, push)
+                continue
+            items = enumerate(obj)
+            keyed = False
+        for k, v in items:
+            if keyed:
                 code = memo_get(k)
                 if code is None:
                     code = classify(k)
@@ -672,65 +696,6 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                     if code != _SAFE:
                         _filter_in_dict(obj, k, v, code, path, rec)
                     continue
-                tv = type(v)
-                if tv is str:
-                    if len(v) > 3 and v not in clean:
-                        if (
-                            "@" in v
-                            or "=" in v
-                            or '":' in v
-                            or "':" in v
-                            or (
-                                (" " in v or "\t" in v)
-                                and (
-                                    "earer" in v
-                                    or "oken" in v
-                                    or "asic" in v
-                                    or "EARER" in v
-                                    or "OKEN" in v
-                                    or "ASIC" in v
-                                )
-                            )
-                            or (
-                                len(v) >= 13
-                                and len(v) - len(v.encode("utf-8", "surrogatepass").translate(None, digits))
-                                >= 13
-                                and _card_candidate(v)
-                            )
-                        ):
-                            res = scrub_text(v, cls)
-                            if res is not None:
-                                obj[k] = res[0]
-                                rec.append(((path, k), res[1], len(v)))
-                        elif len(v) <= max_clean_len:
-                            if len(clean) >= max_clean:
-                                clean.clear()
-                            clean.add(v)
-                elif tv is dict:
-                    push((v, (path, k), _M_KEYS))
-                elif tv is list:
-                    push((v, (path, k), _M_KEYS))
-            continue
-        # a list
-        if not obj:
-            continue
-        try:
-            # Source context lines repeat from event to event: a list of strings all seen clean
-            # before is skipped in one C-level pass (lists holding containers raise TypeError).
-            if clean.issuperset(obj):
-                continue
-        except TypeError:
-            pass
-        first = obj[0]
-        if (
-            type(first) is list
-            and len(first) == 2
-            and type(first[0]) is str
-            and all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in obj)
-        ):
-            _walk_pairs(obj, path, cls, rec, push)
-            continue
-        for i, v in enumerate(obj):
             tv = type(v)
             if tv is str:
                 if len(v) > 3 and v not in clean:
@@ -758,14 +723,14 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                     ):
                         res = scrub_text(v, cls)
                         if res is not None:
-                            obj[i] = res[0]
-                            rec.append(((path, i), res[1], len(v)))
+                            obj[k] = res[0]
+                            rec.append(((path, k), res[1], len(v)))
                     elif len(v) <= max_clean_len:
                         if len(clean) >= max_clean:
                             clean.clear()
                         clean.add(v)
             elif tv is dict or tv is list:
-                push((v, (path, i), _M_KEYS))
+                push((v, (path, k), _M_KEYS))
 
 
 def _scrub_error_entries(errors: list, path: Any, cls: _Classifier, rec: list[_Record]) -> None:
