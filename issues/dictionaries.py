@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 CURRENT_TTL_SECONDS = 60.0
 # While a project has none, look again sooner: the first one is trained a few seconds after it is asked for.
 ABSENT_TTL_SECONDS = 5.0
+MAX_LOADED = 64
 
 _lock = threading.Lock()
 _by_id: dict[int, zstandard.ZstdCompressionDict] = {}
@@ -46,6 +47,8 @@ def dictionary_by_id(dict_id: int) -> zstandard.ZstdCompressionDict:
     if dictionary is None:
         row = PayloadDictionary.objects.only("data").get(dict_id=dict_id)
         with _lock:
+            if len(_by_id) >= MAX_LOADED:  # old events of many projects must not pile them all up
+                _by_id.clear()
             dictionary = _by_id.setdefault(dict_id, _load(row.data))
     return dictionary
 

@@ -7,6 +7,7 @@ the dictionary from the payload itself; payloads written before a project had on
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -19,27 +20,38 @@ LEVEL = 3
 _local = threading.local()
 
 
+# A compressor holds ~0.5 MB of context, a decompressor ~0.1 MB, and there is one per project
+# dictionary and thread: with many projects only the recently used ones are kept.
+_MAX_PER_THREAD = 16
+
+
+def _per_thread(kind: str, key: int, make: Callable[[], Any]) -> Any:
+    cache = _local.__dict__.setdefault(kind, {})
+    codec = cache.get(key)
+    if codec is None:
+        if len(cache) >= _MAX_PER_THREAD:
+            cache.clear()
+        codec = cache[key] = make()
+    return codec
+
+
 def _compressor(dictionary: zstandard.ZstdCompressionDict | None) -> zstandard.ZstdCompressor:
-    cache = _local.__dict__.setdefault("compressors", {})
     key = dictionary.dict_id() if dictionary is not None else 0
-    compressor = cache.get(key)
-    if compressor is None:
-        compressor = cache[key] = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary)
-    return compressor
+    return _per_thread(
+        "compressors", key, lambda: zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary)
+    )
 
 
 def _decompressor(dict_id: int) -> zstandard.ZstdDecompressor:
-    cache = _local.__dict__.setdefault("decompressors", {})
-    decompressor = cache.get(dict_id)
-    if decompressor is None:
-        if dict_id:
-            from .dictionaries import dictionary_by_id  # the ORM only where a dictionary is needed
+    return _per_thread("decompressors", dict_id, lambda: _new_decompressor(dict_id))
 
-            decompressor = zstandard.ZstdDecompressor(dict_data=dictionary_by_id(dict_id))
-        else:
-            decompressor = zstandard.ZstdDecompressor()
-        cache[dict_id] = decompressor
-    return decompressor
+
+def _new_decompressor(dict_id: int) -> zstandard.ZstdDecompressor:
+    if not dict_id:
+        return zstandard.ZstdDecompressor()
+    from .dictionaries import dictionary_by_id  # the ORM only where a dictionary is needed
+
+    return zstandard.ZstdDecompressor(dict_data=dictionary_by_id(dict_id))
 
 
 def encode_event_data(

@@ -22,3 +22,15 @@ def test_encode_and_decode_from_many_threads():
     for thread in threads:
         thread.join()
     assert failures == []
+
+
+def test_codecs_per_thread_stay_bounded_with_many_dictionaries():
+    import zstandard
+
+    from issues import payload
+
+    samples = [f'{{"n": {i}, "text": "{"order line " * (i % 7)}"}}'.encode() for i in range(400)]
+    for n in range(payload._MAX_PER_THREAD + 4):
+        dictionary = zstandard.train_dictionary(2048, samples[n:] + samples[:n], dict_id=1000 + n)
+        encode_event_data({"n": n}, dictionary)
+    assert 0 < len(payload._local.compressors) <= payload._MAX_PER_THREAD
