@@ -25,7 +25,15 @@ from .exceptions import Context, chained_exception, stacktrace_strategy, threads
 from .fingerprint_rules import FingerprintRules
 from .fingerprint_vars import expand_title, resolve_fingerprint
 from .fingerprinting import FingerprintRule, is_default_var
-from .memo import GroupingMemo, MemoResult, shape_of, tags_matter, values_may_be_shared, with_sentinel_values
+from .memo import (
+    GroupingMemo,
+    MemoResult,
+    rules_read_values,
+    shape_of,
+    tags_matter,
+    values_may_be_shared,
+    with_sentinel_values,
+)
 from .message import (
     csp_strategy,
     expect_ct_strategy,
@@ -40,8 +48,6 @@ from .result import GroupingResult, GroupingVariant, collect_hashes
 
 Variants = dict[str, GroupingComponent]
 _CHECKSUM = re.compile(r"^[0-9a-f]{32}$")
-# A fingerprint rule matcher on exception values or messages (``error.value:``, ``message:``).
-_RULE_READS_VALUES = re.compile(r"(?:^|\s)!?(?:error\.)?(?:value|message):", re.MULTILINE)
 # (name, what the precedence hint calls it, builds components, has app/system variants)
 _STRATEGIES: tuple[tuple[str, str, Callable[[Context], Variants], bool], ...] = (
     ("exception", "the exception", chained_exception, True),
@@ -305,7 +311,7 @@ def compute_memoized(
         shape_of(view, tags_matter(view, rules_text)),
     )
     # Without rules that read values or messages, the matched fingerprint rule follows from the key.
-    early = view.platform not in JS_FAMILY and not _RULE_READS_VALUES.search(rules_text)
+    early = view.platform not in JS_FAMILY and not rules_read_values(rules_text)
     if early and (hit := memo.get(key, values)) is not None:
         return GroupingResult(hit.config_id, list(hit.hashes), [], hit.title)
     enh = _combined_enhancements(config.enhancements_base, enhancements)

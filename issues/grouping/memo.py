@@ -28,7 +28,9 @@ from .event import JS_FAMILY, EventView, Frame
 # Keys hold the frames of their first event (a few KB each): 1,024 shapes stay a few MB per process.
 MAX_ENTRIES = 1024
 SENTINEL = "\x00lighttrace-grouping-probe\x00"
+# Rule matchers on exception values (stack-trace rules), or on values or messages (fingerprint rules).
 _VALUE_MATCHER = re.compile(r"(?:^|\s)!?(?:error\.)?value:")
+_VALUE_OR_MESSAGE_MATCHER = re.compile(r"(?:^|\s)!?(?:error\.)?(?:value|message):", re.MULTILINE)
 _DATA_KEYS = ("csp", "hpkp", "expectct", "expectstaple", "template")
 
 
@@ -62,6 +64,10 @@ def shape_of(view: EventView, with_tags: bool) -> tuple:
         tuple(view.fingerprint or ()), view.checksum, tuple(view.tags) if with_tags else None,
         view.sdk_name, view.sdk_version, view.release, view.logger, view.level, view.transaction, data,
     )  # fmt: skip
+
+
+def rules_read_values(fingerprint_rules_text: str) -> bool:
+    return bool(_VALUE_OR_MESSAGE_MATCHER.search(fingerprint_rules_text))
 
 
 def tags_matter(view: EventView, fingerprint_rules_text: str) -> bool:
