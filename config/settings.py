@@ -158,7 +158,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-outcomes": {"task": "ingest.tasks.flush_outcomes", "schedule": 10.0},
     "expire-quota-counters": {"task": "ingest.tasks.expire_quota_counters", "schedule": 300.0},
-    "train-payload-dictionaries": {"task": "ingest.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
+    "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
 }

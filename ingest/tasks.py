@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError
 
 from alerts.dispatch import issues_changed
-from issues.dictionaries import projects_due_for_training, train_project_dictionary, wants_training
+from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import flush_pending, today, write_outcomes
 
@@ -127,13 +127,6 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     # (stored counts only what RETURNING says was new).
     write_outcomes(outcomes)
     return results
-
-
-@shared_task(name="ingest.tasks.train_due_payload_dictionaries", ignore_result=True)
-def train_due_payload_dictionaries() -> int:
-    if not settings.PAYLOAD_DICTIONARY["ENABLED"]:
-        return 0
-    return sum(train_project_dictionary(p) is not None for p in projects_due_for_training())
 
 
 @shared_task(name="ingest.tasks.flush_outcomes", ignore_result=True)

@@ -1,12 +1,14 @@
-"""Celery tasks of issues. Thin: the work lives in issues/retention.py."""
+"""Celery tasks of issues. Thin: the work lives in issues/retention.py and issues/dictionaries.py."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
+from .dictionaries import projects_due_for_training, train_project_dictionary
 from .retention import run_cleanup
 
 log = logging.getLogger(__name__)
@@ -37,3 +39,10 @@ def cleanup_retention() -> int:
             "" if result.finished else " (more next run)",
         )
     return result.deleted
+
+
+@shared_task(name="issues.tasks.train_due_payload_dictionaries", ignore_result=True)
+def train_due_payload_dictionaries() -> int:
+    if not settings.PAYLOAD_DICTIONARY["ENABLED"]:
+        return 0
+    return sum(train_project_dictionary(p) is not None for p in projects_due_for_training())

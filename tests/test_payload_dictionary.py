@@ -7,11 +7,11 @@ import pytest
 import zstandard
 from django.utils import timezone
 
-from ingest.tasks import train_due_payload_dictionaries
 from issues import dictionaries
 from issues.dictionaries import projects_due_for_training, train_project_dictionary, wants_training
 from issues.models import Event, PayloadDictionary
 from issues.payload import decode_event_data
+from issues.tasks import train_due_payload_dictionaries
 from tests.conftest import make_event_envelope, post_envelope
 from tests.factories import user_with_membership
 
