@@ -185,6 +185,23 @@ class Harness:
             raise RuntimeError(f"load generator failed ({proc.returncode}):\n{err[-3000:]}")
         return json.loads(out)
 
+    def measure_processed(
+        self, stack, holder: dict, start: int, count: int, concurrency: int, pool=None
+    ) -> dict:
+        """Closed-loop load of `count` events; processed/s = events counted by the API / (first send ->
+        last event counted); events already counted before are not included."""
+        base = stack.counted()
+        phase = self.drive(stack, start, count, concurrency, None, holder, pool=pool)
+        t_load_end = time.time()
+        counted_at_load_end = stack.counted() - base
+        done = self.wait_counted(stack, base + phase["ok"])
+        counted = done["counted"] - base
+        span = done["t_counted"] - phase["first_send_unix"]
+        processed = counted / span if span > 0 and not done["timed_out"] else float("nan")
+        return {"phase": phase, "counted": counted, "span_s": span, "processed_per_s": processed,
+                "timed_out": done["timed_out"], "t_load_end": t_load_end, "t_counted": done["t_counted"],
+                "counted_at_load_end": counted_at_load_end}  # fmt: skip
+
     def wait_counted(self, stack: Stack, target: int, stall: float = 45.0, cap: float = 900.0) -> dict:
         """Poll the API until the issues' counts add up to `target`; stops on a stall or the cap."""
         t_start = time.time()

@@ -23,17 +23,14 @@ class PgScenarios:
             s0 = self.idle(sampler, stack=stack)
             t0 = time.time()
             monitor = Monitor(stack, t0).start()
-            phase = self.drive(stack, 0, cfg["events"], cfg["concurrency"], None, holder)
-            t_load_end = time.time()
-            stored_at_load_end = stack.counted()
-            done = self.wait_counted(stack, phase["ok"])
+            m = self.measure_processed(stack, holder, 0, cfg["events"], cfg["concurrency"])
             s1 = sampler.sample()
             monitor.stop()
             window = sampler.window(s0, s1)
-            events = done["counted"]
-            span = done["t_counted"] - phase["first_send_unix"]
-            processed = events / span if span > 0 and not done["timed_out"] else float("nan")
-            drain_span = done["t_counted"] - t_load_end
+            phase = m["phase"]
+            events, span, processed = m["counted"], m["span_s"], m["processed_per_s"]
+            stored_at_load_end = m["counted_at_load_end"]
+            drain_span = m["t_counted"] - m["t_load_end"]
             stored_rows = self.pg.execute(
                 f"SELECT count(*) FROM issues_event WHERE project_id = {int(stack.project_id)}", stack.db_name
             )[0][0]
@@ -49,11 +46,11 @@ class PgScenarios:
                      f"{verdict('processed_pg', processed)}")  # fmt: skip
             self.say(f"  at the last answer {stored_at_load_end:,} were counted; the remaining {events - stored_at_load_end:,} "
                      f"took {drain_span:.1f}s more")  # fmt: skip
-            exact = events == phase["ok"] == stored_rows and not done["timed_out"]
-            if not done["timed_out"] and not exact:
+            exact = events == phase["ok"] == stored_rows and not m["timed_out"]
+            if not m["timed_out"] and not exact:
                 self.say("  MISMATCH between answers, counts and rows (see the check below)")
             self.say(f"  check: 200 answers {phase['ok']:,}, sum of issue counts {events:,}, issues_event rows {stored_rows:,}, "
-                     f"issues {len(issues)} -> {'EXACT' if exact else 'MISMATCH'}" + (" (timed out waiting)" if done["timed_out"] else ""))  # fmt: skip
+                     f"issues {len(issues)} -> {'EXACT' if exact else 'MISMATCH'}" + (" (timed out waiting)" if m["timed_out"] else ""))  # fmt: skip
             cpu_text, cpu = cpu_rows(
                 window,
                 events,
@@ -71,7 +68,7 @@ class PgScenarios:
             )
             self.print_pg_disk(disk)
             return {"phase": phase, "processed_per_s": processed, "events_counted": events, "issues_event_rows": stored_rows,
-                    "issues": len(issues), "exact": exact, "timed_out": done["timed_out"], "drain_after_load_s": drain_span,
+                    "issues": len(issues), "exact": exact, "timed_out": m["timed_out"], "drain_after_load_s": drain_span,
                     "counted_at_load_end": stored_at_load_end, "cpu": cpu, "window_s": window["seconds"],
                     "queue_series": monitor.rows, "disk": disk}  # fmt: skip
         finally:

@@ -18,20 +18,6 @@ NAN = float("nan")
 
 
 class ScaleScenarios:
-    def measure_processed(
-        self, stack, holder: dict, start: int, count: int, concurrency: int, pool=None
-    ) -> dict:
-        """Closed-loop load of `count` events; processed/s = events counted by the API / (first send ->
-        last event counted), as in pg-running; events already counted before are not included."""
-        base = stack.counted()
-        phase = self.drive(stack, start, count, concurrency, None, holder, pool=pool)
-        done = self.wait_counted(stack, base + phase["ok"])
-        counted = done["counted"] - base
-        span = done["t_counted"] - phase["first_send_unix"]
-        processed = counted / span if span > 0 and not done["timed_out"] else NAN
-        return {"phase": phase, "counted": counted, "span_s": span, "processed_per_s": processed,
-                "timed_out": done["timed_out"]}  # fmt: skip
-
     # -- identical ------------------------------------------------------------------------------------
     def scenario_identical(self) -> dict:
         cfg = self.config["identical"]
