@@ -61,7 +61,7 @@ class Counters(Protocol):
 
 class RedisCounters:
     def __init__(self) -> None:
-        from .redis_client import get_redis
+        from core.redis_client import get_redis
 
         self.client = get_redis()
         self.script = self.client.register_script(_LUA)
@@ -114,7 +114,7 @@ class DatabaseCounters:
     def _check_and_add(self, entries: list[Entry], put: bytes | None) -> set[int]:
         from django.db import transaction
 
-        from issues.sql import fetch
+        from core.sql import fetch
 
         from .buffer import check_backlog
         from .models import BufferedEnvelope

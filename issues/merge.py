@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
+from core.sql import execute, fetch, insert_rows, placeholders
+
 from .models import Event, GroupHash, Issue, IssueTag, IssueUser
 from .payload import decode_event_data
-from .sql import execute, fetch, insert_rows, placeholders
 
 
 def _lock(issue_ids: list[int]) -> None:

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
+from core.sql import execute, fetch, insert_rows, placeholders, upsert
+
 from .models import Issue
-from .sql import execute, fetch, insert_rows, placeholders, upsert
 
 
 @dataclass

@@ -271,9 +271,9 @@ def test_the_production_wsgi_path_serves_the_same_answers(fixture_project, clean
 
 
 def test_buffer_outage_is_503_with_retry_after(client, fixture_project, settings):
+    from core.redis_client import get_redis
     from ingest.buffer import RedisStreamBuffer, get_buffer
     from ingest.quota_counters import get_counters
-    from ingest.redis_client import get_redis
 
     project, _ = fixture_project
     caches = (get_buffer, get_counters, get_redis)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from django.conf import settings
 
-from issues.sql import insert_rows
+from core.sql import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def record_dropped(
     key: OutcomeKey = (org_id, project_id, today(), category, outcome, reason)
     try:
         if settings.REDIS_URL:
-            from ingest.redis_client import get_redis
+            from core.redis_client import get_redis
 
             field = "|".join(str(part) for part in key)
             get_redis().hincrby(_pending_key(), field, quantity)
@@ -52,7 +52,7 @@ def flush_pending() -> int:
     """Moves the counts ingest kept in Redis into the table. Safe with several schedulers: RENAME is atomic."""
     if not settings.REDIS_URL:
         return 0
-    from ingest.redis_client import get_redis
+    from core.redis_client import get_redis
 
     client = get_redis()
     batch_key = f"{_pending_key()}:flushing"

@@ -253,7 +253,8 @@ def _classifier_for(config: ScrubConfig) -> _Classifier:
 
 # scheme://user:password@ -- the password is group "pw".  The password may contain "@" (the last
 # "@" before the path wins) but no "/", whitespace, quotes or backslashes.
-_URL_AUTH_RE = re.compile(r"//[^:@/\s'\"\\]*:(?P<pw>[^/\s'\"\\]*)@")
+_URL_SCHEME_WORDS = frozenset({"bearer", "token", "basic"})
+_AUTH_RE = re.compile(r"//[^:@/\s'\"\\]*:(?P<pw>[^/\s'\"\\]*)@")
 
 # HTTP auth schemes followed by their credentials.
 _AUTH_RE = re.compile(r"(?i)(?<![A-Za-z0-9])(bearer|token|basic)[ \t]+([A-Za-z0-9\-._~+/]+=*)")
@@ -434,16 +435,23 @@ def _find_spans(s: str, cls: _Classifier) -> list[tuple[int, int, str]] | None:
     if (" " in s or "\t" in s) and (
         "earer" in s or "oken" in s or "asic" in s or "EARER" in s or "OKEN" in s or "ASIC" in s
     ):
-        for m in _AUTH_RE.finditer(s):
+        pos = 0
+        while (m := _AUTH_RE.search(s, pos)) is not None:
+            # A refused "credential" may itself be a scheme word ("token Bearer <secret>"): look
+            # again from it instead of past it, so overlapping candidates are all tried.
+            pos = m.start(2)
             scheme = m.group(1).lower()
             tok = m.group(2)
-            if scheme == "bearer":
+            if tok.lower() in _SCHEME_WORDS:
+                ok = False  # "Bearer Token abc...": the credential comes after the last scheme word
+            elif scheme == "bearer":
                 ok = True
             elif scheme == "token":
                 ok = len(tok) >= 16 and any(c.isdigit() for c in tok)
             else:
                 ok = len(tok) >= 8 and _basic_credentials(tok)
             if ok:
+                pos = m.end(2)
                 if spans is None:
                     spans = []
                 spans.append((m.start(2), m.end(2), RULE_BEARER))

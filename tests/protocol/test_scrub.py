@@ -937,3 +937,11 @@ def test_property_secret_gone_rest_kept(prefix: str, suffix: str) -> None:
     note = event["extra"]["note"]
     assert "s3cr3tT0k3n" not in note
     assert note.startswith(prefix) and note.endswith(suffix)
+
+
+@pytest.mark.parametrize("scheme", ["token", "Token", "BASIC", "basic", "bearer"])
+def test_secret_after_a_refused_scheme_word_is_scrubbed(scheme: str) -> None:
+    event: dict[str, Any] = {"exception": {"values": [{"value": f"bad {scheme} Bearer s3cr3tT0k3n for bob"}]}}
+    scrub_event(event)
+    value = event["exception"]["values"][0]["value"]
+    assert "s3cr3tT0k3n" not in value and value.endswith(" for bob")
