@@ -253,10 +253,10 @@ def _classifier_for(config: ScrubConfig) -> _Classifier:
 
 # scheme://user:password@ -- the password is group "pw".  The password may contain "@" (the last
 # "@" before the path wins) but no "/", whitespace, quotes or backslashes.
-_URL_SCHEME_WORDS = frozenset({"bearer", "token", "basic"})
-_AUTH_RE = re.compile(r"//[^:@/\s'\"\\]*:(?P<pw>[^/\s'\"\\]*)@")
+_URL_AUTH_RE = re.compile(r"//[^:@/\s'\"\\]*:(?P<pw>[^/\s'\"\\]*)@")
 
 # HTTP auth schemes followed by their credentials.
+_SCHEME_WORDS = frozenset({"bearer", "token", "basic"})
 _AUTH_RE = re.compile(r"(?i)(?<![A-Za-z0-9])(bearer|token|basic)[ \t]+([A-Za-z0-9\-._~+/]+=*)")
 
 # Candidate card numbers: digit groups joined by single spaces or dashes, not glued to letters.
