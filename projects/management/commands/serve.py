@@ -87,4 +87,14 @@ class Command(BaseCommand):
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", json.dumps(commands)])
+        os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", *_ready_args(commands)])
+
+
+def _ready_args(commands: dict[str, list[str]]) -> list[str]:
+    """The supervisor's arguments: the commands, and where to probe the web server for the ready line."""
+    if "web" not in commands:
+        return [json.dumps(commands)]
+    host = os.environ.get("HOST", "127.0.0.1")
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    health_url = f"http://{host}:{settings.PORT}/_health/"
+    return [json.dumps(commands), "--ready-url", settings.LIGHTTRACE_URL, "--health-url", health_url]
