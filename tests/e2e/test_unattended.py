@@ -96,6 +96,7 @@ class Output:
     """Reads `make run`'s merged output in a thread, into a list and a log file."""
 
     def __init__(self, process: subprocess.Popen, log_path: Path) -> None:
+        self.process = process
         self.lines: list[str] = []
         self.log_path = log_path
         threading.Thread(target=self._read, args=(process,), daemon=True).start()
@@ -111,12 +112,14 @@ class Output:
         return [line for line in list(self.lines) if line.startswith(prefix)]
 
     def wait_for(self, prefix: str, timeout: float) -> str:
-        try:
-            return wait_until(lambda: self.starting(prefix), timeout, repr(prefix))[0]
-        except AssertionError:
-            raise AssertionError(
-                f"make run never printed {prefix!r}:\n" + "\n".join(self.lines[-60:])
-            ) from None
+        """The first line starting with prefix; fails at once if make run has exited without it."""
+        deadline = time.monotonic() + timeout
+        while not self.starting(prefix) and self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.2)  # the reader thread's last lines
+        if not self.starting(prefix):
+            raise AssertionError(f"make run printed no {prefix!r}:\n" + "\n".join(self.lines[-60:]))
+        return self.starting(prefix)[0]
 
 
 class Watch:
