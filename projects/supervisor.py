@@ -157,10 +157,14 @@ def reap() -> list[tuple[int, int]]:
 
 def own_processes() -> list[int]:
     """Every live process whose parent is the supervisor: children and adopted orphans."""
-    me, found = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    me = os.getpid()
+    try:  # the kernel's list (CONFIG_PROC_CHILDREN); a single-threaded supervisor adopts in this thread
+        with open(f"/proc/{me}/task/{me}/children") as listing:
+            candidates = listing.read().split()
+    except FileNotFoundError:
+        candidates = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    found = []
+    for entry in candidates:
         try:
             with open(f"/proc/{entry}/stat", "rb") as stat:
                 fields = stat.read().rpartition(b")")[2].split()

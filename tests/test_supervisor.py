@@ -149,6 +149,17 @@ def test_a_stop_signal_leaves_no_process_of_the_tree(unit, signum):
     assert orphan in unit.everyone() and len(unit.everyone()) == 6  # supervisor, 2 children, 3 below
 
 
+def test_a_second_ctrl_c_kills_at_once(unit):
+    supervisor = unit.start({"web": "stubborn", "worker": "worker"})  # ignores SIGTERM
+    stubborn = unit.first("stubborn")
+    unit.first("worker")
+    os.kill(supervisor.pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert alive(stubborn)
+    os.kill(supervisor.pid, signal.SIGINT)
+    wait_until(lambda: not any(alive(pid) for pid in unit.everyone()), 2, "the SIGKILL of the second Ctrl-C")
+
+
 def test_an_orphan_left_by_a_dead_process_is_killed_while_running(unit):
     supervisor = unit.start({"worker": "orphaner"})
     orphan = unit.first("orphan")

@@ -65,8 +65,9 @@ def test_make_run_embedded_default(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+    # -s (session), not -g: each process of the tree runs in a process group of its own.
     leftovers = subprocess.run(
-        ["pgrep", "-g", str(process.pid)], capture_output=True, text=True
+        ["pgrep", "-s", str(process.pid)], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == [], "processes survived SIGTERM to the group"
 
