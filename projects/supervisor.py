@@ -345,12 +345,11 @@ def supervise(commands: dict[str, list[str]], readiness: Readiness | None = None
 
 def main(argv: list[str]) -> int:
     """argv: COMMANDS_JSON [--ready-url URL --health-url URL] (no argparse: a megabyte less resident)."""
-    commands, options = json.loads(argv[0]), dict(zip(argv[1::2], argv[2::2], strict=True))
-    unknown = set(options) - {"--ready-url", "--health-url"}
-    if unknown or len(options) == 1:
+    options = dict(zip(argv[1::2], argv[2::2], strict=False))
+    if len(argv) not in (1, 5) or set(options) != ({"--ready-url", "--health-url"} if options else set()):
         sys.exit("usage: python -m projects.supervisor COMMANDS_JSON [--ready-url URL --health-url URL]")
     readiness = Readiness(options["--ready-url"], options["--health-url"]) if options else None
-    return supervise(commands, readiness)
+    return supervise(json.loads(argv[0]), readiness)
 
 
 if __name__ == "__main__":

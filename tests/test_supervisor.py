@@ -192,3 +192,20 @@ def test_the_ready_line_comes_once_the_web_server_answers(unit):
     serving = [n for n, line in enumerate(lines) if line.startswith("Serving HTTP on 127.0.0.1")]
     assert len(ready) == 1 and serving and serving[0] < ready[0], lines
     assert lines[ready[0]].startswith(f"LightTrace is ready at http://localhost:{port}/ "), lines
+
+
+def test_serve_hands_the_supervisor_where_to_probe_and_what_to_print(monkeypatch, settings):
+    from django.core.management import call_command
+
+    settings.PORT, settings.LIGHTTRACE_URL = 8123, "https://errors.example.com"
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    for name in ("MALLOC_ARENA_MAX", "LIGHTTRACE_EMBEDDED_BEAT"):  # serve sets them for its children
+        monkeypatch.delenv(name, raising=False)
+    handed: list[str] = []
+    monkeypatch.setattr("os.execv", lambda path, argv: handed.extend(argv))  # instead of becoming it
+    call_command("serve", "--only", "web")
+    assert handed[handed.index("--ready-url") + 1] == "https://errors.example.com"
+    assert handed[handed.index("--health-url") + 1] == "http://127.0.0.1:8123/_health/"
+    handed.clear()
+    call_command("serve", "--only", "worker")
+    assert "--ready-url" not in handed
