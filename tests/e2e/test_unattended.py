@@ -219,6 +219,10 @@ def _unattended(clone: Path, env: dict, make, output: Output, url: str, tmp_path
     unexplained = [f for f in watch.failures if not killed_at <= f[0] <= back_at + EXPLAINED_SECONDS]
     assert unexplained == [], f"/_health/ failed {len(unexplained)} of {watch.polls} polls: {unexplained[:5]}"
     _every_200_counted(clone, env, url, answers)
+    print(
+        f"unattended {UNATTENDED_SECONDS:g} s: {watch.polls} /_health/ polls, {len(watch.failures)} not 200, "
+        f"{len(answers)} events answered 200 and counted, new worker after {back_at - killed_at:.1f} s"
+    )
     assert make.poll() is None
     return watch.seen
 
@@ -255,4 +259,5 @@ def _interrupt(make, output: Output, port: int, seen: set) -> None:
     assert not left, f"alive 10 s after SIGINT: {[(pid, cmdline(pid)) for pid, _ in left]}"
     assert port_closed(port)
     make.wait(timeout=5)
+    print(f"SIGINT: {len(seen)} processes seen in the tree, none left after {time.monotonic() - sent:.1f} s")
     assert output.starting("supervisor: stopping LightTrace")
