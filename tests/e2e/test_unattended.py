@@ -261,3 +261,31 @@ def _interrupt(make, output: Output, port: int, seen: set) -> None:
     make.wait(timeout=5)
     print(f"SIGINT: {len(seen)} processes seen in the tree, none left after {time.monotonic() - sent:.1f} s")
     assert output.starting("supervisor: stopping LightTrace")
+
+
+def test_make_run_exits_non_zero_when_the_web_server_crash_loops(tmp_path):
+    """The port is taken: granian dies at start, is restarted with backoff, and after 5 deaths within
+    60 s `make run` stops with the reason and a non-zero status, leaving no process behind."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        env = base_env(tmp_path / "data", port)
+        for name in ("DATABASE_URL", "REDIS_URL", "REDIS_KEY_PREFIX"):
+            env.pop(name, None)
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            out = make.communicate(timeout=180)[0]
+        finally:
+            for pid, _ in still_alive(tree(make.pid)):
+                os.kill(pid, signal.SIGKILL)
+    assert make.returncode != 0
+    assert re.search(
+        r"^LightTrace stopped: web died 5 times within 60 s \(last: exit status \d+\)$", out, re.M
+    ), out
+    assert len(re.findall(r"^supervisor: web \(pid \d+\) exit status", out, re.M)) == 5
+    assert "LightTrace is ready at" not in out
+    assert not still_alive(tree(make.pid))
