@@ -70,6 +70,15 @@ def still_alive(seen: set[tuple[int, str]]) -> set[tuple[int, str]]:
     return {(pid, start) for pid, start in seen if (f := proc_stat(pid)) and f[0] != "Z" and f[19] == start}
 
 
+def kill_tree(root: int) -> None:
+    """After a failure: SIGKILL whatever of the tree is still there."""
+    for pid, _ in still_alive(tree(root)):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def cmdline(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
@@ -185,8 +194,7 @@ def test_make_run_from_a_clean_clone_runs_unattended(tmp_path):
         seen = _unattended(clone, env, make, output, url, tmp_path)
         _interrupt(make, output, port, seen)
     finally:
-        for pid, _ in still_alive(tree(make.pid)):
-            os.kill(pid, signal.SIGKILL)
+        kill_tree(make.pid)
 
 
 def _unattended(clone: Path, env: dict, make, output: Output, url: str, tmp_path: Path) -> set:
@@ -280,8 +288,7 @@ def test_make_run_exits_non_zero_when_the_web_server_crash_loops(tmp_path):
         try:
             out = make.communicate(timeout=180)[0]
         finally:
-            for pid, _ in still_alive(tree(make.pid)):
-                os.kill(pid, signal.SIGKILL)
+            kill_tree(make.pid)
     assert make.returncode != 0
     assert re.search(
         r"^LightTrace stopped: web died 5 times within 60 s \(last: exit status \d+\)$", out, re.M
