@@ -56,7 +56,8 @@ def _prctl(option: int, value: int) -> None:
 
 
 def _die_with_parent(parent_pid: int):
-    """Runs in the forked child before exec: SIGTERM when the supervisor dies (kept across exec)."""
+    """Runs in the forked child before exec: SIGTERM when the supervisor dies (kept across exec).
+    preexec_fn is safe here because the supervisor never starts a thread."""
 
     def preexec() -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
