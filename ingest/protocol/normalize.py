@@ -60,7 +60,8 @@ _HANDLED = frozenset(
     {name for names in _SOURCES.values() for name in names}
     | {name for name, _ in _STRING_FIELDS}
     | _SERVER_SET
-    | {"event_id", "timestamp", "start_timestamp", "platform", "level", "environment", "type", "errors", "_meta"}
+    | {"event_id", "timestamp", "start_timestamp", "platform", "level", "environment", "type"}
+    | {"errors", "_meta"}
     | {"tags", "breadcrumbs", "threads", "contexts", "extra", "modules", "sdk", "fingerprint"}
 )
 
@@ -124,7 +125,8 @@ def _finish(out: dict, sdk_meta: Any, ctx: Ctx) -> None:
         ctx.errors = out.setdefault("errors", [])
         # Only the too-deep parts were replaced; the error says so instead of quoting the value.
         ctx.errors.extend(
-            {"type": "invalid_data", "name": key, "reason": "too deeply nested or not JSON"} for key in trimmed
+            {"type": "invalid_data", "name": key, "reason": "too deeply nested or not JSON"}
+            for key in trimmed
         )
     if ctx.own_errors:
         add_error_meta(out.setdefault("_meta", {}), ctx.own_errors)
