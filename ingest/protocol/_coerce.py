@@ -51,33 +51,42 @@ def small_original(value: Any) -> Any:
 class Ctx:
     """Per-event state threaded through the normalizers.
 
-    ``errors`` starts with the ones the SDK sent; ``own_errors`` are the ones found here.
+    ``errors`` starts with the ones the SDK sent; ``own_errors`` are the ones found here, with
+    ``paths`` (their keys, one tuple per own error) for ``_meta``.
     """
 
-    __slots__ = ("errors", "own_start", "received", "timestamp", "client_ip")
+    __slots__ = ("errors", "own_start", "paths", "received", "timestamp", "client_ip")
 
     def __init__(self, errors: list[dict], received: float, client_ip: str | None) -> None:
         self.errors = errors
         self.own_start = len(errors)
+        self.paths: list[tuple[str, ...]] = []
         self.received = received
         self.timestamp = received
         self.client_ip = client_ip
 
-    def invalid(self, name: str, value: Any) -> None:
-        """Record that ``value`` at path ``name`` was dropped (or replaced) as invalid."""
-        self.error("invalid_data", name, value)
+    def invalid(self, name: str, value: Any, path: tuple[str, ...] | None = None) -> None:
+        """Record that ``value`` at ``name`` (a dotted path) was dropped or replaced as invalid.
 
-    def error(self, kind: str, name: str, value: Any) -> None:
+        ``path`` gives the keys when one of them may hold a dot (a context's name).
+        """
+        self.error("invalid_data", name, value, path)
+
+    def error(self, kind: str, name: str, value: Any, path: tuple[str, ...] | None = None) -> None:
         # Relay's shape: {"type", "name": dotted path, "value": the original value when small}.
         error: dict[str, Any] = {"type": kind, "name": name}
         small = small_original(value)
         if small is not TOO_BIG:
             error["value"] = small
+        self.add(error, path)
+
+    def add(self, error: dict[str, Any], path: tuple[str, ...] | None = None) -> None:
         self.errors.append(error)
+        self.paths.append(path if path is not None else tuple(error["name"].split(".")))
 
     @property
-    def own_errors(self) -> list[dict]:
-        return self.errors[self.own_start :]
+    def own_errors(self) -> list[tuple[tuple[str, ...], dict]]:
+        return list(zip(self.paths, self.errors[self.own_start :], strict=True))
 
 
 def short_repr(value: Any) -> str:

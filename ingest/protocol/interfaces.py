@@ -171,7 +171,7 @@ def normalize_contexts(value: Any, ctx: Ctx, name: str) -> dict | None:
     for key, context in value.items():
         if not isinstance(context, dict):
             if context is not None:
-                ctx.invalid(f"{name}.{key}", context)
+                ctx.invalid(f"{name}.{key}", context, (name, str(key)))
             continue
         if isinstance(context.get("type"), str):
             out[key] = context

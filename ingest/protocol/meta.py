@@ -12,6 +12,7 @@ copies back after scrubbing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._coerce import TOO_BIG, small_original
@@ -19,13 +20,11 @@ from ._coerce import TOO_BIG, small_original
 _NOT_DATA = frozenset({"type", "name", "value"})
 
 
-def add_error_meta(meta: dict[str, Any], errors: list[dict[str, Any]]) -> None:
-    """Merge one ``_meta`` leaf per error into ``meta`` (which may hold the SDK's own entries)."""
-    for error in errors:
-        kind, name = error.get("type"), error.get("name")
-        if not isinstance(kind, str) or not isinstance(name, str):
-            continue
-        leaf = _leaf(meta, name, create=True)
+def add_error_meta(meta: dict[str, Any], errors: Iterable[tuple[Sequence[str], dict[str, Any]]]) -> None:
+    """Merge one ``_meta`` leaf per ``(path, error)`` into ``meta`` (which may hold the SDK's own)."""
+    for path, error in errors:
+        kind = error.get("type")
+        leaf = _leaf(meta, path, create=True) if isinstance(kind, str) else None
         if leaf is None:
             continue
         data = {key: value for key, value in error.items() if key not in _NOT_DATA}
@@ -47,15 +46,14 @@ def restore_error_values(event: dict[str, Any]) -> None:
     for error in errors:
         if not isinstance(error, dict) or "value" not in error or not isinstance(error.get("name"), str):
             continue
-        leaf = _leaf(meta, error["name"], create=False)
+        leaf = _leaf(meta, error["name"].split("."), create=False)
         if leaf is None or "val" in leaf or not _has_error(leaf, error.get("type")):
             continue
         _set_val(leaf, error["value"])
 
 
-def _leaf(meta: dict[str, Any], name: str, *, create: bool) -> dict[str, Any] | None:
-    keys = name.split(".")
-    if "" in keys:
+def _leaf(meta: dict[str, Any], keys: Sequence[str], *, create: bool) -> dict[str, Any] | None:
+    if not keys or "" in keys:
         return None  # an empty key would read as a meta leaf marker
     node = meta
     for key in [*keys, ""]:

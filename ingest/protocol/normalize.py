@@ -124,10 +124,8 @@ def _finish(out: dict, sdk_meta: Any, ctx: Ctx) -> None:
         # The walk copied "errors": keep recording into the copy that is stored.
         ctx.errors = out.setdefault("errors", [])
         # Only the too-deep parts were replaced; the error says so instead of quoting the value.
-        ctx.errors.extend(
-            {"type": "invalid_data", "name": key, "reason": "too deeply nested or not JSON"}
-            for key in trimmed
-        )
+        for key in trimmed:
+            ctx.add({"type": "invalid_data", "name": key, "reason": "too deeply nested or not JSON"}, (key,))
     if ctx.own_errors:
         add_error_meta(out.setdefault("_meta", {}), ctx.own_errors)
 
