@@ -57,7 +57,7 @@ class Ctx:
 
     __slots__ = ("errors", "own_start", "paths", "received", "timestamp", "client_ip")
 
-    def __init__(self, errors: list[dict], received: float, client_ip: str | None) -> None:
+    def __init__(self, errors: list[dict[str, Any]], received: float, client_ip: str | None) -> None:
         self.errors = errors
         self.own_start = len(errors)
         self.paths: list[tuple[str, ...]] = []
@@ -85,7 +85,7 @@ class Ctx:
         self.paths.append(path if path is not None else tuple(error["name"].split(".")))
 
     @property
-    def own_errors(self) -> list[tuple[tuple[str, ...], dict]]:
+    def own_errors(self) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         return list(zip(self.paths, self.errors[self.own_start :], strict=True))
 
 

@@ -113,7 +113,7 @@ def normalize_event(
     return out
 
 
-def _finish(out: dict, sdk_meta: Any, ctx: Ctx) -> None:
+def _finish(out: dict[str, Any], sdk_meta: Any, ctx: Ctx) -> None:
     """Attach ``errors`` and ``_meta`` (the SDK's own, plus an entry per value dropped here)."""
     if ctx.errors:
         out["errors"] = ctx.errors
@@ -130,7 +130,7 @@ def _finish(out: dict, sdk_meta: Any, ctx: Ctx) -> None:
         add_error_meta(out.setdefault("_meta", {}), ctx.own_errors)
 
 
-def _ensure_serializable(out: dict) -> list[str]:
+def _ensure_serializable(out: dict[str, Any]) -> list[str]:
     """Make ``out`` JSON-serializable in place; return the keys whose values had to be trimmed."""
     # One C-speed orjson.dumps() (a few µs) instead of walking every event in
     # Python; only pathological events pay for the walk.
