@@ -187,15 +187,10 @@ def _client_errors(errors: Any, ctx: Ctx) -> None:
 
 def _event_id(argument: str | None, payload: Any, ctx: Ctx) -> str:
     # The envelope header's event_id wins over the payload's (protocol doc 5).
-    normalized = normalize_event_id(argument)
-    if normalized is not None:
-        return normalized
-    normalized = normalize_event_id(payload)
-    if normalized is not None:
-        return normalized
-    if payload is not None:
+    from_payload = normalize_event_id(payload)
+    if from_payload is None and payload is not None:
         ctx.invalid("event_id", payload)
-    return uuid.uuid4().hex
+    return normalize_event_id(argument) or from_payload or uuid.uuid4().hex
 
 
 def _timestamp(value: Any, ctx: Ctx) -> float:

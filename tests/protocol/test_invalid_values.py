@@ -87,6 +87,8 @@ WRONG_VALUES = [
     ("environment", [1]),
     ("platform", 5),
     ("type", 5),
+    ("event_id", 123),
+    ("event_id", "not-a-uuid"),
     ("user.id", {"a": 1}),
     ("user.email", 5),
     ("user.ip_address", 5),
@@ -160,6 +162,8 @@ def test_a_wrong_value_is_dropped_and_recorded_and_the_rest_is_intact(path: str,
     expected = _normalize(_without(path))
     assert_normalized(expected)
     assert "errors" not in expected and "_meta" not in expected
+    if path == "event_id":  # a new random id stands in for the invalid one
+        del event["event_id"], expected["event_id"]
     assert event == expected
 
 
