@@ -30,8 +30,7 @@ def add_error_meta(meta: dict[str, Any], errors: Iterable[tuple[Sequence[str], d
         data = {key: value for key, value in error.items() if key not in _NOT_DATA}
         entry: Any = [kind, data] if data else kind
         err = leaf.get("err")
-        if not isinstance(err, list):
-            err = leaf["err"] = []
+        err = leaf["err"] = list(err) if isinstance(err, list) else []
         if entry not in err:
             err.append(entry)
         if "value" in error and "val" not in leaf:
@@ -61,7 +60,10 @@ def _leaf(meta: dict[str, Any], keys: Sequence[str], *, create: bool) -> dict[st
         if not isinstance(child, dict):
             if not create:
                 return None
-            child = node[key] = {}
+            child = {}
+        if create:
+            # Copy on write: the SDK's _meta belongs to the raw event, which is never changed.
+            child = node[key] = dict(child)
         node = child
     return node
 

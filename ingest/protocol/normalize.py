@@ -118,7 +118,7 @@ def _finish(out: dict[str, Any], sdk_meta: Any, ctx: Ctx) -> None:
     if ctx.errors:
         out["errors"] = ctx.errors
     if isinstance(sdk_meta, dict):
-        out["_meta"] = sdk_meta
+        out["_meta"] = dict(sdk_meta)  # entries are added copy-on-write (meta.py)
     trimmed = _ensure_serializable(out)
     if trimmed:
         # The walk copied "errors": keep recording into the copy that is stored.

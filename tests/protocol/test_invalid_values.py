@@ -190,7 +190,9 @@ def test_a_context_name_with_a_dot_keeps_its_meta_path() -> None:
 
 def test_the_sdks_own_meta_is_merged_not_overwritten() -> None:
     sdk_meta = {"user": {"": {"rem": [["@ip", "x"]]}}, "extra": {"k": {"": {"len": 9000}}}}
-    event = _normalize({**_with("user.email", 5), "_meta": copy.deepcopy(sdk_meta)})
+    raw = {**_with("user.email", 5), "_meta": copy.deepcopy(sdk_meta)}
+    event = _normalize(raw)
+    assert raw["_meta"] == sdk_meta, "the raw event's _meta must not be changed"
     assert event["_meta"] == {
         "user": {"": {"rem": [["@ip", "x"]]}, "email": {"": {"err": ["invalid_data"], "val": 5}}},
         "extra": {"k": {"": {"len": 9000}}},
@@ -245,13 +247,17 @@ def _check_recorded(raw: dict, event: dict) -> None:
 @HEAVY
 @given(SHAPED_EVENTS)
 def test_any_wrong_types_at_any_depth_are_recorded_in_errors_and_meta(raw: dict) -> None:
+    before = copy.deepcopy(raw)
     _check_recorded(raw, _normalize(raw))
+    assert raw == before, "the input must not be changed"
 
 
 @PROFILE
 @given(st.dictionaries(st.sampled_from(TOP_LEVEL_KEYS), JSON, max_size=8))
 def test_any_json_object_normalizes_and_its_drops_are_recorded(raw: dict) -> None:
+    before = copy.deepcopy(raw)
     _check_recorded(raw, _normalize(raw))
+    assert raw == before, "the input must not be changed"
 
 
 @PROFILE
