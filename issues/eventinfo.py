@@ -193,8 +193,9 @@ def problem_text(error: dict[str, Any]) -> str:
     text = str(error.get("message") or "processing error")
     if data.get("name"):
         text += f" for {data['name']}"
-    if data.get("reason"):
-        text += f" ({data['reason']})"
+    for detail in ("attribute", "reason"):
+        if data.get(detail):
+            text += f" ({data[detail]})"
     if "value" in data:
         text += ": " + _truncate(
             json.dumps(data["value"], ensure_ascii=False, default=str), _PROBLEM_VALUE_MAX

@@ -72,9 +72,17 @@ class Ctx:
         """
         self.error("invalid_data", name, value, path)
 
-    def error(self, kind: str, name: str, value: Any, path: tuple[str, ...] | None = None) -> None:
-        # Relay's shape: {"type", "name": dotted path, "value": the original value when small}.
-        error: dict[str, Any] = {"type": kind, "name": name}
+    def error(
+        self,
+        kind: str,
+        name: str,
+        value: Any,
+        path: tuple[str, ...] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        # Relay's shape: {"type", "name": dotted path, "value": the original value when small,
+        # then the error's own data, e.g. "attribute" of a missing_attribute}.
+        error: dict[str, Any] = {"type": kind, "name": name, **(data or {})}
         small = small_original(value)
         if small is not TOO_BIG:
             error["value"] = small

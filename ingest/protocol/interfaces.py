@@ -111,6 +111,9 @@ def _pairs(value: Any, ctx: Ctx, path: str) -> list | None:
                 text = _scalar_text(one)
                 if text is not None:
                     result.append([key, text])
+                elif one is not None:
+                    ctx.invalid(f"{path}.{index}", item)
+                    break
             continue
         ctx.invalid(f"{path}.{index}", item)
     return result

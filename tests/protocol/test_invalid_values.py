@@ -97,6 +97,7 @@ WRONG_VALUES = [
     ("request.method", []),
     ("request.headers", "x"),
     ("request.env", "x"),
+    ("request.headers.0", ["Accept", {"x": 1}]),
     ("contexts.os", "linux"),
     ("tags.1", ["tier", {"x": 1}]),
     ("fingerprint.1", {}),
@@ -172,6 +173,15 @@ def _meta_at(path: str, leaf: dict) -> dict:
     for key in reversed(path.split(".")):
         meta = {key: meta}
     return meta
+
+
+def test_an_exception_without_type_or_value_is_removed_as_a_missing_attribute() -> None:
+    event = _normalize({"exception": {"values": [{"module": "shop"}, {"type": "KeyError"}]}})
+    assert event["exception"] == {"values": [{"type": "KeyError"}]}
+    expected = {"type": "missing_attribute", "name": "exception.values.0", "attribute": "type or value"}
+    assert event["errors"] == [{**expected, "value": {"module": "shop"}}]
+    leaf = {"err": [["missing_attribute", {"attribute": "type or value"}]], "val": {"module": "shop"}}
+    assert event["_meta"] == {"exception": {"values": {"0": {"": leaf}}}}
 
 
 def test_a_big_invalid_value_is_recorded_without_its_value() -> None:
