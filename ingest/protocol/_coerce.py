@@ -94,7 +94,8 @@ class Ctx:
 
     @property
     def own_errors(self) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-        return list(zip(self.paths, self.errors[self.own_start :], strict=True))
+        # Equal lengths by construction (every own error goes through add); never raise here.
+        return list(zip(self.paths, self.errors[self.own_start :], strict=False))
 
 
 def short_repr(value: Any) -> str:
