@@ -21,6 +21,7 @@ from .project_config import ProjectConfig, get_project_config
 from .protocol.client_reports import client_report_discards
 from .protocol.decompress import decompress
 from .protocol.envelope import Item, parse_envelope
+from .protocol.meta import restore_error_values
 from .protocol.normalize import normalize_event
 from .protocol.scrub import scrub_event
 from .record import RecordHeader, decode_record
@@ -87,6 +88,8 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     )
     # Scrub first: title, culprit, tags and the stored payload are all derived from the scrubbed event.
     scrub_event(event, config.scrub)
+    # The scrubber drops every original value in _meta; the errors hold the scrubbed copies.
+    restore_error_values(event)
     grouping = _group(event, config, config.grouping_config)
     hashes = list(grouping.hashes)
     if config.secondary_grouping_config:

@@ -6,6 +6,7 @@ Pure functions over the normalized event (ingest/protocol/normalize.py); no Djan
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 TITLE_MAX = 255
@@ -158,3 +159,45 @@ def compute_tags(event: dict[str, Any]) -> list[tuple[str, str]]:
         if value not in (None, ""):
             tags.setdefault(key, str(value)[:TAG_MAX])
     return list(tags.items())
+
+
+# What each processing error type means, in words (the types are Relay's / Sentry's EventError).
+_PROBLEMS = {
+    "invalid_data": "invalid value",
+    "invalid_attribute": "unknown attribute",
+    "missing_attribute": "missing value",
+    "value_too_long": "value too long",
+    "future_timestamp": "timestamp in the future",
+    "past_timestamp": "timestamp too old",
+    "clock_drift": "clock drift corrected",
+}
+_PROBLEM_VALUE_MAX = 200
+
+
+def processing_errors(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's ``errors`` in the shape of Sentry's event API: ``{"type", "message", "data"}``."""
+    errors = event.get("errors")
+    result = []
+    for error in errors if isinstance(errors, list) else ():
+        if not isinstance(error, dict):
+            continue
+        kind = str(error.get("type") or "unknown_error")
+        data = {key: value for key, value in error.items() if key != "type"}
+        result.append({"type": kind, "message": _PROBLEMS.get(kind, "processing error"), "data": data})
+    return result
+
+
+def problem_text(error: dict[str, Any]) -> str:
+    """One API error as a sentence: ``invalid value for user: "bob"``."""
+    data = error.get("data") or {}
+    text = str(error.get("message") or "processing error")
+    if data.get("name"):
+        text += f" for {data['name']}"
+    for detail in ("attribute", "reason"):
+        if data.get(detail):
+            text += f" ({data[detail]})"
+    if "value" in data:
+        text += ": " + _truncate(
+            json.dumps(data["value"], ensure_ascii=False, default=str), _PROBLEM_VALUE_MAX
+        )
+    return text

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from .eventinfo import processing_errors
 from .models import Event, Issue
 from .payload import decode_event_data
 
@@ -95,7 +96,7 @@ def serialize_event(
         "environment": data.get("environment"),
         "fingerprints": grouping.get("hashes", []),
         "groupingConfig": {"id": grouping.get("config_id")},
-        "errors": data.get("errors") or [],
+        "errors": processing_errors(data),
         "metadata": {},
         "size": len(event.data),
         "previousEventID": previous_id,

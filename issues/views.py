@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from .access import get_issue, get_project, visible_projects
 from .api import find_issue_event, neighbour_ids
+from .eventinfo import problem_text, processing_errors
 from .grouping import (
     RuleSyntaxError,
     compute_grouping,
@@ -88,6 +89,7 @@ def _event_context(data: dict) -> dict:
         "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
         "event_user": data.get("user") or {},
+        "problems": [problem_text(error) for error in processing_errors(data)],
     }
 
 

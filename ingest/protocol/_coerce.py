@@ -16,24 +16,86 @@ _LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info"}
 # raven-python and other old clients sent stdlib logging levels as numbers.
 _NUMERIC_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
 _REPR_CAP = 64
+# Relay keeps an invalid value beside its error only when it is this small (its _meta is not trimmed).
+ORIGINAL_VALUE_CAP = 500
 # 1970 .. 9999-12-31: what datetime.fromtimestamp() downstream can represent.
 _MIN_TIMESTAMP = 0.0
 _MAX_TIMESTAMP = 253402300799.0
+# Marks "no original value kept" (None is a value: an explicit JSON null).
+TOO_BIG = object()
+
+
+def small_original(value: Any) -> Any:
+    """A JSON-safe copy of ``value`` if it serializes to under 500 bytes, else ``TOO_BIG``.
+
+    Bounded work: a container with many items, or nested deeper than orjson allows, is too big
+    without being walked in Python.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value
+    if kind is str:
+        return value if len(value) < ORIGINAL_VALUE_CAP else TOO_BIG
+    if kind is int:
+        return value if -(2**63) <= value < 2**64 else TOO_BIG
+    if (kind is dict or kind is list or kind is tuple) and len(value) < ORIGINAL_VALUE_CAP // 2:
+        try:
+            text = orjson.dumps(value)
+        except (orjson.JSONEncodeError, TypeError):
+            return TOO_BIG
+        # A copy: the event's copy may be scrubbed or changed after this point.
+        return orjson.loads(text) if len(text) < ORIGINAL_VALUE_CAP else TOO_BIG
+    return TOO_BIG
 
 
 class Ctx:
-    """Per-event state threaded through the normalizers."""
+    """Per-event state threaded through the normalizers.
 
-    __slots__ = ("errors", "received", "timestamp", "client_ip")
+    ``errors`` starts with the ones the SDK sent; ``own_errors`` are the ones found here, with
+    ``paths`` (their keys, one tuple per own error) for ``_meta``.
+    """
 
-    def __init__(self, errors: list[dict], received: float, client_ip: str | None) -> None:
+    __slots__ = ("errors", "own_start", "paths", "received", "timestamp", "client_ip")
+
+    def __init__(self, errors: list[dict[str, Any]], received: float, client_ip: str | None) -> None:
         self.errors = errors
+        self.own_start = len(errors)
+        self.paths: list[tuple[str, ...]] = []
         self.received = received
         self.timestamp = received
         self.client_ip = client_ip
 
-    def invalid(self, name: str, value: Any) -> None:
-        self.errors.append({"type": "invalid_data", "name": name, "value": short_repr(value)})
+    def invalid(self, name: str, value: Any, path: tuple[str, ...] | None = None) -> None:
+        """Record that ``value`` at ``name`` (a dotted path) was dropped or replaced as invalid.
+
+        ``path`` gives the keys when one of them may hold a dot (a context's name).
+        """
+        self.error("invalid_data", name, value, path)
+
+    def error(
+        self,
+        kind: str,
+        name: str,
+        value: Any,
+        path: tuple[str, ...] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        # Relay's shape: {"type", "name": dotted path, "value": the original value when small,
+        # then the error's own data, e.g. "attribute" of a missing_attribute}.
+        error: dict[str, Any] = {"type": kind, "name": name, **(data or {})}
+        small = small_original(value)
+        if small is not TOO_BIG:
+            error["value"] = small
+        self.add(error, path)
+
+    def add(self, error: dict[str, Any], path: tuple[str, ...] | None = None) -> None:
+        self.errors.append(error)
+        self.paths.append(path if path is not None else tuple(error["name"].split(".")))
+
+    @property
+    def own_errors(self) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+        # Equal lengths by construction (every own error goes through add); never raise here.
+        return list(zip(self.paths, self.errors[self.own_start :], strict=False))
 
 
 def short_repr(value: Any) -> str:

@@ -11,6 +11,10 @@ from ._coerce import Ctx, keep_if, lenient_str, normalize_level, parse_timestamp
 
 TAG_CAP = 200
 MAX_BREADCRUMBS = 100
+# Typed user fields (Relay's User); any other key is kept as the SDK sent it.
+_USER_LENIENT_STRINGS = ("id", "username")
+_USER_STRINGS = ("email", "name", "segment", "sentry_user")
+_USER_OBJECTS = ("data", "geo")
 
 
 def _scalar_text(value: Any) -> str | None:
@@ -75,6 +79,8 @@ def _breadcrumb(crumb: Any, ctx: Ctx, path: str) -> dict | None:
     out["timestamp"] = timestamp
     crumb_type = out.get("type")
     if not isinstance(crumb_type, str) or not crumb_type:
+        if crumb_type is not None and crumb_type != "":
+            ctx.invalid(f"{path}.type", crumb_type)
         out["type"] = "default"
     out["level"] = normalize_level(out.get("level"), "info", ctx, f"{path}.level")
     for key in ("category", "message"):
@@ -105,6 +111,9 @@ def _pairs(value: Any, ctx: Ctx, path: str) -> list | None:
                 text = _scalar_text(one)
                 if text is not None:
                     result.append([key, text])
+                elif one is not None:
+                    ctx.invalid(f"{path}.{index}", item)
+                    break
             continue
         ctx.invalid(f"{path}.{index}", item)
     return result
@@ -142,12 +151,18 @@ def normalize_user(value: Any, ctx: Ctx, name: str) -> dict | None:
         # "{{auto}}" asks the server to fill in the request's remote address.
         out["ip_address"] = ctx.client_ip or None
     keep_if(out, "ip_address", str, ctx, name)
-    user_id = out.get("id")
-    if user_id is not None and not isinstance(user_id, str):
-        out["id"] = lenient_str(user_id)
-        if out["id"] is None:
-            ctx.invalid(f"{name}.id", user_id)
-    keep_if(out, "id", str, ctx, name)
+    for key in _USER_LENIENT_STRINGS:
+        text = out.get(key)
+        if text is not None and not isinstance(text, str):
+            # Relay's LenientString: 42 becomes "42", an object or a list is dropped.
+            out[key] = lenient_str(text)
+            if out[key] is None:
+                ctx.invalid(f"{name}.{key}", text)
+        keep_if(out, key, str, ctx, name)
+    for key in _USER_STRINGS:
+        keep_if(out, key, str, ctx, name)
+    for key in _USER_OBJECTS:
+        keep_if(out, key, dict, ctx, name)
     return out or None
 
 
@@ -159,7 +174,7 @@ def normalize_contexts(value: Any, ctx: Ctx, name: str) -> dict | None:
     for key, context in value.items():
         if not isinstance(context, dict):
             if context is not None:
-                ctx.invalid(f"{name}.{key}", context)
+                ctx.invalid(f"{name}.{key}", context, (name, str(key)))
             continue
         if isinstance(context.get("type"), str):
             out[key] = context

@@ -1,8 +1,10 @@
 """Event normalization: any JSON from any SDK -> one shape downstream relies on.
 
 Relay accepts many legacy and lenient shapes (protocol doc section 8); this
-module folds them into one form and never raises: a field of the wrong type
-is dropped and reported in ``errors`` as ``{"type": "invalid_data", ...}``.
+module folds them into one form and never raises: a value of the wrong type,
+at any depth, is dropped and reported like Relay does, in ``errors``
+(``{"type": "invalid_data", "name": "user", "value": "bob"}``) and in
+``_meta`` (``{"user": {"": {"err": ["invalid_data"], "val": "bob"}}}``).
 Opaque nested values (``extra``, frame ``vars``, ``request.data``, ...) are
 shared with ``raw``, not deep-copied: treat ``raw`` as consumed.
 """
@@ -15,14 +17,7 @@ from typing import Any
 
 import orjson
 
-from ._coerce import (
-    Ctx,
-    json_safe,
-    lenient_str,
-    normalize_level,
-    parse_timestamp,
-    short_repr,
-)
+from ._coerce import Ctx, json_safe, lenient_str, normalize_level, parse_timestamp
 from .envelope import normalize_event_id
 from .interfaces import (
     normalize_breadcrumbs,
@@ -34,6 +29,7 @@ from .interfaces import (
     normalize_user,
 )
 from .logentry import normalize_logentry
+from .meta import add_error_meta
 from .stacktrace import normalize_exception, normalize_stacktrace, normalize_threads
 
 _FUTURE_TOLERANCE = 3600.0
@@ -64,7 +60,8 @@ _HANDLED = frozenset(
     {name for names in _SOURCES.values() for name in names}
     | {name for name, _ in _STRING_FIELDS}
     | _SERVER_SET
-    | {"event_id", "timestamp", "start_timestamp", "platform", "level", "environment", "type", "errors"}
+    | {"event_id", "timestamp", "start_timestamp", "platform", "level", "environment", "type"}
+    | {"errors", "_meta"}
     | {"tags", "breadcrumbs", "threads", "contexts", "extra", "modules", "sdk", "fingerprint"}
 )
 
@@ -80,8 +77,10 @@ def normalize_event(
     platform_hint: str | None = None,
 ) -> dict:
     """Return a new, normalized event dict; never raises on any JSON value."""
-    ctx = Ctx(_client_errors(raw), float(received), client_ip)
-    if not isinstance(raw, dict):
+    ctx = Ctx([], float(received), client_ip)
+    if isinstance(raw, dict):
+        _client_errors(raw.get("errors"), ctx)
+    else:
         ctx.invalid("event", raw)
         raw = {}
     out = {key: value for key, value in raw.items() if key not in _HANDLED}
@@ -94,6 +93,8 @@ def normalize_event(
     out["platform"] = _platform(raw.get("platform"), platform_hint, ctx)
     raw_type = raw.get("type")
     if not isinstance(raw_type, str):
+        if raw_type is not None:
+            ctx.invalid("type", raw_type)
         raw_type = None
     default_level = "info" if raw_type == "transaction" else "error"
     out["level"] = normalize_level(raw.get("level"), default_level, ctx, "level")
@@ -108,18 +109,34 @@ def normalize_event(
         out["type"] = raw_type
     else:
         out["type"] = "error" if "exception" in out else "default"
-    if ctx.errors:
-        out["errors"] = ctx.errors
-    _ensure_serializable(out)
+    _finish(out, raw.get("_meta"), ctx)
     return out
 
 
-def _ensure_serializable(out: dict) -> None:
+def _finish(out: dict[str, Any], sdk_meta: Any, ctx: Ctx) -> None:
+    """Attach ``errors`` and ``_meta`` (the SDK's own, plus an entry per value dropped here)."""
+    if ctx.errors:
+        out["errors"] = ctx.errors
+    if isinstance(sdk_meta, dict):
+        out["_meta"] = dict(sdk_meta)  # entries are added copy-on-write (meta.py)
+    trimmed = _ensure_serializable(out)
+    if trimmed:
+        # The walk copied "errors": keep recording into the copy that is stored.
+        ctx.errors = out.setdefault("errors", [])
+        # Only the too-deep parts were replaced; the error says so instead of quoting the value.
+        for key in trimmed:
+            ctx.add({"type": "invalid_data", "name": key, "reason": "too deeply nested or not JSON"}, (key,))
+    if ctx.own_errors:
+        add_error_meta(out.setdefault("_meta", {}), ctx.own_errors)
+
+
+def _ensure_serializable(out: dict[str, Any]) -> list[str]:
+    """Make ``out`` JSON-serializable in place; return the keys whose values had to be trimmed."""
     # One C-speed orjson.dumps() (a few µs) instead of walking every event in
     # Python; only pathological events pay for the walk.
     try:
         orjson.dumps(out)
-        return
+        return []
     except (orjson.JSONEncodeError, TypeError):
         pass
     trimmed = []
@@ -128,9 +145,7 @@ def _ensure_serializable(out: dict) -> None:
         out[key] = json_safe(value, _MAX_DEPTH, hits)
         if hits:
             trimmed.append(key)
-    out.setdefault("errors", []).extend(
-        {"type": "invalid_data", "name": key, "value": "too deeply nested or not JSON"} for key in trimmed
-    )
+    return trimmed
 
 
 def _apply(out: dict, raw: dict, name: str, normalizer: _Normalizer, ctx: Ctx) -> None:
@@ -155,24 +170,27 @@ def _set(out: dict, name: str, value: Any, ctx: Ctx, original: Any) -> None:
         out[name] = value
 
 
-def _client_errors(raw: Any) -> list[dict]:
-    errors = raw.get("errors") if isinstance(raw, dict) else None
-    if isinstance(errors, list):
-        return [error for error in errors if isinstance(error, dict)]
-    return []
+def _client_errors(errors: Any, ctx: Ctx) -> None:
+    """Processing errors the SDK (or a relay in front of us) already recorded are kept."""
+    if errors is None:
+        return
+    if not isinstance(errors, list):
+        ctx.invalid("errors", errors)
+        return
+    ctx.errors.extend(error for error in errors if isinstance(error, dict))
+    # They are the SDK's errors, not ours: _meta gets entries for ours only.
+    ctx.own_start = len(ctx.errors)
+    for index, error in enumerate(errors):
+        if not isinstance(error, dict):
+            ctx.invalid(f"errors.{index}", error)
 
 
 def _event_id(argument: str | None, payload: Any, ctx: Ctx) -> str:
     # The envelope header's event_id wins over the payload's (protocol doc 5).
-    normalized = normalize_event_id(argument)
-    if normalized is not None:
-        return normalized
-    normalized = normalize_event_id(payload)
-    if normalized is not None:
-        return normalized
-    if payload is not None:
+    from_payload = normalize_event_id(payload)
+    if from_payload is None and payload is not None:
         ctx.invalid("event_id", payload)
-    return uuid.uuid4().hex
+    return normalize_event_id(argument) or from_payload or uuid.uuid4().hex
 
 
 def _timestamp(value: Any, ctx: Ctx) -> float:
@@ -184,7 +202,7 @@ def _timestamp(value: Any, ctx: Ctx) -> float:
         return ctx.received
     if timestamp > ctx.received + _FUTURE_TOLERANCE:
         # A wrong client clock would otherwise pin the event above all others.
-        ctx.errors.append({"type": "future_timestamp", "name": "timestamp", "value": short_repr(value)})
+        ctx.error("future_timestamp", "timestamp", value)
         return ctx.received
     return timestamp
 

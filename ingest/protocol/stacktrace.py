@@ -136,6 +136,8 @@ def _exception_value(exc: Any, ctx: Ctx, path: str) -> dict | None:
     if tid is not None and (isinstance(tid, bool) or not isinstance(tid, int | str)):
         ctx.invalid(f"{path}.thread_id", out.pop("thread_id"))
     if not (out.get("type") or out.get("value") or "stacktrace" in out):
+        # Relay removes such an exception too, recording the original under missing_attribute.
+        ctx.error("missing_attribute", path, exc, data={"attribute": "type or value"})
         return None
     # Keep explicit nulls out of the normalized form.
     return {k: v for k, v in out.items() if v is not None}

@@ -523,5 +523,11 @@ def test_client_errors_are_kept_and_ours_appended() -> None:
     event = norm({"errors": [{"type": "client"}, "junk"], "level": 5})
     assert event["errors"] == [
         {"type": "client"},
-        {"type": "invalid_data", "name": "level", "value": "5"},
+        {"type": "invalid_data", "name": "errors.1", "value": "junk"},
+        {"type": "invalid_data", "name": "level", "value": 5},
     ]
+    # _meta records only the values dropped here, not the SDK's own errors.
+    assert event["_meta"] == {
+        "errors": {"1": {"": {"err": ["invalid_data"], "val": "junk"}}},
+        "level": {"": {"err": ["invalid_data"], "val": 5}},
+    }
