@@ -5,8 +5,10 @@ filesystem transport, the ingest buffer is a table). With DATABASE_URL and REDIS
 and Redis take over and any number of web and worker processes can run on any number of machines.
 """
 
+import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -22,8 +24,13 @@ def _env_or_file(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
+# Everything LightTrace writes (database, WAL, secret key, sessions, events) is for its own user only:
+# files 600 and the data directory 700, whatever the umask of the shell that started it.
+os.umask(0o077)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    DATA_DIR.chmod(0o700)  # also an existing directory made 755 by an earlier version
 PORT = env.int("PORT", default=8000)
 LIGHTTRACE_URL = env.str("LIGHTTRACE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
@@ -42,7 +49,12 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# Pages answer only to the public host (a forged Host header could otherwise steer redirects and
+# API links elsewhere); SDK ingest does not look at the Host header at all.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=[urlsplit(LIGHTTRACE_URL).hostname or "127.0.0.1", "127.0.0.1", "localhost", "[::1]"],
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[LIGHTTRACE_URL])
 
 INSTALLED_APPS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import Http404
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ from .services import set_status
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+MAX_OFFSET = 100_000
 
 
 def _page(request: Request) -> tuple[int, int]:
@@ -31,6 +33,9 @@ def _page(request: Request) -> tuple[int, int]:
         offset = max(0, int(cursor.split(":")[1])) if cursor else 0
     except (IndexError, ValueError):
         offset = 0
+    if offset > MAX_OFFSET:
+        # A made-up cursor must not reach the database as an offset it cannot hold (or scan).
+        raise ParseError(f"cursor offset must be at most {MAX_OFFSET}")
     return offset, limit
 
 
