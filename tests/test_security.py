@@ -105,33 +105,40 @@ def test_login_is_throttled_after_repeated_failures(client, make_project):
     assert client.post("/login/", {"username": "bob", "password": "right-password"}).status_code == 302
 
 
+# These tests give each its own client address instead of clearing the cache (a Redis FLUSHDB).
 def test_admin_login_is_throttled_too(client, make_project):
-    cache.clear()
     get_user_model().objects.create_superuser("root", password="right-password")
+    addr = {"REMOTE_ADDR": "198.51.100.1"}
     for _ in range(5):
-        assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 200
-    locked = client.post("/admin/login/", {"username": "root", "password": "right-password"})
+        assert (
+            client.post("/admin/login/", {"username": "root", "password": "wrong"}, **addr).status_code == 200
+        )
+    locked = client.post("/admin/login/", {"username": "root", "password": "right-password"}, **addr)
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
 
 
 def test_failures_of_one_user_do_not_lock_out_a_colleague_behind_the_same_address(client, make_project):
-    cache.clear()
     users = get_user_model().objects
-    users.create_user("bob", password="right-password")
+    users.create_user("bob2", password="right-password")
     users.create_user("carol", password="carol-password")
+    addr = {"REMOTE_ADDR": "198.51.100.2"}
     for _ in range(6):
-        client.post("/login/", {"username": "bob", "password": "wrong"})
-    assert client.post("/login/", {"username": "carol", "password": "carol-password"}).status_code == 302
+        client.post("/login/", {"username": "bob2", "password": "wrong"}, **addr)
+    assert (
+        client.post("/login/", {"username": "carol", "password": "carol-password"}, **addr).status_code == 302
+    )
 
 
 def test_an_address_spraying_usernames_is_locked_out(client, make_project):
     from accounts.throttle import MAX_FAILURES_PER_ADDRESS
 
-    cache.clear()
     get_user_model().objects.create_user("dave", password="dave-password")
+    addr = {"REMOTE_ADDR": "198.51.100.3"}
     for n in range(MAX_FAILURES_PER_ADDRESS):
-        client.post("/login/", {"username": f"guess{n}", "password": "wrong"})
-    assert client.post("/login/", {"username": "dave", "password": "dave-password"}).status_code == 429
+        client.post("/login/", {"username": f"guess{n}", "password": "wrong"}, **addr)
+    assert (
+        client.post("/login/", {"username": "dave", "password": "dave-password"}, **addr).status_code == 429
+    )
 
 
 def test_parallel_attempts_check_no_more_passwords_than_the_limit():
@@ -140,22 +147,25 @@ def test_parallel_attempts_check_no_more_passwords_than_the_limit():
 
     from accounts.throttle import MAX_FAILURES_PER_USER, reserve_attempt
 
-    cache.clear()
     with ThreadPoolExecutor(max_workers=40) as pool:
-        allowed = list(pool.map(lambda n: reserve_attempt("erin", f"10.0.0.{n}"), range(40)))
+        allowed = list(pool.map(lambda n: reserve_attempt("erin-parallel", f"203.0.113.{n}"), range(40)))
     assert sum(allowed) == MAX_FAILURES_PER_USER
 
 
 def test_a_successful_login_gives_its_attempt_back(client, make_project):
-    cache.clear()
     get_user_model().objects.create_user("frank", password="right-password")
+    addr = {"REMOTE_ADDR": "198.51.100.4"}
     for _ in range(4):
-        client.post("/login/", {"username": "frank", "password": "wrong"})
-    assert client.post("/login/", {"username": "frank", "password": "right-password"}).status_code == 302
+        client.post("/login/", {"username": "frank", "password": "wrong"}, **addr)
+    assert (
+        client.post("/login/", {"username": "frank", "password": "right-password"}, **addr).status_code == 302
+    )
     client.logout()
     for _ in range(4):
-        assert client.post("/login/", {"username": "frank", "password": "wrong"}).status_code == 200
-    assert client.post("/login/", {"username": "frank", "password": "right-password"}).status_code == 302
+        assert client.post("/login/", {"username": "frank", "password": "wrong"}, **addr).status_code == 200
+    assert (
+        client.post("/login/", {"username": "frank", "password": "right-password"}, **addr).status_code == 302
+    )
 
 
 def _settings_in_subprocess(env: dict, expression: str) -> str:
@@ -236,3 +246,24 @@ def test_data_dir_and_the_files_in_it_are_private(tmp_path):
 def test_a_forged_host_header_is_refused(client, make_project):
     assert client.get("/login/", HTTP_HOST="evil.example").status_code == 400
     assert client.get("/login/", HTTP_HOST="127.0.0.1").status_code == 200
+
+
+def test_pages_carry_a_strict_content_security_policy(client, make_project):
+    first, second = client.get("/login/"), client.get("/login/")
+    policy = first["Content-Security-Policy"]
+    assert (
+        "script-src 'self' 'nonce-" in policy
+        and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert policy != second["Content-Security-Policy"]  # a fresh nonce per response
+    assert "camera=()" in first["Permissions-Policy"]
+
+
+def test_hsts_is_on_when_served_over_https():
+    https = {"LIGHTTRACE_URL": "https://errors.example.com"}
+    assert _settings_in_subprocess(https, "settings.SECURE_HSTS_SECONDS") == "31536000"
+    assert (
+        _settings_in_subprocess({"LIGHTTRACE_URL": "http://127.0.0.1:8000"}, "settings.SECURE_HSTS_SECONDS")
+        == "0"
+    )
