@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from .access import get_issue, get_project
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue
-from .search import apply_query
+from .search import SearchError, apply_query
 from .serializers import serialize_event, serialize_event_summary, serialize_issue
 from .services import set_status
 
@@ -60,7 +60,10 @@ class ProjectIssuesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = _page(request)
-        issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
+        try:
+            issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
+        except SearchError as exc:
+            raise ParseError(str(exc)) from exc
         rows = list(
             issues.select_related("project__organization").order_by("-last_seen", "-id")[
                 offset : offset + limit + 1

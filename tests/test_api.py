@@ -118,3 +118,12 @@ def test_issue_list_query_count_does_not_grow_with_issues(setup, django_assert_m
     store_events(project.id, [prepared_event(hashes=[f"{i:032d}"]) for i in range(20)])
     with django_assert_max_num_queries(4):
         assert len(client.get("/api/0/projects/acme/web/issues/?limit=20").json()) == 20
+
+
+def test_a_flood_of_search_terms_is_a_400_with_the_limit(setup):
+    project, client = setup
+    store_events(project.id, [prepared_event()])
+    flood = client.get("/api/0/projects/acme/web/issues/", {"query": " ".join(["level:error"] * 200)})
+    assert flood.status_code == 400 and "at most 20 terms" in flood.json()["detail"]
+    many_tags = " ".join(f"tag{n}:v" for n in range(19)) + " level:error"
+    assert client.get("/api/0/projects/acme/web/issues/", {"query": many_tags}).status_code == 200
