@@ -5,8 +5,10 @@ filesystem transport, the ingest buffer is a table). With DATABASE_URL and REDIS
 and Redis take over and any number of web and worker processes can run on any number of machines.
 """
 
+import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -22,8 +24,13 @@ def _env_or_file(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
+# Everything LightTrace writes (database, WAL, secret key, sessions, events) is for its own user only:
+# files 600 and the data directory 700, whatever the umask of the shell that started it.
+os.umask(0o077)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    DATA_DIR.chmod(0o700)  # also an existing directory made 755 by an earlier version
 PORT = env.int("PORT", default=8000)
 LIGHTTRACE_URL = env.str("LIGHTTRACE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
@@ -42,7 +49,12 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# Pages answer only to the public host (a forged Host header could otherwise steer redirects and
+# API links elsewhere); SDK ingest does not look at the Host header at all.
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=[urlsplit(LIGHTTRACE_URL).hostname or "127.0.0.1", "127.0.0.1", "localhost", "[::1]"],
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[LIGHTTRACE_URL])
 
 INSTALLED_APPS = [
@@ -62,13 +74,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.request_budget.RequestBudgetMiddleware",
 ]
+# Longest a web request's database query may run (0: no bound); config/request_budget.py.
+WEB_STATEMENT_TIMEOUT_SECONDS = env.float("WEB_STATEMENT_TIMEOUT_SECONDS", default=10.0)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -228,6 +244,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Browsers that once saw LightTrace over https refuse plain http to it for a year (sent on https only).
+SECURE_HSTS_SECONDS = 31_536_000 if LIGHTTRACE_URL.startswith("https://") else 0
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
 )

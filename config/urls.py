@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import ThrottledLoginView
+from accounts.views import admin_login, login
 from config.health import health
 from config.status import status_page
 from issues import api, project_settings, views
@@ -21,8 +21,9 @@ urlpatterns = [
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
     path("status/", status_page, name="status"),
-    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("login/", login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", admin_login),  # before admin.site.urls, so the throttled view answers
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),

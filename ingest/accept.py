@@ -19,7 +19,7 @@ from .buffer import get_buffer
 from .keys import KeyInfo, lookup_key
 from .kick import kick_workers
 from .protocol.auth import AuthInfo, auth_from_dsn, extract_auth
-from .protocol.decompress import decode_store_body, decompress
+from .protocol.decompress import decode_store_body, decompress, decompress_prefix
 from .protocol.envelope import (
     Envelope,
     Item,
@@ -85,12 +85,11 @@ def authenticate(auth: AuthInfo | None, project_id: int) -> KeyInfo:
 
 def accept_envelope(req: IngestRequest) -> Accepted:
     auth = extract_auth(req.headers, req.query)
-    key = authenticate(auth, req.project_id) if auth is not None else None
+    # Who is sending comes before any real work: from the headers or query, or else from the DSN in
+    # the envelope's header line, read by inflating only the start of the body.
+    key = authenticate(auth if auth is not None else _auth_from_header_line(req), req.project_id)
     body = decompress(req.body, req.content_encoding, settings.INGEST["MAX_ENVELOPE_BYTES"])
     envelope = parse_envelope(body)
-    if key is None:
-        dsn = envelope.headers.get("dsn")
-        key = authenticate(auth_from_dsn(dsn) if isinstance(dsn, str) else None, req.project_id)
     valid, problems = split_valid_items(envelope)
     valid, more = _check_items(valid)
     problems += more
@@ -113,6 +112,21 @@ def accept_envelope(req: IngestRequest) -> Accepted:
     payload = serialize_envelope(Envelope(headers=envelope.headers, items=valid))
     _enqueue(req, key, event_id, payload, None)
     return Accepted(event_id=event_id, problems=problems, rate_limits=limits)
+
+
+ENVELOPE_HEADER_LIMIT = 64 * 1024
+
+
+def _auth_from_header_line(req: IngestRequest) -> AuthInfo | None:
+    cap = settings.INGEST["MAX_ENVELOPE_BYTES"]
+    start = decompress_prefix(req.body, req.content_encoding, ENVELOPE_HEADER_LIMIT, cap)
+    line = start.split(b"\n", 1)[0]
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None  # a malformed envelope from an unknown sender: 401, not a parse error
+    dsn = header.get("dsn") if isinstance(header, dict) else None
+    return auth_from_dsn(dsn) if isinstance(dsn, str) else None
 
 
 def accept_store(req: IngestRequest) -> Accepted:

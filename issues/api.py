@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import Http404
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,12 +13,13 @@ from rest_framework.views import APIView
 from .access import get_issue, get_project
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue
-from .search import apply_query
+from .search import SearchError, apply_query
 from .serializers import serialize_event, serialize_event_summary, serialize_issue
 from .services import set_status
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+MAX_OFFSET = 100_000
 
 
 def _page(request: Request) -> tuple[int, int]:
@@ -31,6 +33,9 @@ def _page(request: Request) -> tuple[int, int]:
         offset = max(0, int(cursor.split(":")[1])) if cursor else 0
     except (IndexError, ValueError):
         offset = 0
+    if offset > MAX_OFFSET:
+        # A made-up cursor must not reach the database as an offset it cannot hold (or scan).
+        raise ParseError(f"cursor offset must be at most {MAX_OFFSET}")
     return offset, limit
 
 
@@ -55,7 +60,10 @@ class ProjectIssuesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = _page(request)
-        issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
+        try:
+            issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
+        except SearchError as exc:
+            raise ParseError(str(exc)) from exc
         rows = list(
             issues.select_related("project__organization").order_by("-last_seen", "-id")[
                 offset : offset + limit + 1

@@ -20,7 +20,7 @@ from .grouping import (
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
-from .search import apply_query
+from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
 from .services import set_status
 
@@ -35,12 +35,21 @@ def home(request: HttpRequest) -> HttpResponse:
 def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
     query = request.GET.get("query")
-    issues = apply_query(Issue.objects.filter(project=project), query).order_by("-last_seen", "-id")
+    search_error = ""
+    try:
+        issues = apply_query(Issue.objects.filter(project=project), query).order_by("-last_seen", "-id")
+    except SearchError as exc:
+        issues, search_error = Issue.objects.none(), str(exc)
     page = Paginator(issues, 50).get_page(request.GET.get("page"))
     for issue in page.object_list:
         issue.project = project
         issue.permalink = issue_permalink(issue)
-    context = {"project": project, "page": page, "query": "is:unresolved" if query is None else query}
+    context = {
+        "project": project,
+        "page": page,
+        "query": "is:unresolved" if query is None else query,
+        "search_error": search_error,
+    }
     return render(request, "issues/issue_list.html", context)
 
 

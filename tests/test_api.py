@@ -70,6 +70,22 @@ def test_cursor_pagination_walks_every_issue_once(setup):
     assert len(seen) == 7 and len(set(seen)) == 7
 
 
+@pytest.mark.parametrize("cursor", ["0:9223372036854775808:0", "0:100001:0", "0:" + "9" * 5000 + ":0"])
+def test_out_of_range_cursors_are_a_400_not_a_500(setup, cursor):
+    project, client = setup
+    store_events(project.id, [prepared_event()])
+    issue_id = Issue.objects.get().id
+    for path in ("/api/0/projects/acme/web/issues/", f"/api/0/issues/{issue_id}/events/"):
+        response = client.get(path, {"cursor": cursor})
+        assert response.status_code in (200, 400), (path, response.status_code)
+        if response.status_code == 400:
+            assert "cursor" in response.json()["detail"]
+    assert (
+        client.get("/api/0/projects/acme/web/issues/", {"cursor": "0:9223372036854775808:0"}).status_code
+        == 400
+    )
+
+
 def test_issue_events_and_latest(setup):
     project, client = setup
     store_events(project.id, [rich_prepared_event(seconds=1), rich_prepared_event(seconds=2)])
@@ -102,3 +118,12 @@ def test_issue_list_query_count_does_not_grow_with_issues(setup, django_assert_m
     store_events(project.id, [prepared_event(hashes=[f"{i:032d}"]) for i in range(20)])
     with django_assert_max_num_queries(4):
         assert len(client.get("/api/0/projects/acme/web/issues/?limit=20").json()) == 20
+
+
+def test_a_flood_of_search_terms_is_a_400_with_the_limit(setup):
+    project, client = setup
+    store_events(project.id, [prepared_event()])
+    flood = client.get("/api/0/projects/acme/web/issues/", {"query": " ".join(["level:error"] * 200)})
+    assert flood.status_code == 400 and "at most 20 terms" in flood.json()["detail"]
+    many_tags = " ".join(f"tag{n}:v" for n in range(19)) + " level:error"
+    assert client.get("/api/0/projects/acme/web/issues/", {"query": many_tags}).status_code == 200

@@ -88,3 +88,15 @@ def test_serve_only_runs_the_roles_asked_for(monkeypatch, settings):
     assert "celery" in started["worker"][0] and "beat" in started["scheduler"]
     with pytest.raises(CommandError, match="unknown role"):
         call_command("serve", "--only", "web,gpu")
+
+
+def test_bootstrap_prints_the_generated_admin_password_once(settings, tmp_path):
+    from io import StringIO
+
+    settings.DATA_DIR = tmp_path
+    first, second = StringIO(), StringIO()
+    call_command("bootstrap", stdout=first)
+    call_command("bootstrap", stdout=second)
+    password = (tmp_path / "initial-admin.txt").read_text().splitlines()[1]
+    assert f"password: {password}" in first.getvalue()
+    assert password not in second.getvalue() and "initial-admin.txt" in second.getvalue()

@@ -116,6 +116,23 @@ def test_auth_from_dsn_in_envelope_header(client, fixture_project, clean_buffer)
     assert response.status_code == 200 and response.json() == {"id": "d" * 32}
 
 
+def test_an_unknown_sender_is_refused_before_its_body_is_inflated(client, fixture_project, clean_buffer):
+    """No key in headers or query: only the envelope's header line is inflated to look for a DSN, so
+    what follows it (here: a stream that breaks after 1 MiB) is never decoded for a stranger."""
+    import zlib
+
+    project, _ = fixture_project
+    start = json.dumps({"dsn": f"http://{'f' * 32}@testserver/{project.id}"}).encode() + b"\n"
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    body = compressor.compress(start + bytes(1024 * 1024)) + compressor.flush(zlib.Z_FULL_FLUSH) + b"garbage"
+    response = client.post(
+        f"/api/{project.id}/envelope/", data=body, content_type="text/plain", HTTP_CONTENT_ENCODING="gzip"
+    )
+    assert response.status_code == 401, response.content
+    no_dsn = client.post(f"/api/{project.id}/envelope/", data=b"not json\n{}", content_type="text/plain")
+    assert no_dsn.status_code == 401
+
+
 def test_missing_and_unknown_keys_are_401(client, fixture_project, clean_buffer):
     project, _ = fixture_project
     body = make_event_envelope(EVENT)

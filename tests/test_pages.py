@@ -93,3 +93,10 @@ def test_other_organizations_issue_is_404(logged_in, make_project):
     other_issue = Issue.objects.get(project=other)
     assert client.get(f"/organizations/rival/projects/app/issues/{other_issue.id}/").status_code == 404
     assert client.get("/organizations/rival/projects/app/").status_code == 404
+
+
+def test_a_search_over_the_term_limit_says_so_under_the_search_bar(logged_in):
+    project, client, issue = logged_in
+    response = client.get("/organizations/acme/projects/web/", {"query": " ".join(["level:error"] * 30)})
+    html = response.content.decode()
+    assert response.status_code == 200 and "at most 20 terms" in html and f"/issues/{issue.id}/" not in html

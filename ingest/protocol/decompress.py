@@ -56,12 +56,34 @@ class _Output:
     def add(self, chunk: bytes) -> None:
         if chunk:
             self.size += len(chunk)
-            if self.size > self.max_size:
-                raise PayloadTooLarge(f"payload exceeds {self.max_size} bytes after decompression")
             self.chunks.append(chunk)
+            if self.size > self.max_size:
+                raise _CapReached(f"payload exceeds {self.max_size} bytes after decompression", self)
 
     def result(self) -> bytes:
         return self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+
+
+class _CapReached(PayloadTooLarge):
+    """The cap was crossed; carries what was inflated before, for :func:`decompress_prefix`."""
+
+    def __init__(self, reason: str, output: _Output) -> None:
+        super().__init__(reason)
+        self.prefix = b"".join(output.chunks)[: output.max_size]
+
+
+def decompress_prefix(body: bytes, encoding: str | None, size: int, whole_cap: int) -> bytes:
+    """The first ``size`` bytes (or fewer) of the decoded body, inflating little more than that:
+    enough to read an envelope's header line before the sender is known. A chain of several
+    encodings is decoded whole, up to ``whole_cap`` (its inner decoder would see a cut stream)."""
+    if encoding and "," in encoding:
+        return decompress(body, encoding, whole_cap)[:size]
+    try:
+        return decompress(body, encoding, size)
+    except _CapReached as exc:
+        return exc.prefix
+    except PayloadTooLarge:  # no compression: the body itself is longer
+        return body[:size]
 
 
 def decompress(body: bytes, encoding: str | None, max_size: int) -> bytes:

@@ -54,11 +54,28 @@ def compute_grouping(
     )
 
 
+# Rules are tenant input matched against every event on shared workers: bounded in size.
+MAX_RULES_CHARS = 64 * 1024
+MAX_RULE_LINE_CHARS = 1000
+
+
+def _check_rules_size(text: str) -> None:
+    if not isinstance(text, str):
+        return  # the parsers say "rules must be text"
+    if len(text) > MAX_RULES_CHARS:
+        raise RuleSyntaxError(1, f"rules are longer than {MAX_RULES_CHARS:,} characters")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_RULE_LINE_CHARS:
+            raise RuleSyntaxError(lineno, f"a rule is longer than {MAX_RULE_LINE_CHARS:,} characters")
+
+
 def parse_fingerprint_rules(text: str) -> FingerprintRules:
     """Parse project fingerprint rules; raises ``RuleSyntaxError`` on bad input."""
+    _check_rules_size(text)
     return FingerprintRules.from_text(text)
 
 
 def parse_enhancements(text: str) -> Enhancements:
     """Parse project stack-trace rules; raises ``RuleSyntaxError`` on bad input."""
+    _check_rules_size(text)
     return Enhancements.from_text(text)

@@ -14,7 +14,7 @@ import brotli
 import pytest
 import zstandard
 
-from ingest.protocol.decompress import decode_store_body, decompress
+from ingest.protocol.decompress import decode_store_body, decompress, decompress_prefix
 from ingest.protocol.errors import BadRequest, PayloadTooLarge, UnsupportedEncoding
 
 DATA = b'{"type":"event"}\n' + b'{"message": "hello \xc3\xa9", "n": 12345}\n' * 3000
@@ -223,3 +223,26 @@ def test_store_body_too_large() -> None:
         decode_store_body(base64.b64encode(EVENT), len(EVENT) - 1)
     with pytest.raises(PayloadTooLarge):
         decode_store_body(base64.b64encode(zlib.compress(EVENT)), len(EVENT) - 1)
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODERS))
+def test_prefix_is_the_start_of_the_decoded_body(encoding: str) -> None:
+    assert decompress_prefix(ENCODERS[encoding](DATA), encoding, 100, MiB) == DATA[:100]
+    assert decompress_prefix(ENCODERS[encoding](b"short\n"), encoding, 100, MiB) == b"short\n"
+
+
+@pytest.mark.parametrize("encoding", [None, "identity", "gzip, br"])
+def test_prefix_without_compression_or_of_a_chain(encoding: str | None) -> None:
+    body = brotli.compress(gzip.compress(DATA)) if encoding == "gzip, br" else DATA
+    assert decompress_prefix(body, encoding, 100, MiB) == DATA[:100]
+
+
+@pytest.mark.parametrize("encoding", sorted(BOMBS))
+def test_prefix_of_a_bomb_inflates_only_the_prefix(encoding: str) -> None:
+    tracemalloc.start()
+    try:
+        assert decompress_prefix(BOMBS[encoding](), encoding, 64 * 1024, MiB) == bytes(64 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MiB, f"peak {peak / MiB:.1f} MiB"

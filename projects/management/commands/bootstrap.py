@@ -22,17 +22,25 @@ class Command(BaseCommand):
             username = os.environ.get("LIGHTTRACE_ADMIN_USER", "admin")
             password = os.environ.get("LIGHTTRACE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
             admin = User.objects.create_superuser(username=username, email="", password=password)
-            # Kept (owner-only) so a restart can show it again; delete the file after the first login.
+            # Printed this once; the owner-only file keeps it for whoever missed the output.
             credentials_file.write_text(f"{username}\n{password}\n")
             credentials_file.chmod(0o600)
+            created = (username, password)
+        else:
+            created = None
         if not Project.objects.exists():
             create_project("default", "default", platform="python", owner=admin)
         project = Project.objects.order_by("id").first()
         key = project.keys.filter(is_active=True).order_by("id").first()
         self.stdout.write(f"LightTrace is at {settings.LIGHTTRACE_URL}/login/")
-        if credentials_file.exists():
-            username, password = credentials_file.read_text().splitlines()[:2]
-            self.stdout.write(f"Admin user: {username}  password: {password}  (from {credentials_file})")
+        if created is not None:
+            username, password = created
+            self.stdout.write(f"Admin user: {username}  password: {password}  (also in {credentials_file})")
+        elif credentials_file.exists():
+            self.stdout.write(
+                f"Admin user: {admin.get_username()} (generated password in {credentials_file}; "
+                "delete that file once you have changed it)"
+            )
         else:
             self.stdout.write(f"Admin user: {admin.get_username()} (password set earlier)")
         if key is not None:
