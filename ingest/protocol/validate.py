@@ -7,6 +7,8 @@ deep repairs are :func:`ingest.protocol.normalize.normalize_event`'s job.
 
 from __future__ import annotations
 
+from typing import Any
+
 _STR = (str,)
 _NUMBER_OR_STR = (int, float, str)
 _OBJECT = (dict,)
@@ -51,7 +53,7 @@ _JSON_NAMES = {
 }
 
 
-def check_event_types(event: dict) -> list[str]:
+def check_event_types(event: dict[str, Any]) -> list[str]:
     """Reasons like ``event.timestamp: expected number or string, got list``."""
     reasons: list[str] = []
     get = event.get

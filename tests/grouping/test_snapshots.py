@@ -47,7 +47,7 @@ def _as_the_worker_groups(raw: dict[str, Any], config_id: str) -> dict[str, Any]
     return {"hashes": result.hashes, "title": title}
 
 
-def test_sdk_captures_group_exactly_as_in_the_snapshot():
+def test_sdk_captures_group_exactly_as_in_the_snapshot() -> None:
     events = _sdk_events()
     assert len(events) >= 50, f"only {len(events)} event items under {SDK_FIXTURES}"
     actual: Snapshot = {
@@ -66,7 +66,7 @@ def _corpus_grouping(path: Path, config_id: str) -> dict[str, Any]:
     return {"hashes": result["hashes"]}
 
 
-def test_sentry_corpus_groups_exactly_as_in_the_snapshot():
+def test_sentry_corpus_groups_exactly_as_in_the_snapshot() -> None:
     inputs = sorted(require_shared("conformance/sentry-grouping/inputs").glob("*.json"))
     assert len(inputs) >= 50, f"only {len(inputs)} corpus events"
     actual: Snapshot = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import timeit
+from typing import Any
 
 import orjson
 import pytest
@@ -51,7 +52,7 @@ def test_wrong_types_are_reported(field: str, value: object, reason: str) -> Non
 
 
 def test_accepted_shapes_and_nulls() -> None:
-    event = {
+    event: dict[str, Any] = {
         "timestamp": "2026-11-24T11:43:43Z",
         "tags": [["a", "b"]],
         "exception": [{"type": "E"}],
