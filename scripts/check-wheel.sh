@@ -9,10 +9,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 work="$(mktemp -d /tmp/lighttrace-wheel.XXXXXX)"
 serve_pid=""
+tree=""  # serve and every process under it, seen while it ran
 cleanup() {
-  if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then kill -KILL -- "-$serve_pid" 2>/dev/null || true; fi
+  if [ -n "$serve_pid" ]; then kill -KILL -- "-$serve_pid" $tree 2>/dev/null || true; fi
   rm -rf "$work"
 }
+descendants() { local child; for child in $(pgrep -P "$1"); do echo "$child"; descendants "$child"; done; }
 trap cleanup EXIT
 fail() { echo "check-wheel: FAILED: $*" >&2; [ -f "$work/serve.log" ] && tail -n 40 "$work/serve.log" >&2; exit 1; }
 
@@ -47,13 +49,14 @@ for _ in $(seq 60); do
 done
 curl -sf "$url/_health/" >/dev/null || fail "/_health/ did not answer 200 within 60 s"
 curl -sf "$url/login/" | grep -q '<form' || fail "the login page did not render (templates missing?)"
+tree="$serve_pid $(descendants "$serve_pid" | tr '\n' ' ')"
 
 kill -TERM "$serve_pid"
 for _ in $(seq 15); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 1; done
 kill -0 "$serve_pid" 2>/dev/null && fail "serve still running 15 s after SIGTERM"
 wait "$serve_pid" || true
-left="$(pgrep -g "$serve_pid" || true)"
-[ -z "$left" ] || fail "processes left in serve's group after SIGTERM: $left"
+left="$(pgrep -g "$serve_pid"; for pid in $tree; do kill -0 "$pid" 2>/dev/null && echo "$pid"; done; true)"
+[ -z "$left" ] || fail "processes left after SIGTERM to serve: $left"
 curl -s -o /dev/null "$url/_health/" && fail "port $PORT still answers after SIGTERM"
 written="$(ls -A "$work/run")"
 [ -z "$written" ] || fail "files written outside DATA_DIR, in the working folder: $written"
