@@ -28,12 +28,19 @@ run: install
 	$(BIN)/python manage.py bootstrap
 	exec $(BIN)/python manage.py serve
 
-test: install-dev
+# CI's whole check (.ci/run): static checks, the installed wheel, the database suite on the embedded
+# default (SQLite, no Redis), then the whole suite on PostgreSQL + Redis.
+test: lint
+	./scripts/check-wheel.sh
+	./scripts/test-embedded.sh -q
 	./scripts/test.sh
 
+# Style, types (strict on the pure packages) and the import direction (pyproject.toml's contracts).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install-dev
 	$(BIN)/python bench/run.py

@@ -1,9 +1,7 @@
 #!/usr/bin/env python
-import os
-import sys
+"""``python manage.py CMD`` in a checkout; an installed LightTrace has ``lighttrace CMD`` (config/manage.py)."""
+
+from config.manage import main
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
+    main()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -113,7 +113,7 @@ class RedisStreamBuffer:
         )
         entries = [(i, f) for i, f in claimed if f]
         if not entries:
-            response = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count)
+            response: Any = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count)
             entries = response[0][1] if response else []
         return [BufferEntry(i.decode(), f[b"d"]) for i, f in entries if f and b"d" in f]
 
@@ -128,7 +128,7 @@ class RedisStreamBuffer:
         return int(self.client.xlen(self.stream))
 
     def oldest_age(self) -> float:
-        first = self.client.xrange(self.stream, count=1)
+        first: Any = self.client.xrange(self.stream, count=1)
         if not first:
             return 0.0
         millis = int(first[0][0].split(b"-")[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, cast
 
 from django.conf import settings
 
@@ -69,14 +69,14 @@ class RedisCounters:
     def check_and_add(self, entries: list[Entry], put: bytes | None = None) -> set[int]:
         import redis
 
-        from .buffer import BufferUnavailable, get_buffer
+        from .buffer import BufferUnavailable, RedisStreamBuffer, get_buffer
 
         args: list = [len(entries)]
         for group, _, limit, ttl, amount in entries:
             args += [group, limit, ttl, amount]
         keys = [e[1] for e in entries]
         if put is not None:
-            keys.append(get_buffer().stream)
+            keys.append(cast(RedisStreamBuffer, get_buffer()).stream)  # Redis counters go with Redis streams
             args += [put, settings.INGEST["MAX_QUEUE_DEPTH"]]
         try:
             failed = {int(i) for i in self.script(keys=keys, args=args)}

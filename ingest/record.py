@@ -18,7 +18,7 @@ class RecordHeader:
 
 
 def encode_record(header: RecordHeader, body: bytes) -> bytes:
-    meta = {"p": header.project_id, "k": header.key_id, "r": header.received}
+    meta: dict[str, object] = {"p": header.project_id, "k": header.key_id, "r": header.received}
     if header.event_id:
         meta["e"] = header.event_id
     if header.client_ip:

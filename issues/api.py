@@ -88,7 +88,7 @@ class ProjectIssuesView(APIView):
             children = sorted(str(i.pk) for i in issues if i.pk != parent.pk)
             return Response({"merge": {"parent": str(parent.pk), "children": children}})
         status = body.get("status")
-        if status in Issue.Status.values:
+        if isinstance(status, str) and status in Issue.Status.values:
             for issue in issues:
                 set_status(issue, status)
             return Response({"status": status})

@@ -145,7 +145,7 @@ def signal_group(pgid: int, signum: int) -> None:
 
 def reap() -> list[tuple[int, int]]:
     """Collects every dead child: our own and the orphans reparented to us."""
-    dead = []
+    dead: list[tuple[int, int]] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -243,7 +243,7 @@ def tend(child: Child, now: float) -> str | None:
 
 def on_exit(children: list[Child], pid: int, status: int, now: float) -> str | None:
     for child in children:
-        if child.running and child.process.pid == pid:
+        if child.running and child.process is not None and child.process.pid == pid:
             child.process.returncode = os.waitstatus_to_exitcode(status)
             child.last_exit = describe(status)
             log(f"{child.name} (pid {pid}) {child.last_exit}")
@@ -275,7 +275,7 @@ class Orphans:
 
 
 def adopted(children: list[Child]) -> list[int]:
-    running = {child.process.pid for child in children if child.running}
+    running = {child.process.pid for child in children if child.running and child.process is not None}
     return [pid for pid in own_processes() if pid not in running]
 
 

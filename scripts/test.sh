@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite against real PostgreSQL and Redis (127.0.0.1 unless DATABASE_URL / REDIS_URL say
-# otherwise). The embedded default (SQLite, no Redis) is covered by its own smoke test.
+# otherwise). scripts/test-embedded.sh runs the database suite again on the embedded default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

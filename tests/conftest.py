@@ -28,6 +28,18 @@ def wire_body(request: dict) -> bytes:
     return request["body_text"].encode()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On the embedded default the test database is a SQLite file in DATA_DIR, as when LightTrace runs
+    (WAL, a busy timeout, other processes such as manage.py reach it), instead of Django's shared-cache
+    in-memory database, whose table locks fail a concurrent writer at once ("database table is locked")."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(Path(settings.DATA_DIR) / "test-lighttrace.sqlite3")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_redis_keys_of_this_run():
     """Kicked drain tasks and streams of this run live under its own key prefix; remove them at the end."""

@@ -107,6 +107,6 @@ RICH_EVENT = {
 def rich_prepared_event(**overrides) -> PreparedEvent:
     event = prepared_event(**overrides)
     data = {**RICH_EVENT, "event_id": event.event_id}
-    event.title = RICH_EVENT["title"]
+    event.title = str(RICH_EVENT["title"])
     event.data = encode_event_data(data)
     return event

@@ -6,7 +6,7 @@ from django.test import override_settings
 from ingest.buffer import DatabaseBuffer, RedisStreamBuffer
 
 
-@pytest.fixture(params=["redis", "database"])
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "database"])
 def buffer(request, db, settings):
     if request.param == "redis":
         buf = RedisStreamBuffer(settings.REDIS_URL, 0, prefix=f"{settings.REDIS_KEY_PREFIX}-buffer-test")
@@ -53,6 +53,7 @@ def test_without_redis_the_database_buffer_is_used():
         get_buffer.cache_clear()
 
 
+@pytest.mark.redis
 def test_redis_buffer_recovers_when_its_stream_and_group_vanish(settings):
     buf = RedisStreamBuffer(settings.REDIS_URL, 0, prefix=f"{settings.REDIS_KEY_PREFIX}-vanish-test")
     buf.put(b'{"p":1,"k":1,"r":1.0}\\nfirst')

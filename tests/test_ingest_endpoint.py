@@ -156,10 +156,24 @@ def test_disabled_key_and_foreign_project_are_403(client, fixture_project, make_
     assert response.status_code == 403 and "disabled" in response.json()["detail"]
 
 
-def test_key_lookup_is_cached(client, fixture_project, clean_buffer, django_assert_num_queries):
+def test_key_lookup_is_cached(client, fixture_project, clean_buffer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     project, _ = fixture_project
     post_envelope(client, project.id, make_event_envelope(EVENT))
-    with django_assert_num_queries(0):  # Redis buffer: no database work at all on the request path
+    with CaptureQueriesContext(connection) as queries:
+        assert post_envelope(client, project.id, make_event_envelope(EVENT)).status_code == 200
+    assert not [q["sql"] for q in queries if "projectkey" in q["sql"]]
+
+
+@pytest.mark.redis
+def test_with_redis_the_request_path_does_no_database_work(
+    client, fixture_project, clean_buffer, django_assert_num_queries
+):
+    project, _ = fixture_project
+    post_envelope(client, project.id, make_event_envelope(EVENT))
+    with django_assert_num_queries(0):  # buffer and quota counters live in Redis, the key in the cache
         assert post_envelope(client, project.id, make_event_envelope(EVENT)).status_code == 200
 
 

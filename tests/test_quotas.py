@@ -89,6 +89,7 @@ def test_client_reports_are_never_limited(client, fixture_project, clean_buffer)
     assert post_envelope(client, project.id, body).status_code == 200
 
 
+@pytest.mark.redis  # the baseline is seeded as a Redis counter
 def test_brand_new_project_takes_a_burst_and_spikes_are_capped_once_there_is_a_baseline(
     client, fixture_project, clean_buffer, settings
 ):
@@ -108,7 +109,7 @@ def test_brand_new_project_takes_a_burst_and_spikes_are_capped_once_there_is_a_b
     assert results[-1][0].reason == "spike_protection" and results[-1][0].scope == "project"
 
 
-@pytest.mark.parametrize("backend", ["redis", "database"])
+@pytest.mark.parametrize("backend", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_counters_are_exact_under_concurrency(backend, transactional_db, settings):
     counters = RedisCounters() if backend == "redis" else DatabaseCounters()
     name = f"{settings.REDIS_KEY_PREFIX}:test:{uuid.uuid4().hex}"

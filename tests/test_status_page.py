@@ -24,7 +24,9 @@ def staff_client(client):
 
 
 def _cell(html: str, cell_id: str) -> str:
-    return re.search(rf'id="{cell_id}">([^<]*)<', html).group(1).strip()
+    found = re.search(rf'id="{cell_id}">([^<]*)<', html)
+    assert found, f"no cell {cell_id}"
+    return found.group(1).strip()
 
 
 def test_staff_see_queue_depth_and_recent_events(staff_client, make_project, clean_buffer):

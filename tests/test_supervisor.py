@@ -89,10 +89,12 @@ class Unit:
         return wait_until(lambda: pids(self.folder, role), timeout, f"{role} to start")[0]
 
     def everyone(self) -> list[int]:
+        assert self.process is not None
         roles = [p.name for p in self.folder.iterdir() if p.is_file() and p.suffix != ".py"]
         return [self.process.pid] + [pid for role in roles for pid in pids(self.folder, role)]
 
     def output(self) -> str:
+        assert self.process is not None
         return self.process.communicate(timeout=15)[0]
 
     def cleanup(self) -> None:

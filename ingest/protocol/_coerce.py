@@ -198,7 +198,7 @@ def normalize_level(value: Any, default: str, ctx: Ctx, name: str) -> str:
     return default
 
 
-def keep_if(out: dict, key: str, kind: type, ctx: Ctx, path: str) -> None:
+def keep_if(out: dict[str, Any], key: str, kind: type, ctx: Ctx, path: str) -> None:
     """Drop ``out[key]`` if null, or (recording why) if not of ``kind``."""
     value = out.get(key)
     if value is None:
@@ -218,7 +218,7 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def values_list(value: Any, ctx: Ctx, name: str) -> list | None:
+def values_list(value: Any, ctx: Ctx, name: str) -> list[Any] | None:
     """Unwrap the ``{"values": [...]}`` / bare-list forms of an interface."""
     if isinstance(value, list):
         return value

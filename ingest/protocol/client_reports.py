@@ -34,5 +34,5 @@ def client_report_discards(report: Any) -> Counter[tuple[str, str]]:
     return totals
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []

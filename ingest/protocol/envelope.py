@@ -45,19 +45,20 @@ JSON_ITEM_TYPES = frozenset(
 
 @dataclass
 class Item:
-    headers: dict
+    headers: dict[str, Any]
     payload: bytes
     # Set by split_valid_items() for JSON item types, so nobody parses twice.
     parsed: Any = field(default=None, compare=False, repr=False)
 
     @property
     def type(self) -> str:
-        return self.headers["type"]
+        kind: str = self.headers["type"]  # parse_envelope refuses an item without a str type
+        return kind
 
 
 @dataclass
 class Envelope:
-    headers: dict
+    headers: dict[str, Any]
     items: list[Item]
 
 
@@ -168,7 +169,7 @@ def _read_sized(body: bytes, pos: int, length: object, number: int) -> tuple[byt
     return body[pos:stop], stop
 
 
-def _load_header(line: bytes, where: str) -> dict:
+def _load_header(line: bytes, where: str) -> dict[str, Any]:
     if where == "envelope header":
         prefix, what = "", "envelope header"
     else:

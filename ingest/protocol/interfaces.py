@@ -32,7 +32,7 @@ def _tag_text(value: Any) -> str | None:
     return None if text is None else text[:TAG_CAP]
 
 
-def normalize_tags(value: Any, ctx: Ctx, name: str) -> list | None:
+def normalize_tags(value: Any, ctx: Ctx, name: str) -> list[Any] | None:
     if isinstance(value, dict):
         pairs: Any = value.items()
     elif isinstance(value, list):
@@ -51,7 +51,7 @@ def normalize_tags(value: Any, ctx: Ctx, name: str) -> list | None:
     return result
 
 
-def normalize_breadcrumbs(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_breadcrumbs(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     crumbs = values_list(value, ctx, name)
     if not crumbs:
         return None
@@ -65,7 +65,7 @@ def normalize_breadcrumbs(value: Any, ctx: Ctx, name: str) -> dict | None:
     return {"values": result} if result else None
 
 
-def _breadcrumb(crumb: Any, ctx: Ctx, path: str) -> dict | None:
+def _breadcrumb(crumb: Any, ctx: Ctx, path: str) -> dict[str, Any] | None:
     if not isinstance(crumb, dict):
         ctx.invalid(path, crumb)
         return None
@@ -93,7 +93,7 @@ def _breadcrumb(crumb: Any, ctx: Ctx, path: str) -> dict | None:
     return out
 
 
-def _pairs(value: Any, ctx: Ctx, path: str) -> list | None:
+def _pairs(value: Any, ctx: Ctx, path: str) -> list[Any] | None:
     """Headers / cookies / query as ``[[name, value], ...]`` string pairs."""
     if isinstance(value, dict):
         items: Any = value.items()
@@ -119,7 +119,7 @@ def _pairs(value: Any, ctx: Ctx, path: str) -> list | None:
     return result
 
 
-def normalize_request(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_request(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         ctx.invalid(name, value)
         return None
@@ -142,7 +142,7 @@ def normalize_request(value: Any, ctx: Ctx, name: str) -> dict | None:
     return out
 
 
-def normalize_user(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_user(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         ctx.invalid(name, value)
         return None
@@ -166,7 +166,7 @@ def normalize_user(value: Any, ctx: Ctx, name: str) -> dict | None:
     return out or None
 
 
-def normalize_contexts(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_contexts(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         ctx.invalid(name, value)
         return None
@@ -184,14 +184,14 @@ def normalize_contexts(value: Any, ctx: Ctx, name: str) -> dict | None:
     return out
 
 
-def normalize_object(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_object(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return value
     ctx.invalid(name, value)
     return None
 
 
-def normalize_fingerprint(value: Any, ctx: Ctx, name: str) -> list | None:
+def normalize_fingerprint(value: Any, ctx: Ctx, name: str) -> list[Any] | None:
     if not isinstance(value, list):
         ctx.invalid(name, value)
         return None

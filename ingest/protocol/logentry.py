@@ -15,7 +15,7 @@ _LENGTH_MODIFIERS = "hlL"
 _CONVERSIONS = "sdiouxXeEfFgGcra%"
 
 
-def normalize_logentry(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_logentry(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     """``{"message", "formatted"[, "params"]}`` from a string or logentry object.
 
     ``message`` is the template (grouping prefers it), ``formatted`` the display

@@ -69,13 +69,13 @@ _Normalizer = Callable[[Any, Ctx, str], Any]
 
 
 def normalize_event(
-    raw: dict,
+    raw: dict[str, Any],
     *,
     event_id: str | None,
     received: float,
     client_ip: str | None = None,
     platform_hint: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Return a new, normalized event dict; never raises on any JSON value."""
     ctx = Ctx([], float(received), client_ip)
     if isinstance(raw, dict):
@@ -148,7 +148,7 @@ def _ensure_serializable(out: dict[str, Any]) -> list[str]:
     return trimmed
 
 
-def _apply(out: dict, raw: dict, name: str, normalizer: _Normalizer, ctx: Ctx) -> None:
+def _apply(out: dict[str, Any], raw: dict[str, Any], name: str, normalizer: _Normalizer, ctx: Ctx) -> None:
     for source in _SOURCES.get(name, (name,)):
         value = raw.get(source)
         if value is None:
@@ -163,7 +163,7 @@ def _apply(out: dict, raw: dict, name: str, normalizer: _Normalizer, ctx: Ctx) -
             return
 
 
-def _set(out: dict, name: str, value: Any, ctx: Ctx, original: Any) -> None:
+def _set(out: dict[str, Any], name: str, value: Any, ctx: Ctx, original: Any) -> None:
     if value is None:
         ctx.invalid(name, original)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 # Data categories are not item types: several types share one, and client reports are never limited.
 ITEM_CATEGORY = {
@@ -37,13 +38,13 @@ def item_category(item_type: str) -> str | None:
     return ITEM_CATEGORY.get(item_type)
 
 
-def item_quantity(headers: dict) -> int:
+def item_quantity(headers: dict[str, Any]) -> int:
     """Container items (logs, spans, metrics) count their records, everything else counts once."""
     count = headers.get("item_count")
     return count if isinstance(count, int) and 0 < count <= 100_000 else 1
 
 
-def category_quantities(items: Iterable[dict]) -> Counter[str]:
+def category_quantities(items: Iterable[dict[str, Any]]) -> Counter[str]:
     """How much of each limited category an envelope's items (their headers) carry."""
     totals: Counter[str] = Counter()
     for headers in items:

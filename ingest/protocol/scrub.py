@@ -425,6 +425,7 @@ def _kv_spans(s: str, cls: _Classifier, out: list[tuple[int, int, str]]) -> None
 def _find_spans(s: str, cls: _Classifier) -> list[tuple[int, int, str]] | None:
     """Spans ``(start, end, rule)`` of secrets inside ``s``, or None (the common case)."""
     spans: list[tuple[int, int, str]] | None = None
+    m: re.Match[str] | None
     if "@" in s and "//" in s:
         for m in _URL_AUTH_RE.finditer(s):
             pw = m.group("pw")
@@ -638,7 +639,7 @@ def _filtered_value(v: Any) -> tuple[bool, int | None]:
     return True, None  # numbers and anything else
 
 
-def _filter_in_dict(obj: dict, k: Any, v: Any, code: int, path: Any, rec: list[_Record]) -> None:
+def _filter_in_dict(obj: dict[str, Any], k: Any, v: Any, code: int, path: Any, rec: list[_Record]) -> None:
     """``obj[k]`` is under a sensitive (or IP) key."""
     if code == _IP:
         if v is not None:
@@ -741,7 +742,7 @@ def _walk(stack: list[tuple[Any, Any, int]], cls: _Classifier, rec: list[_Record
                 push((v, (path, k), _M_KEYS))
 
 
-def _scrub_error_entries(errors: list, path: Any, cls: _Classifier, rec: list[_Record]) -> None:
+def _scrub_error_entries(errors: list[Any], path: Any, cls: _Classifier, rec: list[_Record]) -> None:
     """Processing errors (``{"type", "name": "request.cookies", "value": "<repr>"}``) quote the
     invalid original value: filter it when the field it came from is sensitive."""
     for i, entry in enumerate(errors):
@@ -1056,7 +1057,7 @@ def _fail_closed(root: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def scrub_event(event: dict, config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict:
+def scrub_event(event: dict[str, Any], config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict[str, Any]:
     """Scrub ``event`` in place and return it.  Never raises on JSON-shaped input."""
     if type(event) is not dict or not config.enabled:
         return event
@@ -1070,7 +1071,7 @@ def scrub_event(event: dict, config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict
     return event
 
 
-def scrub_log(log: dict, config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict:
+def scrub_log(log: dict[str, Any], config: ScrubConfig = DEFAULT_SCRUB_CONFIG) -> dict[str, Any]:
     """Scrub one structured log record (``body`` + ``attributes`` of ``{value, type}``) in place
     and return it.  Never raises on JSON-shaped input."""
     if type(log) is not dict or not config.enabled:

@@ -39,14 +39,14 @@ _DICT_MECHANISM_FIELDS = ("data", "meta")
 _BOOL_THREAD_FIELDS = ("crashed", "current", "main")
 
 
-def normalize_exception(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_exception(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     """Any accepted form -> ``{"values": [...]}``, or None if nothing is left."""
     if isinstance(value, dict) and "values" not in value:
         # Legacy single-exception form: {"type": ..., "value": ...}.
         if not ("type" in value or "value" in value or "stacktrace" in value):
             ctx.invalid(name, value)
             return None
-        values: list | None = [value]
+        values: list[Any] | None = [value]
     else:
         values = values_list(value, ctx, name)
     if values is None:
@@ -59,7 +59,7 @@ def normalize_exception(value: Any, ctx: Ctx, name: str) -> dict | None:
     return {"values": result} if result else None
 
 
-def normalize_threads(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_threads(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     values = values_list(value, ctx, name)
     if values is None:
         return None
@@ -83,7 +83,7 @@ def normalize_threads(value: Any, ctx: Ctx, name: str) -> dict | None:
     return {"values": result} if result else None
 
 
-def normalize_stacktrace(value: Any, ctx: Ctx, name: str) -> dict | None:
+def normalize_stacktrace(value: Any, ctx: Ctx, name: str) -> dict[str, Any] | None:
     """``{"frames": [dict, ...], ...}`` or None when there is no usable frame."""
     if not isinstance(value, dict):
         ctx.invalid(name, value)
@@ -109,7 +109,7 @@ def normalize_stacktrace(value: Any, ctx: Ctx, name: str) -> dict | None:
     return out
 
 
-def _exception_value(exc: Any, ctx: Ctx, path: str) -> dict | None:
+def _exception_value(exc: Any, ctx: Ctx, path: str) -> dict[str, Any] | None:
     if not isinstance(exc, dict):
         ctx.invalid(path, exc)
         return None
@@ -143,7 +143,7 @@ def _exception_value(exc: Any, ctx: Ctx, path: str) -> dict | None:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _mechanism(mechanism: dict, ctx: Ctx, path: str) -> dict:
+def _mechanism(mechanism: dict[str, Any], ctx: Ctx, path: str) -> dict[str, Any]:
     out = dict(mechanism)
     if not isinstance(out.get("type"), str) or not out["type"]:
         if out.get("type") is not None:
@@ -164,7 +164,7 @@ def _mechanism(mechanism: dict, ctx: Ctx, path: str) -> dict:
     return out
 
 
-def _stacktrace_fields(out: dict, ctx: Ctx, path: str) -> None:
+def _stacktrace_fields(out: dict[str, Any], ctx: Ctx, path: str) -> None:
     for key in ("stacktrace", "raw_stacktrace"):
         if key in out:
             value = out.pop(key)
@@ -174,7 +174,7 @@ def _stacktrace_fields(out: dict, ctx: Ctx, path: str) -> None:
                     out[key] = normalized
 
 
-def _frame(frame: dict, ctx: Ctx, base: str, index: int) -> dict:
+def _frame(frame: dict[str, Any], ctx: Ctx, base: str, index: int) -> dict[str, Any]:
     # The hot loop for 1000-frame traces: one pass over the frame's own keys,
     # exact-type fast paths inline, helpers only for the unusual values.
     out = {}
@@ -205,7 +205,7 @@ def _frame(frame: dict, ctx: Ctx, base: str, index: int) -> dict:
     return out
 
 
-def _lines(value: Any) -> list | None:
+def _lines(value: Any) -> list[Any] | None:
     if type(value) is not list:
         return None
     for line in value:
@@ -214,7 +214,7 @@ def _lines(value: Any) -> list | None:
     return value
 
 
-def _vars(value: Any) -> dict | None:
+def _vars(value: Any) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return value
     # Some SDKs send positional locals as an array.

@@ -303,7 +303,7 @@ def compute_memoized(
     # Which exceptions have a value is part of the key: a value that is there may count where
     # a missing one cannot, and the probe below only replaces values that are there.
     present = tuple(bool(v) for v in values)
-    key: tuple = (
+    key: tuple[Any, ...] = (
         config.id,
         rules_text,
         custom_enh_text,

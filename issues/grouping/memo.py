@@ -41,7 +41,7 @@ class MemoResult:
     title: str | None
 
 
-def _frames(frames: list[Frame] | None) -> tuple | None:
+def _frames(frames: list[Frame] | None) -> tuple[Any, ...] | None:
     if frames is None:
         return None
     return tuple(
@@ -51,7 +51,7 @@ def _frames(frames: list[Frame] | None) -> tuple | None:
     )  # fmt: skip
 
 
-def shape_of(view: EventView, with_tags: bool) -> tuple:
+def shape_of(view: EventView, with_tags: bool) -> tuple[Any, ...]:
     excs = tuple(
         (e.type, e.module, e.synthetic, e.ns_error, e.exception_id, e.parent_id, e.is_group,
          e.mechanism_type, e.mechanism_source, _frames(e.frames))
@@ -107,17 +107,17 @@ class GroupingMemo:
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self.shared: dict[tuple, MemoResult] = {}
-        self.by_value: dict[tuple, MemoResult] = {}
-        self.value_bound: set[tuple] = set()
+        self.shared: dict[tuple[Any, ...], MemoResult] = {}
+        self.by_value: dict[tuple[Any, ...], MemoResult] = {}
+        self.value_bound: set[tuple[Any, ...]] = set()
 
-    def get(self, key: tuple, values: tuple) -> MemoResult | None:
+    def get(self, key: tuple[Any, ...], values: tuple[Any, ...]) -> MemoResult | None:
         hit = self.shared.get(key)
         if hit is None and key in self.value_bound:
             hit = self.by_value.get((key, values))
         return hit
 
-    def put(self, key: tuple, values: tuple, result: MemoResult, shared: bool) -> None:
+    def put(self, key: tuple[Any, ...], values: tuple[Any, ...], result: MemoResult, shared: bool) -> None:
         if len(self.shared) + len(self.by_value) >= self.max_entries:
             self.shared.clear()
             self.by_value.clear()

@@ -28,14 +28,14 @@ def _normalize_uri(value: str | None) -> str:
         return _SELF
     assert value is not None
     if ":" not in value:
-        return urlunsplit((value, "", "", None, None))  # type: ignore[arg-type]
+        return urlunsplit((value, "", "", None, None))
     try:
         scheme, host = urlsplit(value)[:2]
     except ValueError:
         return value
     if scheme in ("http", "https"):
         return host
-    return urlunsplit((scheme, host, "", None, None))  # type: ignore[arg-type]
+    return urlunsplit((scheme, host, "", None, None))
 
 
 def csp_strategy(view: EventView) -> dict[str, GroupingComponent]:

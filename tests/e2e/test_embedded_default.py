@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 def _read_until_dsn(process: subprocess.Popen, timeout: float = 120) -> list[str]:
     lines: list[str] = []
     deadline = time.monotonic() + timeout
+    assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:

@@ -25,7 +25,8 @@ class NodeApp:
     """Runs node_app.js with the SDK's debug log on, and keeps what it printed for failure messages."""
 
     def __init__(self, node: str, live_stack):
-        self.node, self.live_stack, self.output = node, live_stack, []
+        self.node, self.live_stack = node, live_stack
+        self.output: list[str] = []
 
     def run(self, dsn: str, *args: str, expect_failure: bool = False) -> subprocess.CompletedProcess:
         done = subprocess.run(

@@ -113,7 +113,7 @@ class Output:
 
     def _read(self, process: subprocess.Popen) -> None:
         with open(self.log_path, "w") as log:
-            for line in process.stdout:
+            for line in process.stdout or ():
                 self.lines.append(line.rstrip("\n"))
                 log.write(line)
                 log.flush()

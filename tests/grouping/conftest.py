@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SDK_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
+REPO = Path(__file__).resolve().parents[2]
+SDK_FIXTURES = REPO / "tests" / "fixtures" / "sdk"
+
+
+def shared_dir() -> Path:
+    """``shared/`` beside the repository, where CI always lays it (never shipped, never copied in).
+
+    ``LIGHTTRACE_SHARED_DIR`` points elsewhere, e.g. from a git worktree whose parent has no ``shared/``."""
+    return Path(os.environ.get("LIGHTTRACE_SHARED_DIR") or REPO.parent / "shared")
+
+
+def require_shared(relative: str) -> Path:
+    """A path under ``shared/``; fails the test (never skips it) when it is missing, since CI has it."""
+    path = shared_dir() / relative
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: Sentry's grouping corpus must lie in shared/ beside the repository "
+            "(or set LIGHTTRACE_SHARED_DIR to the folder holding conformance/)",
+            pytrace=False,
+        )
+    return path
 
 
 # The suite-wide conftest has autouse fixtures that need Django settings (caches

@@ -23,6 +23,8 @@ from issues.grouping import (
     get_config_ids,
 )
 
+from .conftest import require_shared
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -198,16 +200,13 @@ def test_command_line_prints_one_hash_per_line(sdk_event):
     assert out[3] == compute_grouping({"fingerprint": ["e"]}).primary_hash
 
 
-SCORER = REPO.parent / "shared" / "conformance" / "grouping_conformance.py"
-
-
-@pytest.mark.skipif(not SCORER.exists(), reason="shared/ conformance corpus not beside the repository")
 def test_conformance_with_sentry_corpus():
+    scorer = require_shared("conformance/grouping_conformance.py")
     cmd = f"{sys.executable} -m issues.grouping"
     proc = subprocess.run(
         [
             sys.executable,
-            str(SCORER),
+            str(scorer),
             "--grouper-batch-cmd",
             cmd,
             "--exclude-requires",

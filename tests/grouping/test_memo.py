@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
-
-import pytest
 
 from issues.grouping import GroupingMemo, compute_grouping, parse_enhancements, parse_fingerprint_rules
 from issues.grouping.builtin_rules import FINGERPRINT_BASES
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "conformance" / "sentry-grouping" / "inputs"
+from .conftest import require_shared
 
 
 def _same(event: dict, memo: GroupingMemo, **kwargs) -> tuple:
@@ -43,10 +39,10 @@ def _variants(event: dict):
     yield dict(copy.deepcopy(event), platform="javascript")
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared/ conformance corpus not beside the repository")
 def test_memo_agrees_with_plain_grouping_on_the_sentry_corpus():
+    corpus = require_shared("conformance/sentry-grouping/inputs")
     memo = GroupingMemo()
-    events = [json.loads(p.read_text()) for p in sorted(CORPUS.glob("*.json"))]
+    events = [json.loads(p.read_text()) for p in sorted(corpus.glob("*.json"))]
     assert len(events) >= 40
     for _ in range(2):  # the second round is answered from the memo wherever it may be
         for event in events:

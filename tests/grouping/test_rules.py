@@ -175,6 +175,7 @@ def _app_values(event: dict[str, Any], rules: str | None = None) -> list[str]:
     enhancements = parse_enhancements(rules) if rules else None
     result = compute_grouping(event, enhancements=enhancements)
     app = [v for v in result.variants if v.name == "app"][0]
+    assert app.component is not None
     return app.component.iter_values() if app.contributes else []
 
 

@@ -14,7 +14,7 @@ def spoil_user(event, hint):
 sentry_sdk.init(dsn=sys.argv[1], release="shop@1.0.0", environment="e2e", before_send=spoil_user)
 sentry_sdk.set_user({"id": "u-1"})
 try:
-    {}["sku"]
+    {"id": 1}["sku"]
 except KeyError:
     sentry_sdk.capture_exception()
 sentry_sdk.flush(timeout=60)
