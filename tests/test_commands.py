@@ -88,3 +88,15 @@ def test_serve_only_runs_the_roles_asked_for(monkeypatch, settings):
     assert "celery" in started["worker"][0] and "beat" in started["scheduler"]
     with pytest.raises(CommandError, match="unknown role"):
         call_command("serve", "--only", "web,gpu")
+
+
+def test_serve_embedded_runs_web_and_the_runner_without_celery(monkeypatch, settings):
+    import json as _json
+
+    settings.REDIS_URL = ""
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[-1])))
+    call_command("serve")
+    assert sorted(started) == ["web", "worker"]
+    assert started["worker"][-2:] == ["-m", "config.runner"]
+    assert not any("celery" in part for command in started.values() for part in command)
