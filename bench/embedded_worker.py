@@ -27,9 +27,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+print = partial(print, flush=True)  # noqa: A001 - figures must show even if a run is cut short
 
 
 def main() -> None:
@@ -54,6 +56,7 @@ def main() -> None:
         [sys.executable, "manage.py", "serve"], cwd=root, env=env, start_new_session=True,
         stdout=open(data / "serve.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
     )  # fmt: skip
+    print(f"DATA_DIR {data}", flush=True)
     try:
         wait_healthy(port)
         time.sleep(args.idle)
@@ -139,9 +142,9 @@ def cmdline(pid: int) -> str:
 
 
 def worker_pid(root: int) -> int:
-    for pid in descendants(root):
-        line = cmdline(pid)
-        if "config.runner" in line or ("celery" in line and " worker" in line):
+    for pid in descendants(root)[1:]:  # not serve's supervisor, whose argument names every command
+        line = cmdline(pid).strip()
+        if line.endswith("-m config.runner") or ("celery" in line and " worker " in line):
             return pid
     raise SystemExit("no worker process found")
 
@@ -196,8 +199,14 @@ def one_latency(url: str, db: sqlite3.Connection) -> float:
     started = time.perf_counter()
     post(url, envelope(before))
     while stored(db) == before:
+        stalled(started)
         time.sleep(0.002)
     return time.perf_counter() - started
+
+
+def stalled(started: float, limit: float = 60.0) -> None:
+    if time.perf_counter() - started > limit:
+        raise SystemExit(f"not stored within {limit:.0f} s: did the worker die? (serve.log under DATA_DIR)")
 
 
 def burst(url: str, db: sqlite3.Connection, count: int) -> float:
@@ -214,6 +223,7 @@ def burst(url: str, db: sqlite3.Connection, count: int) -> float:
     for thread in threads:
         thread.join()
     while stored(db) < before + count:
+        stalled(started, 120.0)
         time.sleep(0.05)
     return time.perf_counter() - started
 

@@ -6,7 +6,8 @@ once when a drain says more is waiting); a scheduler thread runs the periodic jo
 settings.CELERY_BEAT_SCHEDULE, the one schedule of both modes (Celery beat reads it with Redis); a jobs
 thread runs them one after the other, so a long retention pass never holds up the drain. Every run is
 isolated: a job that raises is logged and the loops go on. Follow-up work that tasks ask for through
-core.dispatch comes here. The main thread writes the "worker" heartbeat and the scheduler thread the
+core.dispatch comes here, from this process directly and from the web process as a datagram that
+wakes the drain at once. The main thread writes the "worker" heartbeat and the scheduler thread the
 "scheduler" one (core/heartbeat.py), so a stuck loop shows on /_health/.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +89,7 @@ class Runner:
         threads = [
             threading.Thread(target=self._thread, args=(self._schedule_loop,), name="scheduler", daemon=True),
             threading.Thread(target=self._thread, args=(self._jobs_loop,), name="jobs", daemon=True),
+            threading.Thread(target=self._listen_loop, name="wake-up", daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -131,10 +134,29 @@ class Runner:
                     self.request(name)
             pulse()
 
+    def _listen_loop(self) -> None:
+        """Requests from other processes (the web process after buffering an envelope), one task name
+        per datagram; only the tasks of this runner's schedule are taken."""
+        known = {DRAIN_TASK, *self.every}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(dispatch.runner_address())
+            except OSError as exc:  # another runner on this DATA_DIR, or not Linux: polling only
+                log.warning("no wake-up socket (%s); draining every %.1f s only", exc, self.poll)
+                return
+            sock.settimeout(min(self.poll, 0.5))
+            while not self.stopping.is_set():
+                try:
+                    name = sock.recv(256).decode(errors="replace")
+                except TimeoutError:
+                    continue
+                if name in known:
+                    self.request(name)
+
     def _jobs_loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                name = self._jobs.get(timeout=self.poll)
+                name = self._jobs.get(timeout=min(self.poll, 0.5))
             except queue.Empty:
                 continue
             with self._lock:

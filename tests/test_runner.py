@@ -117,6 +117,26 @@ def test_a_task_asking_for_a_drain_wakes_the_runner_at_once(
     wait_until(lambda: stored(project) == 5, timeout=5)
 
 
+def test_another_process_wakes_the_runner_through_its_socket(
+    client, fixture_project, start_runner, clean_buffer
+):
+    """The web process's kick in the embedded default: a datagram to the runner, not a broker."""
+    project, _ = fixture_project
+    send_events(client, project, 5)
+    start_runner({}, poll=60.0)
+    time.sleep(0.5)
+    assert stored(project) == 0
+    code = (
+        "import django; django.setup()\n"
+        "from core.dispatch import LocalDispatch\n"
+        "LocalDispatch().send('os.abort')  # not a task of the runner: ignored\n"
+        "LocalDispatch().send('ingest.tasks.drain_ingest_buffer')\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT_DIR, env=env, check=True, timeout=60)
+    wait_until(lambda: stored(project) == 5, timeout=5)
+
+
 def test_scheduled_jobs_run_and_a_failing_one_does_not_stop_the_runner(
     client, fixture_project, start_runner, clean_buffer, caplog
 ):
