@@ -99,9 +99,10 @@ class Runner:
             dispatch.set_local_handler(None)
             self.stop()
             # A job in progress (retention commits every 1,000 rows) may be cut off at exit: its
-            # next run continues. The scheduler thread only waits.
+            # next run continues. Stopping stays well within the 10 s a supervisor gives.
+            deadline = time.monotonic() + 3.0
             for thread in threads:
-                thread.join(timeout=2.0)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _thread(self, loop: Callable[[], None]) -> None:
         try:

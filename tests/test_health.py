@@ -96,3 +96,28 @@ def test_heartbeat_upserts_one_row_per_process(db):
     pulse(force=True)
     pulse(force=True)
     assert Heartbeat.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeats_resume_after_the_database_dropped_the_connection():
+    """Celery's main process and beat serve no requests, so no per-request check replaces a dead
+    connection: the failed write's own transaction drops it, and the next one reconnects."""
+    from django.db import connection
+
+    from core.heartbeat import Pulse
+
+    pulse = Pulse("scheduler")
+    pulse(force=True)
+    first = Heartbeat.objects.get().beat_at
+    pid = connection.connection.info.backend_pid
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    pulse(force=True)  # finds the connection dead
+    pulse(force=True)
+    assert Heartbeat.objects.get().beat_at > first
