@@ -60,7 +60,9 @@ class Runner:
         self._waiting: set[str] = set()
         self._lock = threading.Lock()
         self._logged: dict[tuple[str, str], float] = {}
-        self.runs: dict[str, int] = {}  # task name -> runs started, for tests and logs
+        from ingest.tasks import stop_draining  # here, not in stop(): that runs in a signal handler
+
+        self._stop_draining = stop_draining
 
     def request(self, name: str) -> None:
         """Run task `name` soon: the drain in the main thread, anything else in the jobs thread
@@ -75,16 +77,12 @@ class Runner:
         self._jobs.put(name)
 
     def stop(self, *_args) -> None:
-        from ingest.tasks import stop_draining
-
         self.stopping.set()
-        stop_draining.set()  # a drain in progress ends after its current batch
+        self._stop_draining.set()  # a drain in progress ends after its current batch
         self._wake.set()
 
     def run(self) -> None:
-        from ingest.tasks import stop_draining
-
-        stop_draining.clear()
+        self._stop_draining.clear()
         dispatch.set_local_handler(self.request)
         threads = [
             threading.Thread(target=self._thread, args=(self._schedule_loop,), name="scheduler", daemon=True),
@@ -165,7 +163,6 @@ class Runner:
             self._run_isolated(name)
 
     def _run_isolated(self, name: str) -> None:
-        self.runs[name] = self.runs.get(name, 0) + 1
         close_old_connections()  # a connection the database dropped is replaced, as per request
         try:
             task = import_string(name)
