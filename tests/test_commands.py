@@ -100,3 +100,15 @@ def test_serve_embedded_runs_web_and_the_runner_without_celery(monkeypatch, sett
     assert sorted(started) == ["web", "worker"]
     assert started["worker"][-2:] == ["-m", "config.runner"]
     assert not any("celery" in part for command in started.values() for part in command)
+
+
+def test_serve_starts_celery_without_its_banner_and_at_warning_level(monkeypatch, settings):
+    import json as _json
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[-1])))
+    call_command("serve", "--only", "worker,scheduler")
+    for command in started.values():
+        assert "--quiet" in command
+        assert command[command.index("--loglevel") + 1] == "WARNING"
