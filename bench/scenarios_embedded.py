@@ -1,5 +1,6 @@
-"""The embedded default (no DATABASE_URL / REDIS_URL: SQLite and the filesystem Celery transport in a
-temporary DATA_DIR): `embedded`, and `embedded-1thread` (worker with one thread, bench/serve_variant.py)."""
+"""The embedded default (no DATABASE_URL / REDIS_URL: SQLite and the brokerless runner in a temporary
+DATA_DIR): `embedded`, and `embedded-1thread` (a Celery worker with one thread, bench/serve_variant.py;
+it no longer applies since the runner replaced the embedded Celery worker)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class EmbeddedScenarios:
     def scenario_embedded(self, name: str = "embedded", worker_concurrency: str | None = None) -> dict:
         cfg = self.config["embedded"]
         self.say(
-            f"\n=== {name}: no DATABASE_URL / REDIS_URL (SQLite + filesystem Celery transport in a temp DATA_DIR) ==="
+            f"\n=== {name}: no DATABASE_URL / REDIS_URL (SQLite + the runner, no broker, in a temp DATA_DIR) ==="
         )
         if worker_concurrency:
             self.say(

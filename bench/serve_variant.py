@@ -25,6 +25,8 @@ _original = serve._commands
 def _commands() -> dict[str, list[str]]:
     commands = _original()
     worker = commands["worker"]
+    if "--concurrency" not in worker:
+        raise SystemExit("this worker has no --concurrency (the embedded runner drains in one thread)")
     worker[worker.index("--concurrency") + 1] = os.environ["BENCH_WORKER_CONCURRENCY"]
     return commands
 

@@ -174,7 +174,7 @@ class Stack:
         else:
             self.live.start()
         deadline = time.monotonic() + timeout
-        # The embedded default runs beat inside the worker (-B): no scheduler process of its own.
+        # The embedded default's runner is worker and scheduler: no scheduler process of its own.
         needed = 3 if self.live.env.get("REDIS_URL") else 2
         while len(self.roots) < needed and time.monotonic() < deadline:
             self.roots = find_roles(self.live.process.pid)
@@ -263,7 +263,7 @@ def find_roles(serve_pid: int) -> dict[str, int]:
         line = cmdline(p.pid)
         if "granian" in line or "gunicorn" in line:
             roles["web"] = p.pid
-        elif " worker" in line and "celery" in line:
+        elif (" worker" in line and "celery" in line) or "config.runner" in line:
             roles["worker"] = p.pid
         elif " beat" in line and "celery" in line:
             roles["scheduler"] = p.pid

@@ -1,8 +1,8 @@
 import os
 
-# The embedded web process sends no tasks (its worker drains the buffer on the scheduler's beat), and
-# Celery would be ~18 MB of its memory; `serve` sets this for that process only.
-if not os.environ.get("LIGHTTRACE_WEB_WITHOUT_CELERY"):
+# Processes of the embedded default (web and runner) use no broker, and Celery's app would be ~18 MB
+# of their memory; `serve` sets this for them.
+if not os.environ.get("LIGHTTRACE_WITHOUT_CELERY_APP"):
     from .celery import app as celery_app
 
     __all__ = ("celery_app",)

@@ -1,30 +1,69 @@
-"""GET /_health/: 200 once web, database and queue are usable; queue depth and lag for operators."""
+"""GET /_health/: 200 when web, database and queue are usable, a worker and a scheduler have written a
+heartbeat lately (core/heartbeat.py) and the queue lag is within bounds; 503 with the reason otherwise.
+Queue depth and lag are there for operators either way."""
 
 import time
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
 
 def health(request):
-    from ingest.buffer import get_buffer
-
     checks: dict = {"web": "ok"}
-    status = 200
+    problems = [_database(checks), _queue(checks), _heartbeats(checks)]
+    status = 503 if any(problems) else 200
+    checks["time"] = time.time()
+    return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+
+
+def _database(checks: dict) -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = "ok"
+        return False
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
-        status = 503
+        return True
+
+
+def _queue(checks: dict) -> bool:
+    from ingest.buffer import get_buffer
+
     try:
         buffer = get_buffer()
-        checks["queue"] = "ok"
-        checks["queue_depth"] = buffer.depth()
-        checks["queue_lag_seconds"] = round(buffer.oldest_age(), 3)
+        depth, lag = buffer.depth(), buffer.oldest_age()
     except Exception as exc:
         checks["queue"] = f"error: {type(exc).__name__}"
-        status = 503
-    checks["time"] = time.time()
-    return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+        return True
+    bound = settings.HEALTH["MAX_QUEUE_LAG_SECONDS"]
+    checks["queue"] = "ok" if lag <= bound else f"lag {lag:.0f} s over {bound} s"
+    checks["queue_depth"] = depth
+    checks["queue_lag_seconds"] = round(lag, 3)
+    return lag > bound
+
+
+def _heartbeats(checks: dict) -> bool:
+    from core.heartbeat import ROLES, newest_beats
+
+    try:
+        ages = newest_beats()
+    except Exception as exc:
+        for role in ROLES:
+            checks[role] = f"unknown: {type(exc).__name__}"
+        return True
+    limit = settings.HEALTH["MAX_SILENCE_SECONDS"]
+    checks["heartbeat_age_seconds"] = {role: round(age, 1) for role, age in ages.items()}
+    failing = False
+    for role in ROLES:
+        age = ages.get(role)
+        if age is None:
+            checks[role] = "no heartbeat yet"
+        elif age > limit:
+            checks[role] = f"silent for {age:.0f} s"
+        else:
+            checks[role] = "ok"
+            continue
+        failing = True
+    return failing

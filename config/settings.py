@@ -1,8 +1,9 @@
 """LightTrace settings, all from the environment (django-environ).
 
-Embedded default: SQLite in WAL mode under DATA_DIR and no Redis server (Celery uses kombu's
-filesystem transport, the ingest buffer is a table). With DATABASE_URL and REDIS_URL set, PostgreSQL
-and Redis take over and any number of web and worker processes can run on any number of machines.
+Embedded default: SQLite in WAL mode under DATA_DIR and no Redis server (no broker either: the ingest
+buffer is a table, and config/runner.py drains it and runs the schedule). With DATABASE_URL and
+REDIS_URL set, PostgreSQL and Redis take over and any number of web and worker processes can run on
+any number of machines.
 """
 
 import os
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "alerts",
     "usage",
     "ingest",
+    "core",
 ]
 
 MIDDLEWARE = [
@@ -144,19 +146,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # No broker server on a single machine: kombu's filesystem transport keeps task messages as
-    # files under DATA_DIR. Events themselves never ride in these messages (see ingest/buffer.py).
-    _queue_dir = DATA_DIR / "celery-queue"
-    (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "processed_folder": str(_queue_dir / "processed"),
-        "control_folder": str(_queue_dir / "control"),  # kombu's default is ./control, beside the caller
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
+# Where tasks ask for follow-up work (core/dispatch.py). Embedded there is no broker at all: events
+# wait in the ingest buffer (a table), and config/runner.py drains it and runs CELERY_BEAT_SCHEDULE.
+TASK_DISPATCH = "config.celery.CeleryDispatch" if REDIS_URL else "core.dispatch.LocalDispatch"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -166,9 +158,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Celery beat's own scheduler plus a heartbeat for /_health/.
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Safety net: picks up buffered events whose kick was lost and reclaims work of dead workers.
-    # Embedded, this is also how workers learn of new events (the web process does not kick them).
+    # Embedded, the runner (config/runner.py) reads this schedule too and also drains on its own.
     "drain-ingest-buffer": {
         "task": "ingest.tasks.drain_ingest_buffer",
         "schedule": 2.0 if REDIS_URL else 0.5,
@@ -178,6 +172,13 @@ CELERY_BEAT_SCHEDULE = {
     "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
+}
+
+HEALTH = {
+    # /_health/ answers 503 when no worker or no scheduler has written a heartbeat for this long...
+    "MAX_SILENCE_SECONDS": env.int("HEALTH_MAX_SILENCE_SECONDS", default=30),
+    # ...or when the oldest envelope waiting in the ingest buffer is older than this.
+    "MAX_QUEUE_LAG_SECONDS": env.int("HEALTH_MAX_QUEUE_LAG_SECONDS", default=300),
 }
 
 INGEST = {

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError
 
 from alerts.dispatch import issues_changed
+from core.dispatch import send_task
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import flush_pending, today, write_outcomes
@@ -34,6 +35,8 @@ def _consumer_name() -> str:
 # contend for the GIL and SQLite's write lock (and hold two batches in memory); the other thread
 # stays free for cleanup and training. Prefork processes each have their own lock.
 _draining = threading.Lock()
+# Set by a process that is stopping (the embedded runner on SIGTERM): a drain ends after its batch.
+stop_draining = threading.Event()
 
 
 @shared_task(name="ingest.tasks.drain_ingest_buffer", acks_late=True, ignore_result=True)
@@ -46,7 +49,7 @@ def drain_ingest_buffer() -> int:
     finally:
         _draining.release()
     if more:
-        drain_ingest_buffer.apply_async()
+        send_task("ingest.tasks.drain_ingest_buffer")
     return done
 
 
@@ -55,7 +58,7 @@ def _drain() -> tuple[int, bool]:
     consumer = _consumer_name()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     done = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop_draining.is_set():
         entries = buffer.take(consumer, settings.INGEST["BATCH_SIZE"])
         if not entries:
             if done:

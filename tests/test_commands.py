@@ -82,7 +82,7 @@ def test_serve_only_runs_the_roles_asked_for(monkeypatch, settings):
 
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     started = {}
-    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[-1])))
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
     call_command("serve", "--only", "worker,scheduler")
     assert sorted(started) == ["scheduler", "worker"]
     assert "celery" in started["worker"][0] and "beat" in started["scheduler"]
@@ -100,3 +100,27 @@ def test_bootstrap_prints_the_generated_admin_password_once(settings, tmp_path):
     password = (tmp_path / "initial-admin.txt").read_text().splitlines()[1]
     assert f"password: {password}" in first.getvalue()
     assert password not in second.getvalue() and "initial-admin.txt" in second.getvalue()
+
+
+def test_serve_embedded_runs_web_and_the_runner_without_celery(monkeypatch, settings):
+    import json as _json
+
+    settings.REDIS_URL = ""
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
+    call_command("serve")
+    assert sorted(started) == ["web", "worker"]
+    assert started["worker"][-2:] == ["-m", "config.runner"]
+    assert not any("celery" in part for command in started.values() for part in command)
+
+
+def test_serve_starts_celery_without_its_banner_and_at_warning_level(monkeypatch, settings):
+    import json as _json
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
+    call_command("serve", "--only", "worker,scheduler")
+    for command in started.values():
+        assert "--quiet" in command
+        assert command[command.index("--loglevel") + 1] == "WARNING"

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -96,3 +97,50 @@ def _wait_default(stack: LiveStack) -> list[dict]:
     return stack.wait_for(
         lambda: stack.api("/api/0/projects/default/default/issues/") or None, timeout=90, what="an issue"
     )
+
+
+IDLE_SECONDS = float(os.environ.get("LIGHTTRACE_E2E_IDLE_SECONDS", "150"))
+
+
+def test_embedded_serve_stays_up_idle_and_reports_heartbeats(tmp_path):
+    """kombu's filesystem transport crashed the embedded worker within two minutes of idling; the
+    runner has no transport. Events from the real sentry_sdk are stored before and after the idle
+    time, /_health/ stays 200 with fresh worker and scheduler heartbeats all along."""
+    port = free_port()
+    env = base_env(tmp_path / "data", port)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    manage(env, "migrate", "--noinput")
+    stack = LiveStack(url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "idle"))
+    dsn = stack.create_project("idle")
+    stack.start()
+    try:
+        run_app(dsn, "unhandled", "u-1", expect_failure=True)
+        stack.wait_for_count("idle", 1, timeout=30)
+        unhealthy = []
+        deadline = time.monotonic() + IDLE_SECONDS
+        while time.monotonic() < deadline:
+            health = _health(stack.url)
+            if health["status"] != "ok" or health["worker"] != "ok" or health["scheduler"] != "ok":
+                unhealthy.append(health)
+            assert stack.process.poll() is None, f"serve exited while idle:\n{stack.tail_log()}"
+            time.sleep(5)
+        assert not unhealthy, unhealthy[:3]
+        ages = _health(stack.url)["heartbeat_age_seconds"]
+        assert set(ages) == {"worker", "scheduler"} and max(ages.values()) < 10, ages
+        run_app(dsn, "unhandled", "u-2", expect_failure=True)
+        stack.wait_for_count("idle", 2, timeout=30)
+    finally:
+        stack.stop()
+    log = stack.log_path.read_text(errors="replace")
+    for noise in ("Traceback", "No hostname was supplied", "celery@", "Unrecoverable error"):
+        assert noise not in log, f"{noise!r} in the log:\n{log[-3000:]}"
+    assert not (tmp_path / "data" / "celery-queue").exists()
+
+
+def _health(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url + "/_health/", timeout=5) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:  # 503 carries the reasons in its body
+        return json.loads(error.read())

@@ -1,4 +1,5 @@
-"""Run web (granian), worker (Celery) and scheduler (Celery beat) in the foreground until Ctrl-C.
+"""Run web (granian), worker (Celery) and scheduler (Celery beat) in the foreground until Ctrl-C;
+in the embedded default, web and the runner (config/runner.py: worker and scheduler in one process).
 
 The commands depend on the settings (embedded default or PostgreSQL + Redis); the supervision itself
 is projects/supervisor.py, which this command exec()s into.
@@ -27,39 +28,19 @@ def _commands() -> dict[str, list[str]]:
     ]  # fmt: skip
     if os.environ.get("ACCESS_LOG"):
         web.append("--access-log")
-    # SQLite has one writer at a time: a thread pool in one process is enough and saves memory.
-    pool = (
-        ["--pool", "threads", "--concurrency", "2"]
-        if embedded
-        else ["--concurrency", os.environ.get("WORKER_CONCURRENCY", "2")]
-    )
-    celery = os.path.join(bin_dir, "celery")
-    worker = [
-        celery,
-        "-A",
-        "config",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        *pool,
-    ]
-    beat = [
-        celery,
-        "-A",
-        "config",
-        "beat",
-        "--loglevel",
-        "WARNING",
-        "--schedule",
-        str(settings.DATA_DIR / "celerybeat-schedule"),
-    ]
     if embedded:
-        web = [shutil.which("env") or "/usr/bin/env", "LIGHTTRACE_WEB_WITHOUT_CELERY=1", *web]
-        # One machine, small memory: beat runs as a thread of the worker (config/celery.py, ThreadedBeat).
-        os.environ["LIGHTTRACE_EMBEDDED_BEAT"] = str(settings.DATA_DIR / "celerybeat-schedule")
-        return {"web": web, "worker": worker}
+        # No broker and no Celery process: one runner drains the ingest buffer and runs the beat
+        # schedule (config/runner.py); neither process loads Celery's app (config/__init__.py).
+        lean = [shutil.which("env") or "/usr/bin/env", "LIGHTTRACE_WITHOUT_CELERY_APP=1"]
+        return {"web": [*lean, *web], "worker": [*lean, sys.executable, "-m", "config.runner"]}
+    celery = [os.path.join(bin_dir, "celery"), "-A", "config", "--quiet"]  # --quiet: no banner
+    worker = [
+        *celery, "worker", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+        "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+    ]  # fmt: skip
+    beat = [
+        *celery, "beat", "--loglevel", "WARNING", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule"),
+    ]  # fmt: skip
     return {"web": web, "worker": worker, "scheduler": beat}
 
 
@@ -83,7 +64,7 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(commands)}")
             commands = {role: commands[role] for role in roles}
         # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
-        # the threaded embedded worker would multiply resident memory (issue: <= 200 MB embedded).
+        # the embedded runner's threads would multiply resident memory (issue: <= 200 MB embedded).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         sys.stdout.flush()
         sys.stderr.flush()
