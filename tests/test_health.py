@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.models import Heartbeat
 
 
-@pytest.fixture(params=["redis", "database"])
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "database"])
 def mode(request, settings, clean_buffer):
     from ingest.buffer import get_buffer
 
@@ -98,6 +98,7 @@ def test_heartbeat_upserts_one_row_per_process(db):
     assert Heartbeat.objects.count() == 2
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_heartbeats_resume_after_the_database_dropped_the_connection():
     """Celery's main process and beat serve no requests, so no per-request check replaces a dead
