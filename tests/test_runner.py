@@ -169,6 +169,7 @@ def test_the_runner_writes_worker_and_scheduler_heartbeats(start_runner):
     from core.models import Heartbeat
 
     start_runner({})
+
     def roles() -> set[str] | None:
         written = set(Heartbeat.objects.filter(pid=os.getpid()).values_list("role", flat=True))
         return written if written >= {"worker", "scheduler"} else None  # the two threads start apart
