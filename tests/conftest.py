@@ -28,6 +28,20 @@ def wire_body(request: dict) -> bytes:
     return request["body_text"].encode()
 
 
+def pytest_collection_modifyitems(items):
+    """On the embedded default the ingest buffer has a database of its own (ingest/db_router.py):
+    every database test may use every configured database (on PostgreSQL that is just `default`)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses_db = {"db", "transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+        if marker is None and not uses_db:
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        if "databases" not in kwargs:
+            kwargs.setdefault("transaction", bool(marker and marker.args and marker.args[0]))
+            item.add_marker(pytest.mark.django_db(**kwargs, databases="__all__"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_redis_keys_of_this_run():
     """Kicked drain tasks and streams of this run live under its own key prefix; remove them at the end."""
