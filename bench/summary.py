@@ -59,7 +59,7 @@ def _embedded(out: Rows, x: dict, where: str) -> None:
         where,
     )
     out.add("RSS web+worker+scheduler peak", "rss_embedded", x["rss_peak_mb"], "MB", where)
-    if "hostile" in x:
+    if "rss_settled_mb" in x.get("hostile", {}):
         out.add(
             "RSS after hostile traffic, settled", "rss_embedded", x["hostile"]["rss_settled_mb"], "MB", where
         )
