@@ -66,7 +66,7 @@ def application(environ: dict[str, Any], start_response: Callable) -> Iterable[b
         _tidy_connections()
     if body_size >= LARGE_BODY_BYTES or answer.status == 413:
         # Rare (SDK envelopes are KBs): a big body, an inflated bomb or an oversized item was just
-        # freed; trimming costs about a millisecond and keeps hostile traffic from growing the process.
+        # freed; trimming took ~0.1-0.2 ms here and keeps hostile traffic from growing the process.
         return_freed_memory()
     headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
     start_response(_REASONS.get(answer.status, f"{answer.status} Unknown"), headers)
