@@ -13,6 +13,9 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data PORT=8000 HOST=0.0.0.0
+# As `manage.py serve` does: glibc arenas capped, and granian's jemalloc returns freed pages at once
+# (large or hostile request bodies would otherwise stay resident).
+ENV MALLOC_ARENA_MAX=2 _RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app lighttrace && mkdir -p /data && chown lighttrace /data
 COPY --from=build /wheels /wheels

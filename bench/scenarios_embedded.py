@@ -4,13 +4,33 @@ it no longer applies since the runner replaced the embedded Celery worker)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from monitor import Monitor
+from procstats import all_procs, descendants
 from report import cpu_rows, load_rows, mb, series, table, verdict
 from stacks import Stack, embedded_stack
+
+
+def process_rss(stack: Stack) -> dict[str, int]:
+    """RSS in bytes of every process of the stack, named by role (web main/worker, worker, serve)."""
+    procs = all_procs()
+    out: dict[str, int] = {}
+    serve = stack.live.process.pid
+    for role, root in stack.roots.items():
+        for pid in descendants(root, procs):
+            name = role if pid == root else f"{role} child"
+            if role == "web":
+                name = "web (granian main)" if pid == root else "web (granian worker)"
+            out[name] = out.get(name, 0) + procs[pid].rss
+    if serve in procs:
+        out["serve (supervisor)"] = procs[serve].rss
+    return out
 
 
 class EmbeddedScenarios:
@@ -94,6 +114,8 @@ class EmbeddedScenarios:
             self.say(f"  RSS web+worker+scheduler: idle {mb(rss_idle):.0f} MB, peak {mb(rss_peak):.0f} MB (sum of per-process RSS; "
                      f"PSS peak {mb(pss_peak):.0f} MB)  {verdict('rss_embedded', mb(rss_peak))}"
                      + (" (serve had died: a lower bound)" if stack.live.process.poll() is not None else ""))  # fmt: skip
+            self.say(f"  p99 at {main['concurrency']} conns while the worker runs: {main['latency']['p99_ms']:.1f} ms  "
+                     f"{verdict('p99_32_embedded', main['latency']['p99_ms'])}")  # fmt: skip
             self.say("  queue (GET /_health/ every second) and events counted by the API:")
             self.say(series(monitor.rows))
             disk = self._sqlite_disk(stack, self._sqlite_count(stack))
@@ -102,12 +124,49 @@ class EmbeddedScenarios:
                 disk["bytes_per_event"] = float("nan")
             else:
                 self._print_sqlite_disk(disk)
+            hostile = (
+                self.hostile_phase(stack)
+                if stack.live.process.poll() is None
+                else {"error": "serve had died"}
+            )
             return {"phases": phases, "cpu": cpu, "rss_idle_mb": mb(rss_idle), "rss_peak_mb": mb(rss_peak),
                     "pss_peak_mb": mb(pss_peak), "exact": exact, "issues_event_rows": stored_rows,
-                    "queue_series": monitor.rows, "disk": disk, "whole_window_s": whole["seconds"]}  # fmt: skip
+                    "queue_series": monitor.rows, "disk": disk, "whole_window_s": whole["seconds"],
+                    "hostile": hostile}  # fmt: skip
         finally:
             sampler.stop()
             self.finish_stack(stack)
+
+    def hostile_phase(self, stack: Stack, count: int = 300, settle: float = 15.0) -> dict:
+        """Malformed and oversized requests (bench/hostile.py); per-process RSS before, right after,
+        and `settle` seconds later: what a flood of junk leaves resident."""
+        self.say(
+            f"  hostile traffic: {count} malformed and oversized requests at 8 connections (bench/hostile.py)"
+        )
+        before = process_rss(stack)
+        cmd = [sys.executable, str(Path(__file__).with_name("hostile.py")), "--port", str(stack.port),
+               "--project", str(stack.project_id), "--key", stack.key, "--count", str(count)]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"hostile.py failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        sent = json.loads(done.stdout)
+        after = process_rss(stack)
+        time.sleep(settle)
+        settled = process_rss(stack)
+        rows = [[name, mb(before.get(name, 0)), mb(after.get(name, 0)), mb(settled.get(name, 0))]
+                for name in sorted(set(before) | set(settled))]  # fmt: skip
+        self.say(table(["process", "RSS before MB", "right after MB", f"{settle:.0f} s later MB"], rows))
+        answers = {kind: statuses for kind, statuses in sent["statuses"].items() if statuses}
+        self.say(
+            f"  answers by kind: {answers}; connections the server closed mid-body: {sent['errors'] or '-'}"
+        )
+        lt = {name: rss for name, rss in settled.items() if not name.startswith("serve")}
+        total = {"before": sum(v for k, v in before.items() if not k.startswith("serve")),
+                 "after": sum(v for k, v in after.items() if not k.startswith("serve")), "settled": sum(lt.values())}  # fmt: skip
+        self.say(f"  RSS web+worker+scheduler: {mb(total['before']):.0f} MB before, {mb(total['after']):.0f} MB right after, "
+                 f"{mb(total['settled']):.0f} MB {settle:.0f} s later  {verdict('rss_embedded', mb(total['settled']))}")  # fmt: skip
+        return {"sent": sent, "rss_mb": {k: mb(v) for k, v in settled.items()}, "rss_before_mb": mb(total["before"]),
+                "rss_after_mb": mb(total["after"]), "rss_settled_mb": mb(total["settled"])}  # fmt: skip
 
     def _print_sqlite_disk(self, disk: dict) -> None:
         rows = [

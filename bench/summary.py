@@ -51,7 +51,18 @@ def _embedded(out: Rows, x: dict, where: str) -> None:
         x = {**x, "cpu": {"web": {"ms_per_event": nan}, "worker": {"ms_per_event": nan}}}
     label = "processed, embedded" + (", 1-thread worker" if where == "embedded-1thread" else "")
     out.add(label, "processed_embedded", x["phases"][-1]["processed_per_s"], "ev/s", where)
+    out.add(
+        "p99 at 32 conns, worker running",
+        "p99_32_embedded",
+        x["phases"][-1]["latency"]["p99_ms"],
+        "ms",
+        where,
+    )
     out.add("RSS web+worker+scheduler peak", "rss_embedded", x["rss_peak_mb"], "MB", where)
+    if "rss_settled_mb" in x.get("hostile", {}):
+        out.add(
+            "RSS after hostile traffic, settled", "rss_embedded", x["hostile"]["rss_settled_mb"], "MB", where
+        )
     out.add("CPU web (embedded)", "cpu_web", x["cpu"]["web"]["ms_per_event"], "ms/ev", where)
     out.add("CPU worker (embedded)", "cpu_worker", x["cpu"]["worker"]["ms_per_event"], "ms/ev", where)
     out.add("disk (SQLite file + WAL)", "disk", x["disk"]["bytes_per_event"] / 1000, "KB/ev", where)

@@ -126,6 +126,20 @@ else:
     _db_password = _env_or_file("DATABASE_PASSWORD")
     if _db_password:
         _db["PASSWORD"] = _db_password
+
+# --- Embedded default: the ingest buffer's own SQLite file (ingest/db_router.py) ---
+# With the buffer in the main file, each SDK request waited for SQLite's one write lock behind the
+# worker's batch transaction. `migrate` migrates both files. Tests on SQLite use files under DATA_DIR,
+# so that locking behaves as in production (WAL, busy timeout).
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test-lighttrace.sqlite3")}
+    DATABASES["buffer"] = {
+        **_db,
+        "NAME": str(DATA_DIR / "ingest-buffer.sqlite3"),
+        "OPTIONS": dict(_db["OPTIONS"]),
+        "TEST": {"NAME": str(DATA_DIR / "test-ingest-buffer.sqlite3")},
+    }
+    DATABASE_ROUTERS = ["ingest.db_router.BufferDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _env_or_file("REDIS_URL", default="") or ""

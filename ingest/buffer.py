@@ -136,8 +136,20 @@ class RedisStreamBuffer:
 
 
 class DatabaseBuffer:
+    """The table buffer. Embedded (SQLite), it lives in a file of its own (ingest/db_router.py), so an
+    SDK request never waits for the worker's batch transaction on the main database."""
+
     def __init__(self, reclaim_idle_seconds: int) -> None:
         self.reclaim_idle = reclaim_idle_seconds
+        self._deleted_since_truncate = False
+
+    @property
+    def database(self) -> str:
+        from django.db import router
+
+        from .models import BufferedEnvelope
+
+        return router.db_for_write(BufferedEnvelope)
 
     def put(self, payload: bytes) -> None:
         from django.db import DatabaseError
@@ -151,13 +163,14 @@ class DatabaseBuffer:
             raise BufferUnavailable(str(exc)) from exc
 
     def take(self, consumer: str, count: int) -> list[BufferEntry]:
-        from django.db import connection, transaction
+        from django.db import connections, transaction
 
         now = time.time()
+        connection = connections[self.database]
         skip_locked = (
             " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
         )
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=self.database), connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE ingest_bufferedenvelope SET claimed_at = %s WHERE id IN ("
                 "SELECT id FROM ingest_bufferedenvelope WHERE claimed_at IS NULL OR claimed_at < %s "
@@ -165,6 +178,8 @@ class DatabaseBuffer:
                 [now, now - self.reclaim_idle, count],
             )
             rows = cursor.fetchall()
+        if not rows:
+            self._truncate_sqlite_wal()
         return [BufferEntry(str(row[0]), bytes(row[1])) for row in sorted(rows)]
 
     def ack(self, ids: list[str]) -> None:
@@ -172,6 +187,7 @@ class DatabaseBuffer:
 
         if ids:
             BufferedEnvelope.objects.filter(id__in=[int(i) for i in ids]).delete()
+            self._deleted_since_truncate = True
 
     def depth(self) -> int:
         from .models import BufferedEnvelope
@@ -183,6 +199,24 @@ class DatabaseBuffer:
 
         oldest = BufferedEnvelope.objects.filter(claimed_at__isnull=True).order_by("id").first()
         return 0.0 if oldest is None else max(0.0, time.time() - _received_of(oldest.payload))
+
+    def _truncate_sqlite_wal(self) -> None:
+        """Raw envelopes (not yet scrubbed) went through SQLite's WAL: secure_delete zeroes the deleted
+        rows in the file, and truncating the WAL once the buffer is empty removes the frames that held
+        them."""
+        from django.db import OperationalError, connections
+
+        connection = connections[self.database]
+        if not self._deleted_since_truncate or connection.vendor != "sqlite" or connection.in_atomic_block:
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]
+        except OperationalError:
+            busy = 1
+        # Readers still busy: the next empty take tries again.
+        self._deleted_since_truncate = bool(busy)
 
 
 def _received_of(payload: bytes) -> float:

@@ -8,6 +8,9 @@ from typing import Any
 from .protocol.errors import PayloadTooLarge
 
 _READ_CHUNK = 64 * 1024
+# Bodies from this size on are rare for SDKs (attachments, or hostile traffic): the WSGI adapter hands
+# the freed memory back to the kernel after answering them (core/memory.py).
+LARGE_BODY_BYTES = 1024 * 1024
 
 
 def read_body(environ: Mapping[str, Any], limit: int) -> bytes:

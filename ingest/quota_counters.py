@@ -97,9 +97,20 @@ class RedisCounters:
             raise BufferUnavailable(str(exc)) from exc
 
 
+_UPSERT_COUNTER = (
+    "INSERT INTO ingest_quotacounter (key, value, expires_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (key) DO UPDATE SET value = CASE WHEN ingest_quotacounter.expires_at < %s "
+    "THEN excluded.value ELSE ingest_quotacounter.value + excluded.value END, "
+    "expires_at = CASE WHEN ingest_quotacounter.expires_at < %s THEN excluded.expires_at "
+    "ELSE ingest_quotacounter.expires_at END RETURNING value"
+)
+
+
 class DatabaseCounters:
     """Increment, read back, and undo the groups that went over: one transaction, so concurrent
-    requests serialize on the counter rows (PostgreSQL) or the write lock (SQLite)."""
+    requests serialize on the counter rows (PostgreSQL) or the write lock (SQLite). Embedded, the
+    counters share the buffer's own SQLite file (ingest/db_router.py): the request's counting and
+    buffering are one transaction there, and never wait for the worker's batch on the main file."""
 
     def check_and_add(self, entries: list[Entry], put: bytes | None = None) -> set[int]:
         from django.db import DatabaseError
@@ -112,41 +123,32 @@ class DatabaseCounters:
             raise BufferUnavailable(str(exc)) from exc
 
     def _check_and_add(self, entries: list[Entry], put: bytes | None) -> set[int]:
-        from django.db import transaction
-
-        from core.sql import fetch
+        from django.db import connections, router, transaction
 
         from .buffer import check_backlog
-        from .models import BufferedEnvelope
+        from .models import BufferedEnvelope, QuotaCounter
 
         if put is not None:
             check_backlog()
-
+        database = router.db_for_write(QuotaCounter)
+        assert database == router.db_for_write(BufferedEnvelope), "counting and buffering: one transaction"
         now = time.time()
-        failed: set[int] = set()
-        with transaction.atomic():
+        with transaction.atomic(using=database), connections[database].cursor() as cursor:
             values = []
             for _, counter, _, ttl, amount in entries:
-                (value,) = fetch(
-                    "INSERT INTO ingest_quotacounter (key, value, expires_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = CASE WHEN ingest_quotacounter.expires_at < %s "
-                    "THEN excluded.value ELSE ingest_quotacounter.value + excluded.value END, "
-                    "expires_at = CASE WHEN ingest_quotacounter.expires_at < %s THEN excluded.expires_at "
-                    "ELSE ingest_quotacounter.expires_at END RETURNING value",
-                    [counter, amount, now + ttl, now, now],
-                )[0]
-                values.append(value)
+                cursor.execute(_UPSERT_COUNTER, [counter, amount, now + ttl, now, now])
+                values.append(cursor.fetchone()[0])
             over_groups = {}
             for index, ((group, _, limit, _, _), value) in enumerate(zip(entries, values, strict=True)):
                 if limit >= 0 and value > limit and group not in over_groups:
                     over_groups[group] = index
             failed = set(over_groups.values())
-            undo = [(e[4], e[1]) for e in entries if e[0] in over_groups]
-            for amount, counter in undo:
-                fetch("UPDATE ingest_quotacounter SET value = value - %s WHERE key = %s RETURNING value",
-                      [amount, counter])  # fmt: skip
+            for amount, counter in [(e[4], e[1]) for e in entries if e[0] in over_groups]:
+                cursor.execute(
+                    "UPDATE ingest_quotacounter SET value = value - %s WHERE key = %s", [amount, counter]
+                )
             if put is not None and not failed:
-                BufferedEnvelope.objects.create(payload=put)
+                BufferedEnvelope.objects.using(database).create(payload=put)
         return failed
 
     def get_many(self, counters: list[str]) -> list[int]:

@@ -11,11 +11,15 @@ from urllib.parse import parse_qsl
 
 from django.db import close_old_connections, connection
 
+from core.memory import keep_large_buffers_out_of_the_heap, return_freed_memory
+
 from .endpoint import handle
-from .http import client_ip, read_body
+from .http import LARGE_BODY_BYTES, client_ip, read_body
 
 INGEST_PATH = re.compile(r"^/api/(\d+)/(envelope|store)/?$")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+# The web process serves request bodies of up to 20 MiB: those must not stay resident once answered.
+keep_large_buffers_out_of_the_heap()
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
@@ -40,6 +44,14 @@ def application(environ: dict[str, Any], start_response: Callable) -> Iterable[b
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
     _tidy_connections()
+    body_size = 0
+
+    def read(limit: int) -> bytes:
+        nonlocal body_size
+        body = read_body(environ, limit)
+        body_size = len(body)
+        return body
+
     try:
         answer = handle(
             environ.get("REQUEST_METHOD", "GET"),
@@ -47,11 +59,15 @@ def application(environ: dict[str, Any], start_response: Callable) -> Iterable[b
             int(match.group(1)),
             _headers(environ),
             dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
-            lambda limit: read_body(environ, limit),
+            read,
             client_ip(environ),
         )
     finally:
         _tidy_connections()
+    if body_size >= LARGE_BODY_BYTES or answer.status == 413:
+        # Rare (SDK envelopes are KBs): a big body, an inflated bomb or an oversized item was just
+        # freed; trimming took ~0.1-0.2 ms here and keeps hostile traffic from growing the process.
+        return_freed_memory()
     headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
     start_response(_REASONS.get(answer.status, f"{answer.status} Unknown"), headers)
     return [answer.body]

@@ -28,16 +28,18 @@ def wire_body(request: dict) -> bytes:
     return request["body_text"].encode()
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """On the embedded default the test database is a SQLite file in DATA_DIR, as when LightTrace runs
-    (WAL, a busy timeout, other processes such as manage.py reach it), instead of Django's shared-cache
-    in-memory database, whose table locks fail a concurrent writer at once ("database table is locked")."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3"):
-        database.setdefault("TEST", {})["NAME"] = str(Path(settings.DATA_DIR) / "test-lighttrace.sqlite3")
+def pytest_collection_modifyitems(items):
+    """On the embedded default the ingest buffer has a database of its own (ingest/db_router.py):
+    every database test may use every configured database (on PostgreSQL that is just `default`)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses_db = {"db", "transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+        if marker is None and not uses_db:
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        if "databases" not in kwargs:
+            kwargs.setdefault("transaction", bool(marker and marker.args and marker.args[0]))
+            item.add_marker(pytest.mark.django_db(**kwargs, databases="__all__"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -66,6 +66,9 @@ class Command(BaseCommand):
         # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
         # the embedded runner's threads would multiply resident memory (issue: <= 200 MB embedded).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+        # granian's Rust side allocates with its own jemalloc, which keeps freed pages until later
+        # allocations purge them: an idle web process kept ~15 MB of a burst of large bodies.
+        os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, "-m", "projects.supervisor", *_ready_args(commands)])
