@@ -10,6 +10,9 @@ class BufferedEnvelope(models.Model):
 
     payload = models.BinaryField()
     claimed_at = models.FloatField(null=True, blank=True, db_index=True)
+    # host-pid-thread of the worker holding the claim: it retries its own claims first, and a worker
+    # on the same host takes over at once the claims of a process that no longer exists.
+    claimed_by = models.CharField(max_length=200, blank=True, default="")
 
 
 class QuotaCounter(models.Model):
@@ -18,3 +21,12 @@ class QuotaCounter(models.Model):
     key = models.CharField(max_length=200, unique=True)
     value = models.BigIntegerField(default=0)
     expires_at = models.FloatField(db_index=True)
+
+
+class ProcessedRecord(models.Model):
+    """A buffered record whose client reports or attachments were counted, written in the same
+    transaction as its batch: a redelivered record finds its marker and is not counted twice.
+    Records with events only need no marker (the event writer's RETURNING counts them exactly)."""
+
+    record_id = models.CharField(max_length=32, primary_key=True)
+    processed_at = models.FloatField(db_index=True)

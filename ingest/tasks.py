@@ -12,18 +12,27 @@ from collections import Counter
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, transaction
 
 from alerts.dispatch import issues_changed
+from core.sql import insert_rows
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import flush_pending, today, write_outcomes
 
+from . import shutdown
+from .backoff import Backoff, FailureLog
 from .buffer import get_buffer
 from .processing import ProjectBatch, prepare_entries
 
 log = logging.getLogger(__name__)
 DRAIN_BUDGET_SECONDS = 10.0
+# Markers outlive any redelivery: an entry is redelivered within minutes, or when a worker returns.
+PROCESSED_RECORD_DAYS = 7
+
+shutdown.connect_worker_signals()
+_backoff = Backoff(first=0.5, longest=5.0)
+_failures = FailureLog(log, "draining the ingest buffer")
 
 
 def _consumer_name() -> str:
@@ -39,15 +48,33 @@ _draining = threading.Lock()
 @shared_task(name="ingest.tasks.drain_ingest_buffer", acks_late=True, ignore_result=True)
 def drain_ingest_buffer() -> int:
     """Process buffered envelopes in batches until the buffer is empty or the time budget is spent."""
-    if not _draining.acquire(blocking=False):
-        return 0  # this process is draining already
-    try:
-        done, more = _drain()
-    finally:
-        _draining.release()
-    if more:
+    done, more = drain_buffer()
+    if more and not shutdown.stop_requested():
         drain_ingest_buffer.apply_async()
     return done
+
+
+def drain_buffer() -> tuple[int, bool]:
+    """One drain: (envelopes stored, whether more wait). Never raises: a failure leaves the batch
+    unacknowledged (this worker retries it first), is logged once per kind and interval, and makes
+    the next drains of this process wait (0.5 s doubling to 5 s), however often they are kicked."""
+    if shutdown.stop_requested() or not _backoff.ready():
+        return 0, False
+    if not _draining.acquire(blocking=False):
+        return 0, False  # this process is draining already
+    try:
+        with shutdown.draining():
+            done, more = _drain()
+    except Exception as exc:
+        _backoff.failed()
+        _failures.failed(exc, _backoff.delay)
+        _drop_broken_connection()
+        return 0, False
+    finally:
+        _draining.release()
+    _backoff.succeeded()
+    _failures.recovered()
+    return done, more
 
 
 def _drain() -> tuple[int, bool]:
@@ -55,7 +82,8 @@ def _drain() -> tuple[int, bool]:
     consumer = _consumer_name()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     done = 0
-    while time.monotonic() < deadline:
+    # The stop flag is checked between batches only: the batch in hand is stored and acknowledged.
+    while time.monotonic() < deadline and not shutdown.stop_requested():
         entries = buffer.take(consumer, settings.INGEST["BATCH_SIZE"])
         if not entries:
             if done:
@@ -68,6 +96,14 @@ def _drain() -> tuple[int, bool]:
         buffer.ack([e.id for e in entries])
         done += len(entries)
     return done, True
+
+
+def _drop_broken_connection() -> None:
+    """A connection that failed mid-batch is closed, so the next attempt connects afresh."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 _trim = {"last": 0.0, "pending": False}
@@ -104,29 +140,59 @@ def _truncate_sqlite_wal() -> None:
 
 
 def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
+    """Stores a batch. Per project, one transaction holds its events and issues and every fact derived
+    from them (usage outcomes, processed-record markers): a batch redelivered after a crash at any
+    point finds all of it stored or none of it, so nothing is lost or counted twice."""
     results = []
-    outcomes: Counter = Counter()
     day = today()
-    for project_id, batch in prepare_entries(payloads).items():
-        result = _store_batch(project_id, batch)
-        results.append(result)
+    for project_id, batch in sorted(prepare_entries(payloads).items()):  # one lock order for all
+        with transaction.atomic():
+            result = _store_batch(project_id, batch)
+            write_outcomes(_outcomes(project_id, batch, result, day))
+        # After the commit for now; once alerts keep an outbox, this call moves into the block above.
         issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
-        if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
-            # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
-            # a training task could wait long enough for thousands of events to miss the dictionary.
-            try:
-                train_project_dictionary(project_id)
-            except Exception:  # only compression is at stake, never the stored batch
-                log.warning("payload dictionary training failed for project %s", project_id, exc_info=True)
-        org = batch.organization_id
-        outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
-        outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)
-        for (category, reason), quantity in batch.client_discards.items():
-            outcomes[(org, project_id, day, category, "client_discard", reason)] += quantity
-    # Written after the batches: a redelivered batch may count its client reports twice, never events
-    # (stored counts only what RETURNING says was new).
-    write_outcomes(outcomes)
+        _train_dictionary_if_due(project_id, result)
+        results.append(result)
     return results
+
+
+def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, day) -> Counter:
+    """Accepted events are what the writer's RETURNING says it inserted; facts per record (client
+    reports, attachments) count only for records not processed before (markers, same transaction)."""
+    org = batch.organization_id
+    outcomes: Counter = Counter({(org, project_id, day, "error", "accepted", ""): result.stored})
+    for facts in _first_time_facts(batch.record_facts):
+        for (category, outcome, reason), quantity in facts.items():
+            outcomes[(org, project_id, day, category, outcome, reason)] += quantity
+    return outcomes
+
+
+def _first_time_facts(record_facts: list[tuple[str | None, Counter]]) -> list[Counter]:
+    ids = sorted({record_id for record_id, _ in record_facts if record_id})
+    inserted = insert_rows(
+        "ingest_processedrecord",
+        ["record_id", "processed_at"],
+        [(record_id, time.time()) for record_id in ids],
+        conflict=["record_id"],
+        returning=["record_id"],
+    )
+    fresh = {row[0] for row in inserted}
+    first_time = []
+    for record_id, facts in record_facts:
+        if record_id is None or record_id in fresh:  # records buffered before ids existed: counted
+            fresh.discard(record_id)
+            first_time.append(facts)
+    return first_time
+
+
+def _train_dictionary_if_due(project_id: int, result: StoreResult) -> None:
+    if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
+        # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
+        # a training task could wait long enough for thousands of events to miss the dictionary.
+        try:
+            train_project_dictionary(project_id)
+        except Exception:  # only compression is at stake, never the stored batch
+            log.warning("payload dictionary training failed for project %s", project_id, exc_info=True)
 
 
 @shared_task(name="ingest.tasks.flush_outcomes", ignore_result=True)
@@ -136,17 +202,23 @@ def flush_outcomes() -> int:
 
 @shared_task(name="ingest.tasks.expire_quota_counters", ignore_result=True)
 def expire_quota_counters() -> int:
-    from .models import QuotaCounter
+    """Expired quota counters, and processed-record markers older than any record can still be
+    redelivered (the scheduler runs this every 5 minutes)."""
+    from .models import ProcessedRecord, QuotaCounter
 
     deleted, _ = QuotaCounter.objects.filter(expires_at__lt=time.time()).delete()
-    return deleted
+    old = time.time() - PROCESSED_RECORD_DAYS * 86400
+    markers, _ = ProcessedRecord.objects.filter(processed_at__lt=old).delete()
+    return deleted + markers
 
 
 def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> StoreResult:
     rows = [(a.event_id, a.name, a.content_type, a.attachment_type, a.data) for a in batch.attachments]
     try:
-        result = store_events(project_id, batch.events)
-        store_attachments(project_id, rows)
+        # A savepoint inside the batch's transaction: a refused write is retried without losing it.
+        with transaction.atomic():
+            result = store_events(project_id, batch.events)
+            store_attachments(project_id, rows)
         return result
     except IntegrityError:
         if attempts > 1:
@@ -175,7 +247,8 @@ def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> Store
         merged.regressed_issue_ids += one.regressed_issue_ids
     for row in rows:
         try:
-            store_attachments(project_id, [row])
+            with transaction.atomic():
+                store_attachments(project_id, [row])
         except (DataError, IntegrityError):
             log.exception("dropped an attachment the database refused (project %s)", project_id)
     return merged
