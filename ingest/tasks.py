@@ -77,6 +77,13 @@ def drain_buffer() -> tuple[int, bool]:
     return done, more
 
 
+def reset_drain_state() -> None:
+    """Forget backoff, logged failures and a requested stop (tests; a runner that starts again)."""
+    _backoff.succeeded()
+    _failures.recovered()
+    shutdown.reset_stop()
+
+
 def _drain() -> tuple[int, bool]:
     buffer = get_buffer()
     consumer = _consumer_name()
