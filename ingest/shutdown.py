@@ -4,22 +4,21 @@ systemd (and `kill -TERM -<pgid>`) signals the whole process group. Celery's mai
 shuts down warmly (waits for running tasks), but its prefork pool children used to die on the same
 SIGTERM in the middle of a batch, leaving its entries unacknowledged until the reclaim timeout.
 Here a pool child that is draining defers SIGTERM: its drain stores and acknowledges the batch in
-hand, takes no new one, and the pool's own shutdown then ends the process. An idle child stops at
-once, as before; a second SIGTERM is never deferred.
+hand, takes no new one, and the pool's own shutdown (the main process got the same SIGTERM) then
+ends the process. An idle child stops at once, as before; a second SIGTERM is never deferred.
 
 Broker-less runners call request_stop() from their own signal handling.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 _stop = threading.Event()
-_draining = threading.Event()
+_pool_child = False
 
 
 def request_stop() -> None:
@@ -37,23 +36,27 @@ def reset_stop() -> None:
 
 @contextmanager
 def draining() -> Iterator[None]:
-    """Marks a drain in progress: a SIGTERM arriving now waits for the batch in hand."""
-    _draining.set()
+    """Around a drain: in a prefork pool child, a SIGTERM arriving now waits for the batch in hand.
+    (Installed per drain, not once: billiard puts its own SIGTERM handler, which exits at once,
+    after the worker_process_init signal; between drains that one is right.)"""
+    previous = None
+    if _pool_child and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _defer_sigterm)
     try:
         yield
     finally:
-        _draining.clear()
+        if previous is not None and signal.getsignal(signal.SIGTERM) is _defer_sigterm:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+def _defer_sigterm(signum: int, frame: object) -> None:
     request_stop()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if not _draining.is_set():
-        os.kill(os.getpid(), signal.SIGTERM)  # nothing in hand: stop now
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM is not deferred
 
 
 def _in_pool_child(**_: object) -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    global _pool_child
+    _pool_child = True
 
 
 def _worker_shutting_down(**_: object) -> None:
@@ -64,7 +67,7 @@ def _worker_shutting_down(**_: object) -> None:
 def connect_worker_signals() -> None:
     from celery import signals
 
-    signals.worker_process_init.connect(_in_pool_child, weak=False, dispatch_uid="ingest-pool-child-sigterm")
+    signals.worker_process_init.connect(_in_pool_child, weak=False, dispatch_uid="ingest-pool-child")
     signals.worker_shutting_down.connect(
         _worker_shutting_down, weak=False, dispatch_uid="ingest-worker-shutting-down"
     )

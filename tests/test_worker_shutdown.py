@@ -1,0 +1,87 @@
+"""SIGTERM to a real Celery worker's whole process group (systemd's default) while it drains: the
+batches in hand are finished and acknowledged, nothing stays pending for the reclaim timeout, and
+the counts stay exact."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from ingest.buffer import get_buffer
+from ingest.record import RecordHeader, encode_record
+from ingest.tasks import drain_ingest_buffer, reset_drain_state
+from issues.models import Event, Issue
+from tests.conftest import make_event_envelope
+from usage.models import Outcome
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = 3000
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start_worker(settings, log_path: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+        "INGEST_BATCH_SIZE": "50",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
+               "--concurrency", "2", "--loglevel", "INFO", "-n", f"shutdown-{uuid.uuid4().hex[:8]}@%h"]  # fmt: skip
+    with log_path.open("wb") as log:
+        # Its own session: the test signals the worker's whole group, as systemd does with a unit.
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+
+
+def test_sigterm_to_the_worker_group_finishes_the_batches_in_hand(
+    transactional_db, make_project, clean_buffer, settings, tmp_path
+):
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("a prefork Celery worker on PostgreSQL + Redis")
+    from config.celery import app
+
+    project, key = make_project()
+    for _ in range(EVENTS):
+        header = RecordHeader(project_id=project.id, key_id=key.id, received=time.time())
+        body = make_event_envelope({"message": "shutdown", "level": "error"}, uuid.uuid4().hex)
+        clean_buffer.put(encode_record(header, body))
+    log_path = tmp_path / "worker.log"
+    worker = _start_worker(settings, log_path)
+    try:
+        for _ in range(2):  # one drain per pool child
+            app.send_task("ingest.tasks.drain_ingest_buffer")
+        started = time.monotonic()
+        while Event.objects.count() == 0:
+            assert time.monotonic() - started < 90, log_path.read_text()
+            time.sleep(0.05)
+        time.sleep(0.3)  # well into the batches
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    log = log_path.read_text()
+    stored_at_stop = Event.objects.count()
+    assert 0 < stored_at_stop < EVENTS, log  # it was stopped in the middle of the work
+    buffer = get_buffer()
+    assert buffer.client.xpending(buffer.stream, buffer.group)["pending"] == 0, log
+    assert "WorkerLostError" not in log and worker.returncode == 0, log
+    reset_drain_state()
+    while buffer.depth():
+        drain_ingest_buffer.run()
+    assert Event.objects.count() == EVENTS
+    assert Issue.objects.get().times_seen == EVENTS
+    assert Outcome.objects.get(project=project, outcome="accepted").quantity == EVENTS
