@@ -123,8 +123,33 @@ def test_entries_of_a_dead_process_on_this_host_are_taken_over_at_once(backend, 
         assert [e.payload[-1:] for e in taken] == [b"2", b"3"]  # the dead one's, not the live one's
         buffer.ack([e.id for e in taken])
         assert buffer.take(me, 10) == [] and buffer.depth() == 2
+        if backend == "redis":  # the dead consumer, now empty, is forgotten
+            names = {c["name"] for c in buffer.client.xinfo_consumers(buffer.stream, buffer.group)}
+            assert {n.decode() if isinstance(n, bytes) else n for n in names} == {
+                me,
+                f"{host}-{alive.pid}-1402",
+            }
     finally:
         alive.kill()
+        if backend == "redis":
+            buffer.client.delete(buffer.stream)
+
+
+@pytest.mark.parametrize("backend", ["redis", "database"])
+def test_a_worker_takes_back_its_own_unacknowledged_entries_first(backend, db, settings):
+    buffer = _new_buffer(backend, settings)
+    if backend == "redis":
+        buffer.client.delete(buffer.stream)
+    try:
+        for n in range(3):
+            buffer.put(b'{"p":1,"k":1,"r":1.0}\n' + str(n).encode())
+        me = _consumer_name()
+        assert len(buffer.take(me, 2)) == 2  # its batch failed: not acknowledged
+        again = buffer.take(me, 2)
+        assert [e.payload[-1:] for e in again] == [b"0", b"1"]
+        buffer.ack([e.id for e in again])
+        assert [e.payload[-1:] for e in buffer.take(me, 2)] == [b"2"]
+    finally:
         if backend == "redis":
             buffer.client.delete(buffer.stream)
 
