@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,15 +53,30 @@ def check_backlog() -> None:
         raise BacklogFull()
 
 
+@lru_cache(maxsize=1)
+def this_host() -> str:
+    """The host part of consumer names: the host name, and the PID namespace, since containers
+    sharing a host name (host networking) each count pids on their own."""
+    try:
+        namespace = f"~{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        namespace = ""
+    return socket.gethostname() + namespace
+
+
+def consumer_name() -> str:
+    return f"{this_host()}-{os.getpid()}-{threading.get_ident()}"
+
+
 def consumer_is_gone(name: str, me: str) -> bool:
     """Whether a consumer's unacknowledged entries may be taken over without waiting: it is this
     process under another thread (one drain at a time per process, so none is in flight), or a
-    process of this host that no longer exists. Names are host-pid-thread (ingest/tasks.py)."""
+    process of this host (and PID namespace) that no longer exists. Names: consumer_name()."""
     if name == me:
         return False
     host, _, rest = name.rpartition("-")
     host, _, pid_text = host.rpartition("-")
-    if host != socket.gethostname() or not pid_text.isdigit() or not rest.isdigit():
+    if host != this_host() or not pid_text.isdigit() or not rest.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():

@@ -21,12 +21,3 @@ class QuotaCounter(models.Model):
     key = models.CharField(max_length=200, unique=True)
     value = models.BigIntegerField(default=0)
     expires_at = models.FloatField(db_index=True)
-
-
-class ProcessedRecord(models.Model):
-    """A buffered record whose client reports or attachments were counted, written in the same
-    transaction as its batch: a redelivered record finds its marker and is not counted twice.
-    Records with events only need no marker (the event writer's RETURNING counts them exactly)."""
-
-    record_id = models.CharField(max_length=32, primary_key=True)
-    processed_at = models.FloatField(db_index=True)

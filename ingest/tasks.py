@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -15,20 +13,17 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
 from alerts.dispatch import issues_changed
-from core.sql import insert_rows
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
-from usage.services import flush_pending, today, write_outcomes
+from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
 
 from . import shutdown
 from .backoff import Backoff, FailureLog
-from .buffer import get_buffer
+from .buffer import consumer_name, get_buffer
 from .processing import ProjectBatch, prepare_entries
 
 log = logging.getLogger(__name__)
 DRAIN_BUDGET_SECONDS = 10.0
-# Markers outlive any redelivery: an entry is redelivered within minutes, or when a worker returns.
-PROCESSED_RECORD_DAYS = 7
 
 shutdown.connect_worker_signals()
 _backoff = Backoff(first=0.5, longest=5.0)
@@ -36,7 +31,7 @@ _failures = FailureLog(log, "draining the ingest buffer")
 
 
 def _consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+    return consumer_name()
 
 
 # One drain at a time per process: threads of the embedded worker draining together would only
@@ -175,21 +170,13 @@ def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, day) ->
 
 
 def _first_time_facts(record_facts: list[tuple[str | None, Counter]]) -> list[Counter]:
-    ids = sorted({record_id for record_id, _ in record_facts if record_id})
-    inserted = insert_rows(
-        "ingest_processedrecord",
-        ["record_id", "processed_at"],
-        [(record_id, time.time()) for record_id in ids],
-        conflict=["record_id"],
-        returning=["record_id"],
-    )
-    fresh = {row[0] for row in inserted}
-    first_time = []
+    fresh = first_time(record_id for record_id, _ in record_facts if record_id)
+    counted = []
     for record_id, facts in record_facts:
         if record_id is None or record_id in fresh:  # records buffered before ids existed: counted
             fresh.discard(record_id)
-            first_time.append(facts)
-    return first_time
+            counted.append(facts)
+    return counted
 
 
 def _train_dictionary_if_due(project_id: int, result: StoreResult) -> None:
@@ -209,14 +196,12 @@ def flush_outcomes() -> int:
 
 @shared_task(name="ingest.tasks.expire_quota_counters", ignore_result=True)
 def expire_quota_counters() -> int:
-    """Expired quota counters, and processed-record markers older than any record can still be
+    """Expired quota counters, and counted-record markers older than any record can still be
     redelivered (the scheduler runs this every 5 minutes)."""
-    from .models import ProcessedRecord, QuotaCounter
+    from .models import QuotaCounter
 
     deleted, _ = QuotaCounter.objects.filter(expires_at__lt=time.time()).delete()
-    old = time.time() - PROCESSED_RECORD_DAYS * 86400
-    markers, _ = ProcessedRecord.objects.filter(processed_at__lt=old).delete()
-    return deleted + markers
+    return deleted + expire_counted_markers()
 
 
 def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> StoreResult:

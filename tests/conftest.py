@@ -43,8 +43,11 @@ def _remove_redis_keys_of_this_run():
         import redis
 
         client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*"):
-            client.delete(key)
+        # "prefix:" and "prefix-" (tests' own sub-prefixes), never "prefix*": that would also take
+        # the keys of a concurrent run whose prefix merely begins the same (pid 1302 vs 13023).
+        for pattern in (f"{settings.REDIS_KEY_PREFIX}:*", f"{settings.REDIS_KEY_PREFIX}-*"):
+            for key in client.scan_iter(match=pattern):
+                client.delete(key)
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,7 @@ class TcpProxy:
                 if not self._open:
                     _close(client)
                     continue
+                self._sockets.add(client)  # registered at once: a cut() from now on closes it
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -52,7 +53,11 @@ class TcpProxy:
                 _close(client)
                 continue
             with self._lock:
-                self._sockets.update((client, upstream))
+                if not self._open:  # cut while connecting upstream
+                    _close(client)
+                    _close(upstream)
+                    continue
+                self._sockets.add(upstream)
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 

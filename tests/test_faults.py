@@ -4,7 +4,6 @@ database. Outages are real: Django's connection goes through a TCP proxy that th
 
 import logging
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -13,7 +12,7 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection
 
-from ingest.buffer import DatabaseBuffer, RedisStreamBuffer
+from ingest.buffer import DatabaseBuffer, RedisStreamBuffer, this_host
 from ingest.record import RecordHeader, decode_record, encode_record
 from ingest.tasks import _consumer_name, drain_ingest_buffer, expire_quota_counters, process_payloads
 from issues.models import Event, Issue
@@ -111,7 +110,7 @@ def test_entries_of_a_dead_process_on_this_host_are_taken_over_at_once(backend, 
         buffer.client.delete(buffer.stream)
     alive = subprocess.Popen(["sleep", "30"])
     try:
-        host = socket.gethostname()
+        host = this_host()
         for n in range(4):
             buffer.put(b'{"p":1,"k":1,"r":1.0}\n' + str(n).encode())
         assert len(buffer.take(f"{host}-{alive.pid}-1402", 2)) == 2  # still running
@@ -206,12 +205,12 @@ def test_records_carry_a_unique_id_and_old_markers_expire(db):
     assert first and second and first != second
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ingest_processedrecord (record_id, processed_at) VALUES (%s, %s), (%s, %s)",
+            "INSERT INTO usage_countedrecord (id, counted_at) VALUES (%s, %s), (%s, %s)",
             ["old", time.time() - 8 * 86400, "recent", time.time()],
         )
     expire_quota_counters()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT record_id FROM ingest_processedrecord")
+        cursor.execute("SELECT id FROM usage_countedrecord")
         assert cursor.fetchall() == [("recent",)]
 
 
@@ -229,3 +228,21 @@ def test_drain_task_never_raises_when_redis_is_unreachable(settings, caplog):
     finally:
         get_buffer.cache_clear()
         reset_drain_state()
+
+
+def test_a_flush_of_dropped_counts_retried_after_a_crash_adds_nothing(db, fixture_project, settings):
+    from core.redis_client import get_redis
+    from usage.services import _pending_key, flush_pending, record_dropped
+
+    project, _ = fixture_project
+    client = get_redis()
+    record_dropped(project.organization_id, project.id, "error", "rate_limited", "key_quota", 3)
+    flushing = f"{_pending_key()}:flushing"
+    client.rename(_pending_key(), flushing)  # the flush began (as flush_pending does) ...
+    client.hsetnx(flushing, "_batch_id", uuid.uuid4().hex)
+    left_behind = client.hgetall(flushing)
+    assert flush_pending() == 3
+    client.hset(flushing, mapping=left_behind)  # ... and died before deleting the batch
+    flush_pending()
+    assert Outcome.objects.get(project=project, outcome="rate_limited").quantity == 3
+    assert not client.exists(flushing)

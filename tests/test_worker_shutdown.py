@@ -54,8 +54,9 @@ def buffered_project(transactional_db, make_project, clean_buffer, settings):
         pytest.skip("a prefork Celery worker on PostgreSQL + Redis")
     project, key = make_project()
     for _ in range(EVENTS):
-        header = RecordHeader(project_id=project.id, key_id=key.id, received=time.time())
-        body = make_event_envelope({"message": "shutdown", "level": "error"}, uuid.uuid4().hex)
+        event_id = uuid.uuid4().hex  # in the record header, as the endpoint puts it: redelivery is idempotent
+        header = RecordHeader(project_id=project.id, key_id=key.id, received=time.time(), event_id=event_id)
+        body = make_event_envelope({"message": "shutdown", "level": "error"}, event_id)
         clean_buffer.put(encode_record(header, body))
     return project
 
