@@ -60,9 +60,9 @@ class Runner:
         self._waiting: set[str] = set()
         self._lock = threading.Lock()
         self._logged: dict[tuple[str, str], float] = {}
-        from ingest.tasks import stop_draining  # here, not in stop(): that runs in a signal handler
+        from ingest import shutdown  # here, not in stop(): that runs in a signal handler
 
-        self._stop_draining = stop_draining
+        self._shutdown = shutdown
 
     def request(self, name: str) -> None:
         """Run task `name` soon: the drain in the main thread, anything else in the jobs thread
@@ -78,11 +78,11 @@ class Runner:
 
     def stop(self, *_args) -> None:
         self.stopping.set()
-        self._stop_draining.set()  # a drain in progress ends after its current batch
+        self._shutdown.request_stop()  # a drain in progress ends after its current batch
         self._wake.set()
 
     def run(self) -> None:
-        self._stop_draining.clear()
+        self._shutdown.reset_stop()
         dispatch.set_local_handler(self.request)
         threads = [
             threading.Thread(target=self._thread, args=(self._schedule_loop,), name="scheduler", daemon=True),

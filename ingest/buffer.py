@@ -9,11 +9,18 @@ enqueueing costs one Redis round trip and workers take them in batches. Two back
 * A database table (embedded default): rows are claimed with an UPDATE ... RETURNING, deleted after
   the batch commits, and reclaimed when a claim grows stale.
 
-Either way an entry answered with 200 stays until a batch containing it has been stored.
+Either way an entry answered with 200 stays until a batch containing it has been stored. A worker
+takes back its own unacknowledged entries first (a batch that failed, e.g. while the database was
+down, is retried as soon as the worker's backoff allows), and entries of a consumer that is provably
+gone (same host, its process no longer exists: kill -9, OOM) at once; entries of other hosts' workers
+only after INGEST_RECLAIM_IDLE_SECONDS.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +51,43 @@ def check_backlog() -> None:
         _depth_seen = (now, get_buffer().depth())
     if _depth_seen[1] >= bound:
         raise BacklogFull()
+
+
+@lru_cache(maxsize=1)
+def this_host() -> str:
+    """The host part of consumer names: the host name, and the PID namespace, since containers
+    sharing a host name (host networking) each count pids on their own."""
+    try:
+        namespace = f"~{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        namespace = ""
+    return socket.gethostname() + namespace
+
+
+def consumer_name() -> str:
+    return f"{this_host()}-{os.getpid()}-{threading.get_ident()}"
+
+
+def consumer_is_gone(name: str, me: str) -> bool:
+    """Whether a consumer's unacknowledged entries may be taken over without waiting: it is this
+    process under another thread (one drain at a time per process, so none is in flight), or a
+    process of this host (and PID namespace) that no longer exists. Names: consumer_name()."""
+    if name == me:
+        return False
+    host, _, rest = name.rpartition("-")
+    host, _, pid_text = host.rpartition("-")
+    if host != this_host() or not pid_text.isdigit() or not rest.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, under another user
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -108,14 +152,60 @@ class RedisStreamBuffer:
             return self._take(consumer, count)
 
     def _take(self, consumer: str, count: int) -> list[BufferEntry]:
-        _, claimed, _ = self.client.xautoclaim(
-            self.stream, self.group, consumer, min_idle_time=self.reclaim_idle_ms, start_id="0-0", count=count
-        )
-        entries = [(i, f) for i, f in claimed if f]
+        # Own pending entries first (id 0): a batch that failed is retried by the same worker.
+        own: Any = self.client.xreadgroup(self.group, consumer, {self.stream: "0"}, count=count)
+        entries = self._usable(own[0][1] if own else [])
+        if not entries:
+            entries = self._usable(self._claim_from_gone(consumer, count))
+        if not entries:
+            _, claimed, _ = self.client.xautoclaim(
+                self.stream,
+                self.group,
+                consumer,
+                min_idle_time=self.reclaim_idle_ms,
+                start_id="0-0",
+                count=count,
+            )
+            entries = self._usable(claimed)
         if not entries:
             response: Any = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count)
-            entries = response[0][1] if response else []
-        return [BufferEntry(i.decode(), f[b"d"]) for i, f in entries if f and b"d" in f]
+            entries = self._usable(response[0][1] if response else [])
+        return [BufferEntry(i.decode(), f[b"d"]) for i, f in entries]
+
+    def _usable(self, entries: list) -> list:
+        """Entries deleted from the stream while pending come back without fields: acknowledge them,
+        or they would head the own-pending list forever."""
+        gone = [i for i, f in entries if not f or b"d" not in f]
+        if gone:
+            self.client.xack(self.stream, self.group, *gone)
+        return [(i, f) for i, f in entries if f and b"d" in f]
+
+    _gone_checked = 0.0
+
+    def _claim_from_gone(self, consumer: str, count: int) -> list:
+        """Entries of consumers that provably died (consumer_is_gone), without the reclaim wait;
+        looked for when a worker starts and then at most every 10 seconds."""
+        now = time.monotonic()
+        if now - self._gone_checked < 10.0:
+            return []
+        self._gone_checked = now
+        for info in self.client.xinfo_consumers(self.stream, self.group):
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if not consumer_is_gone(name, consumer):
+                continue
+            if not info["pending"]:
+                # Every restart adds consumers named after new pids: forget the dead, empty ones.
+                self.client.xgroup_delconsumer(self.stream, self.group, name)
+                continue
+            pending = self.client.xpending_range(self.stream, self.group, "-", "+", count, consumername=name)
+            ids: list[Any] = [p["message_id"] for p in pending]
+            # min_idle_time: of two workers of this host finding the same dead consumer, the second
+            # does not take the entries back from the first (its claim reset their idle time).
+            claimed = self.client.xclaim(self.stream, self.group, consumer, 1000, ids) if ids else []
+            self._gone_checked = 0.0  # it may hold more than one batch: look again next time
+            if claimed:
+                return claimed
+        return []
 
     def ack(self, ids: list[str]) -> None:
         if ids:
@@ -171,11 +261,17 @@ class DatabaseBuffer:
             " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
         )
         with transaction.atomic(using=self.database), connection.cursor() as cursor:
+            # Claims of this consumer (a batch that failed) and of gone ones are taken back at once.
             cursor.execute(
-                "UPDATE ingest_bufferedenvelope SET claimed_at = %s WHERE id IN ("
+                "SELECT DISTINCT claimed_by FROM ingest_bufferedenvelope WHERE claimed_at IS NOT NULL"
+            )
+            mine = [consumer] + [n for (n,) in cursor.fetchall() if consumer_is_gone(n, consumer)]
+            cursor.execute(
+                "UPDATE ingest_bufferedenvelope SET claimed_at = %s, claimed_by = %s WHERE id IN ("
                 "SELECT id FROM ingest_bufferedenvelope WHERE claimed_at IS NULL OR claimed_at < %s "
+                f"OR claimed_by IN ({', '.join(['%s'] * len(mine))}) "
                 f"ORDER BY id LIMIT %s{skip_locked}) RETURNING id, payload",
-                [now, now - self.reclaim_idle, count],
+                [now, consumer, now - self.reclaim_idle, *mine, count],
             )
             rows = cursor.fetchall()
         if not rows:

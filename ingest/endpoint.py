@@ -13,13 +13,18 @@ from dataclasses import dataclass, field
 
 import orjson
 from django.conf import settings
+from django.db import DatabaseError
 
 from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
+from .backoff import FailureLog
 from .buffer import BacklogFull, BufferUnavailable
+from .keys import KeysUnavailable
 from .protocol.errors import BadRequest, ProtocolError
 from .protocol.ratelimits import format_header, retry_after
 
 log = logging.getLogger(__name__)
+# An outage fails every request: one line per kind of failure and minute, not one per request.
+_unavailable = FailureLog(log, "accepting envelopes (answered 503)")
 
 CORS_ALLOW_HEADERS = (
     "x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, "
@@ -85,7 +90,9 @@ def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) ->
     except BacklogFull:
         limits = {"Retry-After": "30", "X-Sentry-Rate-Limits": "30::key:backlog"}
         return _json(429, {"detail": "too many events waiting to be processed; retry later"}, limits)
-    except BufferUnavailable:
+    except (BufferUnavailable, KeysUnavailable, DatabaseError) as exc:
+        # Redis or the database is down: SDKs keep the event and send it again after Retry-After.
+        _unavailable.failed(exc)
         return _json(503, {"detail": "ingest is temporarily unavailable, retry later"}, {"Retry-After": "60"})
     except (RecursionError, MemoryError, UnicodeError, ValueError, TypeError, KeyError) as exc:
         # Hostile input must never surface as a 500; the reason stays generic on purpose.

@@ -2,6 +2,10 @@
 
 A key disabled in the database stops working within KEY_CACHE_SECONDS. Unknown keys are cached
 too (for a shorter time), so a flood with made-up keys cannot hammer the database either.
+
+While the database is unreachable, the last known answer for a key stays in use (asking again
+every few seconds), so SDKs keep being accepted into the buffer; a key never seen before raises
+KeysUnavailable, which the endpoint answers with 503 and Retry-After.
 """
 
 from __future__ import annotations
@@ -24,24 +28,48 @@ class KeyInfo:
     project_monthly_quota: int | None = None
 
 
+class KeysUnavailable(Exception):
+    """The database cannot be asked about a key this process has never seen: answer 503."""
+
+
 _cache: dict[str, tuple[float, KeyInfo | None]] = {}
 _lock = threading.Lock()
 _MAX_ENTRIES = 50_000
 _NEGATIVE_TTL = 5.0
+_RETRY_WHILE_DOWN = 5.0
 
 
 def lookup_key(public_key: str) -> KeyInfo | None:
+    from django.db import DatabaseError
+
     now = time.monotonic()
     hit = _cache.get(public_key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    info = _load(public_key)
+    try:
+        info = _load(public_key)
+    except DatabaseError as exc:
+        _drop_broken_connection()
+        if hit is None:
+            raise KeysUnavailable(str(exc)) from exc
+        info = hit[1]
+        with _lock:  # the last known answer, asked again in a few seconds rather than per request
+            _cache[public_key] = (now + _RETRY_WHILE_DOWN, info)
+        return info
     ttl = settings.INGEST["KEY_CACHE_SECONDS"] if info else _NEGATIVE_TTL
     with _lock:
         if len(_cache) >= _MAX_ENTRIES:
             _cache.clear()
         _cache[public_key] = (now + ttl, info)
     return info
+
+
+def _drop_broken_connection() -> None:
+    """So the next lookup connects afresh once the database is back (never inside a transaction)."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def _load(public_key: str) -> KeyInfo | None:

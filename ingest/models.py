@@ -10,6 +10,9 @@ class BufferedEnvelope(models.Model):
 
     payload = models.BinaryField()
     claimed_at = models.FloatField(null=True, blank=True, db_index=True)
+    # host-pid-thread of the worker holding the claim: it retries its own claims first, and a worker
+    # on the same host takes over at once the claims of a process that no longer exists.
+    claimed_by = models.CharField(max_length=200, blank=True, default="")
 
 
 class QuotaCounter(models.Model):

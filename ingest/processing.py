@@ -45,8 +45,9 @@ class ProjectBatch:
     organization_id: int = 0
     events: list[PreparedEvent] = field(default_factory=list)
     attachments: list[PreparedAttachment] = field(default_factory=list)
-    # (category, reason) -> quantity the SDK reported discarding itself (client reports)
-    client_discards: Counter = field(default_factory=Counter)
+    # Per buffered record (its id, None for records from before ids): outcomes the event writer
+    # cannot deduplicate, {(category, outcome, reason): quantity}: client discards, attachments.
+    record_facts: list[tuple[str | None, Counter]] = field(default_factory=list)
 
 
 def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
@@ -71,15 +72,20 @@ def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
 def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, batch: ProjectBatch) -> None:
     body = decompress(body, header.content_encoding, settings.INGEST["MAX_ENVELOPE_BYTES"])
     envelope = parse_envelope(body)
+    facts: Counter = Counter()
     for item in envelope.items:
         kind = item.headers.get("type")
         if kind == "event":
             batch.events.append(prepare_event(orjson.loads(item.payload), header, config))
         elif kind == "attachment" and header.event_id:
             batch.attachments.append(_prepare_attachment(item, header.event_id))
+            facts["attachment", "accepted", ""] += 1
         elif kind == "client_report":
-            batch.client_discards.update(client_report_discards(orjson.loads(item.payload)))
+            for (category, reason), quantity in client_report_discards(orjson.loads(item.payload)).items():
+                facts[category, "client_discard", reason] += quantity
         # Every other item type is accepted and dropped for now (README, "What is stored").
+    if facts:
+        batch.record_facts.append((header.record_id, facts))
 
 
 def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> PreparedEvent:

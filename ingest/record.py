@@ -1,7 +1,13 @@
-"""The unit in the ingest buffer: a one-line JSON header, a newline, then the envelope body as received."""
+"""The unit in the ingest buffer: a one-line JSON header, a newline, then the envelope body as received.
+
+Every record gets a random id when it is accepted ("u"), so the worker can tell a redelivered record
+from a new one for facts the event writer cannot deduplicate itself (client reports, attachments):
+see ingest/tasks.py. Records buffered before ids existed simply have none.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import orjson
@@ -15,10 +21,12 @@ class RecordHeader:
     event_id: str | None = None
     client_ip: str | None = None
     content_encoding: str | None = None
+    record_id: str | None = None
 
 
 def encode_record(header: RecordHeader, body: bytes) -> bytes:
     meta: dict[str, object] = {"p": header.project_id, "k": header.key_id, "r": header.received}
+    meta["u"] = header.record_id or os.urandom(16).hex()
     if header.event_id:
         meta["e"] = header.event_id
     if header.client_ip:
@@ -40,5 +48,6 @@ def decode_record(payload: bytes) -> tuple[RecordHeader, bytes]:
         event_id=meta.get("e"),
         client_ip=meta.get("ip"),
         content_encoding=meta.get("enc"),
+        record_id=meta.get("u"),
     )
     return header, body

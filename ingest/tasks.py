@@ -4,53 +4,80 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, transaction
 
 from alerts.dispatch import issues_changed
 from core.dispatch import send_task
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
-from usage.services import flush_pending, today, write_outcomes
+from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
 
-from .buffer import get_buffer
+from . import shutdown
+from .backoff import Backoff, FailureLog
+from .buffer import consumer_name, get_buffer
 from .processing import ProjectBatch, prepare_entries
 
 log = logging.getLogger(__name__)
 DRAIN_BUDGET_SECONDS = 10.0
 
+shutdown.connect_worker_signals()
+_backoff = Backoff(first=0.5, longest=5.0)
+_failures = FailureLog(log, "draining the ingest buffer")
+
 
 def _consumer_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+    return consumer_name()
 
 
 # One drain at a time per process: threads of the embedded worker draining together would only
 # contend for the GIL and SQLite's write lock (and hold two batches in memory); the other thread
 # stays free for cleanup and training. Prefork processes each have their own lock.
 _draining = threading.Lock()
-# Set by a process that is stopping (the embedded runner on SIGTERM): a drain ends after its batch.
-stop_draining = threading.Event()
 
 
 @shared_task(name="ingest.tasks.drain_ingest_buffer", acks_late=True, ignore_result=True)
 def drain_ingest_buffer() -> int:
     """Process buffered envelopes in batches until the buffer is empty or the time budget is spent."""
-    if not _draining.acquire(blocking=False):
-        return 0  # this process is draining already
-    try:
-        done, more = _drain()
-    finally:
-        _draining.release()
-    if more:
+    done, more = drain_buffer()
+    if more and not shutdown.stop_requested():
         send_task("ingest.tasks.drain_ingest_buffer")
     return done
+
+
+def drain_buffer() -> tuple[int, bool]:
+    """One drain: (envelopes stored, whether more wait). Never raises: a failure leaves the batch
+    unacknowledged (this worker retries it first), is logged once per kind and interval, and makes
+    the next drains of this process wait (0.5 s doubling to 5 s), however often they are kicked."""
+    if shutdown.stop_requested() or not _backoff.ready():
+        return 0, False
+    if not _draining.acquire(blocking=False):
+        return 0, False  # this process is draining already
+    try:
+        with shutdown.draining():
+            done, more = _drain()
+    except Exception as exc:
+        _backoff.failed()
+        _failures.failed(exc, _backoff.delay)
+        _drop_broken_connection()
+        return 0, False
+    finally:
+        _draining.release()
+    _backoff.succeeded()
+    _failures.recovered()
+    return done, more
+
+
+def reset_drain_state() -> None:
+    """Forget backoff, logged failures and a requested stop (tests; a runner that starts again)."""
+    _backoff.succeeded()
+    _failures.recovered()
+    shutdown.reset_stop()
 
 
 def _drain() -> tuple[int, bool]:
@@ -58,7 +85,8 @@ def _drain() -> tuple[int, bool]:
     consumer = _consumer_name()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     done = 0
-    while time.monotonic() < deadline and not stop_draining.is_set():
+    # The stop flag is checked between batches only: the batch in hand is stored and acknowledged.
+    while time.monotonic() < deadline and not shutdown.stop_requested():
         entries = buffer.take(consumer, settings.INGEST["BATCH_SIZE"])
         if not entries:
             if done:
@@ -71,6 +99,14 @@ def _drain() -> tuple[int, bool]:
         buffer.ack([e.id for e in entries])
         done += len(entries)
     return done, True
+
+
+def _drop_broken_connection() -> None:
+    """A connection that failed mid-batch is closed, so the next attempt connects afresh."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 _trim = {"last": 0.0, "pending": False}
@@ -107,29 +143,51 @@ def _truncate_sqlite_wal() -> None:
 
 
 def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
+    """Stores a batch. Per project, one transaction holds its events and issues and every fact derived
+    from them (usage outcomes, processed-record markers): a batch redelivered after a crash at any
+    point finds all of it stored or none of it, so nothing is lost or counted twice."""
     results = []
-    outcomes: Counter = Counter()
     day = today()
-    for project_id, batch in prepare_entries(payloads).items():
-        result = _store_batch(project_id, batch)
-        results.append(result)
+    for project_id, batch in sorted(prepare_entries(payloads).items()):  # one lock order for all
+        with transaction.atomic():
+            result = _store_batch(project_id, batch)
+            write_outcomes(_outcomes(project_id, batch, result, day))
+        # After the commit for now; once alerts keep an outbox, this call moves into the block above.
         issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
-        if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
-            # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
-            # a training task could wait long enough for thousands of events to miss the dictionary.
-            try:
-                train_project_dictionary(project_id)
-            except Exception:  # only compression is at stake, never the stored batch
-                log.warning("payload dictionary training failed for project %s", project_id, exc_info=True)
-        org = batch.organization_id
-        outcomes[(org, project_id, day, "error", "accepted", "")] += result.stored
-        outcomes[(org, project_id, day, "attachment", "accepted", "")] += len(batch.attachments)
-        for (category, reason), quantity in batch.client_discards.items():
-            outcomes[(org, project_id, day, category, "client_discard", reason)] += quantity
-    # Written after the batches: a redelivered batch may count its client reports twice, never events
-    # (stored counts only what RETURNING says was new).
-    write_outcomes(outcomes)
+        _train_dictionary_if_due(project_id, result)
+        results.append(result)
     return results
+
+
+def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, day) -> Counter:
+    """Accepted events are what the writer's RETURNING says it inserted; facts per record (client
+    reports, attachments) count only for records not processed before (markers, same transaction)."""
+    org = batch.organization_id
+    outcomes: Counter = Counter({(org, project_id, day, "error", "accepted", ""): result.stored})
+    for facts in _first_time_facts(batch.record_facts):
+        for (category, outcome, reason), quantity in facts.items():
+            outcomes[(org, project_id, day, category, outcome, reason)] += quantity
+    return outcomes
+
+
+def _first_time_facts(record_facts: list[tuple[str | None, Counter]]) -> list[Counter]:
+    fresh = first_time(record_id for record_id, _ in record_facts if record_id)
+    counted = []
+    for record_id, facts in record_facts:
+        if record_id is None or record_id in fresh:  # records buffered before ids existed: counted
+            fresh.discard(record_id)
+            counted.append(facts)
+    return counted
+
+
+def _train_dictionary_if_due(project_id: int, result: StoreResult) -> None:
+    if settings.PAYLOAD_DICTIONARY["ENABLED"] and wants_training(project_id, result.stored):
+        # Right here (a fraction of a second, once per project): queued behind busy drain tasks,
+        # a training task could wait long enough for thousands of events to miss the dictionary.
+        try:
+            train_project_dictionary(project_id)
+        except Exception:  # only compression is at stake, never the stored batch
+            log.warning("payload dictionary training failed for project %s", project_id, exc_info=True)
 
 
 @shared_task(name="ingest.tasks.flush_outcomes", ignore_result=True)
@@ -139,17 +197,21 @@ def flush_outcomes() -> int:
 
 @shared_task(name="ingest.tasks.expire_quota_counters", ignore_result=True)
 def expire_quota_counters() -> int:
+    """Expired quota counters, and counted-record markers older than any record can still be
+    redelivered (the scheduler runs this every 5 minutes)."""
     from .models import QuotaCounter
 
     deleted, _ = QuotaCounter.objects.filter(expires_at__lt=time.time()).delete()
-    return deleted
+    return deleted + expire_counted_markers()
 
 
 def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> StoreResult:
     rows = [(a.event_id, a.name, a.content_type, a.attachment_type, a.data) for a in batch.attachments]
     try:
-        result = store_events(project_id, batch.events)
-        store_attachments(project_id, rows)
+        # A savepoint inside the batch's transaction: a refused write is retried without losing it.
+        with transaction.atomic():
+            result = store_events(project_id, batch.events)
+            store_attachments(project_id, rows)
         return result
     except IntegrityError:
         if attempts > 1:
@@ -178,7 +240,8 @@ def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> Store
         merged.regressed_issue_ids += one.regressed_issue_ids
     for row in rows:
         try:
-            store_attachments(project_id, [row])
+            with transaction.atomic():
+                store_attachments(project_id, [row])
         except (DataError, IntegrityError):
             log.exception("dropped an attachment the database refused (project %s)", project_id)
     return merged

@@ -57,8 +57,11 @@ def _remove_redis_keys_of_this_run():
         import redis
 
         client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*"):
-            client.delete(key)
+        # "prefix:" and "prefix-" (tests' own sub-prefixes), never "prefix*": that would also take
+        # the keys of a concurrent run whose prefix merely begins the same (pid 1302 vs 13023).
+        for pattern in (f"{settings.REDIS_KEY_PREFIX}:*", f"{settings.REDIS_KEY_PREFIX}-*"):
+            for key in client.scan_iter(match=pattern):
+                client.delete(key)
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +95,27 @@ def clean_buffer():
 
 
 @pytest.fixture
+def database_proxy(transactional_db):
+    """Django's connection goes through a TCP proxy to PostgreSQL that the test can cut and restore:
+    a real database outage, while the server itself (shared with other runs) stays up."""
+    from django.db import connection
+
+    from tests.tcp_proxy import TcpProxy
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the database outage tests run against PostgreSQL")
+    saved = {name: connection.settings_dict[name] for name in ("HOST", "PORT")}
+    proxy = TcpProxy(saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432))
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(proxy.port))
+    yield proxy
+    proxy.restore()
+    connection.close()
+    connection.settings_dict.update(saved)
+    proxy.close()
+
+
+@pytest.fixture
 def make_project(db):
     from projects.services import create_project
 
@@ -114,7 +138,9 @@ def fixture_project(make_project):
 @pytest.fixture
 def drain(clean_buffer):
     """Runs the worker's drain synchronously, as a Celery worker would."""
-    from ingest.tasks import drain_ingest_buffer
+    from ingest.tasks import drain_ingest_buffer, reset_drain_state
+
+    reset_drain_state()  # no backoff or stop left over from another test
 
     def run() -> int:
         return drain_ingest_buffer.run()

@@ -27,3 +27,12 @@ class Outcome(models.Model):
                 name="uniq_outcome",
             )
         ]
+
+
+class CountedRecord(models.Model):
+    """Something whose outcomes were counted: a buffered ingest record with client reports or
+    attachments, or a flushed batch of dropped-data counts. Written in the same transaction as the
+    counts, so counting it again (a redelivered batch, a flush retried after a crash) adds nothing."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    counted_at = models.FloatField(db_index=True)

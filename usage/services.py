@@ -1,13 +1,19 @@
-"""Recording outcomes. Accepted data is counted by the workers inside their batch; what ingest drops
-is counted in Redis first (a 429 must stay cheap under a flood) and flushed to the table in bulk."""
+"""Recording outcomes. Accepted data is counted by the workers inside their batch's transaction;
+what ingest drops is counted in Redis first (a 429 must stay cheap under a flood) and flushed to the
+table in bulk. Whatever may be counted twice (a redelivered record, a flush retried after a crash)
+carries an id, marked counted in the same transaction as its counts (first_time)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from django.conf import settings
+from django.db import transaction
 
 from core.sql import insert_rows
 
@@ -26,6 +32,28 @@ def today() -> date:
 def write_outcomes(counts: Counter[OutcomeKey]) -> None:
     rows = [(*key, quantity) for key, quantity in sorted(counts.items()) if quantity]
     insert_rows("usage_outcome", _COLUMNS, rows, conflict=_CONFLICT, update_sql=_UPSERT)
+
+
+# Markers outlive any redelivery: a record comes back within minutes, or when a worker returns.
+COUNTED_MARKER_DAYS = 7
+
+
+def first_time(ids: Iterable[str]) -> set[str]:
+    """Marks ids as counted and returns those that were not before. Call it inside the transaction
+    that writes their counts: the marker and the counts commit together or not at all."""
+    rows = [(i, time.time()) for i in sorted(set(ids))]
+    inserted = insert_rows(
+        "usage_countedrecord", ["id", "counted_at"], rows, conflict=["id"], returning=["id"]
+    )
+    return {row[0] for row in inserted}
+
+
+def expire_counted_markers() -> int:
+    from .models import CountedRecord
+
+    old = time.time() - COUNTED_MARKER_DAYS * 86400
+    deleted, _ = CountedRecord.objects.filter(counted_at__lt=old).delete()
+    return deleted
 
 
 def _pending_key() -> str:
@@ -61,10 +89,19 @@ def flush_pending() -> int:
             client.rename(_pending_key(), batch_key)
         except Exception:  # nothing pending
             return 0
+    # The batch's id survives a crash between writing and deleting it: a retried flush adds nothing.
+    client.hsetnx(batch_key, _BATCH_ID, os.urandom(16).hex())
+    fields = client.hgetall(batch_key)
+    batch_id = fields.pop(_BATCH_ID.encode()).decode()
     counts: Counter[OutcomeKey] = Counter()
-    for field, value in client.hgetall(batch_key).items():
+    for field, value in fields.items():
         org, project, day, category, outcome, reason = field.decode().split("|", 5)
         counts[(int(org), int(project), date.fromisoformat(day), category, outcome, reason)] += int(value)
-    write_outcomes(counts)
+    with transaction.atomic():
+        if first_time([batch_id]):
+            write_outcomes(counts)
     client.delete(batch_key)
     return sum(counts.values())
+
+
+_BATCH_ID = "_batch_id"  # a field name no outcome key can take (those hold five "|")
