@@ -31,9 +31,7 @@ run: install
 # CI's whole check (.ci/run): static checks, the installed wheel, the database suite on the embedded
 # default (SQLite, no Redis), then the whole suite on PostgreSQL + Redis.
 test: lint
-	./scripts/check-wheel.sh
-	./scripts/test-embedded.sh -q
-	./scripts/test.sh
+	./scripts/test-all.sh
 
 # Style, types (strict on the pure packages) and the import direction (pyproject.toml's contracts).
 lint: install-dev

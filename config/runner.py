@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 
 from core import dispatch
 from core.heartbeat import HEARTBEAT_SECONDS, Pulse
+from ingest.backoff import FailureLog
 
 log = logging.getLogger("lighttrace.runner")
 DRAIN_TASK = "ingest.tasks.drain_ingest_buffer"
@@ -59,7 +60,7 @@ class Runner:
         self._jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._waiting: set[str] = set()
         self._lock = threading.Lock()
-        self._logged: dict[tuple[str, str], float] = {}
+        self._logs: dict[str, FailureLog] = {}
         from ingest import shutdown  # here, not in stop(): that runs in a signal handler
 
         self._shutdown = shutdown
@@ -168,15 +169,16 @@ class Runner:
             task = import_string(name)
             getattr(task, "run", task)()  # a Celery task's body, or a plain function
         except Exception as exc:
-            self._log_failure(name, exc)
+            self._failures(name).failed(exc)
+        else:
+            self._failures(name).recovered()
 
-    def _log_failure(self, name: str, exc: Exception) -> None:
-        kind = (name, type(exc).__name__)
-        now = time.monotonic()
-        if now - self._logged.get(kind, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
-            return
-        self._logged[kind] = now
-        log.error("%s failed (%s: %s); next attempts keep running", name, kind[1], exc, exc_info=exc)
+    def _failures(self, name: str) -> FailureLog:
+        """One log per task (each task runs in one thread only): a line per kind of failure and
+        minute, and one when the task works again."""
+        if name not in self._logs:
+            self._logs[name] = FailureLog(log, name, interval=LOG_EVERY_SECONDS)
+        return self._logs[name]
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import threading
 import time
@@ -14,6 +13,7 @@ from django.db import DataError, IntegrityError, transaction
 
 from alerts.dispatch import issues_changed
 from core.dispatch import send_task
+from core.memory import return_freed_memory
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
@@ -122,10 +122,7 @@ def _return_freed_memory(after_work: bool) -> None:
     if not _trim["pending"] or now - _trim["last"] < 10.0:
         return
     _trim.update(last=now, pending=False)
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    return_freed_memory()
 
 
 def _truncate_sqlite_wal() -> None:

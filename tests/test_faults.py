@@ -30,6 +30,7 @@ def _pending(buffer) -> int:
     return buffer.client.xpending(buffer.stream, buffer.group)["pending"]
 
 
+@pytest.mark.postgresql  # through a TCP proxy to PostgreSQL
 def test_a_batch_that_failed_while_the_database_was_down_is_retried_within_seconds(
     database_proxy, make_project, client, drain, clean_buffer
 ):
@@ -49,6 +50,7 @@ def test_a_batch_that_failed_while_the_database_was_down_is_retried_within_secon
     assert clean_buffer.depth() == 0 and _pending(clean_buffer) == 0
 
 
+@pytest.mark.postgresql  # through a TCP proxy to PostgreSQL
 def test_failing_drains_back_off_and_log_one_line_per_kind(
     database_proxy, make_project, client, drain, clean_buffer, caplog
 ):
@@ -74,6 +76,7 @@ def test_failing_drains_back_off_and_log_one_line_per_kind(
     assert any("works again" in r.getMessage() for r in caplog.records if r.name.startswith("ingest"))
 
 
+@pytest.mark.postgresql  # through a TCP proxy to PostgreSQL
 def test_with_the_database_down_known_keys_still_work_and_unknown_ones_get_503(
     database_proxy, make_project, client, clean_buffer, settings
 ):
@@ -103,7 +106,7 @@ def _new_buffer(backend: str, settings):
     return DatabaseBuffer(reclaim_idle_seconds=120)
 
 
-@pytest.mark.parametrize("backend", ["redis", "database"])
+@pytest.mark.parametrize("backend", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_entries_of_a_dead_process_on_this_host_are_taken_over_at_once(backend, db, settings):
     buffer = _new_buffer(backend, settings)
     if backend == "redis":
@@ -134,7 +137,7 @@ def test_entries_of_a_dead_process_on_this_host_are_taken_over_at_once(backend, 
             buffer.client.delete(buffer.stream)
 
 
-@pytest.mark.parametrize("backend", ["redis", "database"])
+@pytest.mark.parametrize("backend", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_a_worker_takes_back_its_own_unacknowledged_entries_first(backend, db, settings):
     buffer = _new_buffer(backend, settings)
     if backend == "redis":
@@ -153,6 +156,7 @@ def test_a_worker_takes_back_its_own_unacknowledged_entries_first(backend, db, s
             buffer.client.delete(buffer.stream)
 
 
+@pytest.mark.postgresql  # a PostgreSQL trigger makes the outcome write fail
 def test_outcomes_are_stored_in_the_batch_transaction(transactional_db, make_project, client, clean_buffer):
     project, _ = make_project(public_key=FIXTURE_KEY)
     _send(client, project, 5)
@@ -230,6 +234,7 @@ def test_drain_task_never_raises_when_redis_is_unreachable(settings, caplog):
         reset_drain_state()
 
 
+@pytest.mark.redis
 def test_a_flush_of_dropped_counts_retried_after_a_crash_adds_nothing(db, fixture_project, settings):
     from core.redis_client import get_redis
     from usage.services import _pending_key, flush_pending, record_dropped

@@ -21,6 +21,8 @@ from issues.models import Event, Issue
 from tests.conftest import make_event_envelope
 from usage.models import Outcome
 
+pytestmark = [pytest.mark.postgresql, pytest.mark.redis]  # a prefork Celery worker on PostgreSQL + Redis
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = 3000
 
@@ -50,8 +52,6 @@ def _start_worker(settings, log_path: Path, **extra_env: str) -> subprocess.Pope
 
 @pytest.fixture
 def buffered_project(transactional_db, make_project, clean_buffer, settings):
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        pytest.skip("a prefork Celery worker on PostgreSQL + Redis")
     project, key = make_project()
     for _ in range(EVENTS):
         event_id = uuid.uuid4().hex  # in the record header, as the endpoint puts it: redelivery is idempotent
