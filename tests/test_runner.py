@@ -17,6 +17,7 @@ import pytest
 
 from config.runner import Runner
 from tests.conftest import make_event_envelope, post_envelope
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -69,16 +70,6 @@ def start_runner(settings):
         runner.stop()
         thread.join(timeout=10)
         assert not thread.is_alive(), "the runner did not stop within 10 s"
-
-
-def wait_until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; last value {predicate()!r}")
 
 
 def send_events(client, project, count: int) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from projects.supervisor import health_status
 from tests.e2e.stack import free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,16 +55,6 @@ def alive(pid: int) -> bool:
 def pids(folder: Path, role: str) -> list[int]:
     path = folder / role
     return [int(line.split()[0]) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Unit:

@@ -17,25 +17,45 @@ from functools import lru_cache
 Matcher = Callable[[str], bool]
 
 
-def glob_to_regex(pattern: str, doublestar: bool = False) -> str:
-    out: list[str] = []
+# An atom of a glob: ("lit", char) | ("any", "") | ("class", body) | ("star", "/" or "") where a
+# star's data is the one character it may not cross.
+Atom = tuple[str, str]
+
+
+def _atoms(pattern: str, doublestar: bool) -> list[Atom]:
+    atoms: list[Atom] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         i += 1
         if c == "*":
-            if doublestar and pattern[i : i + 1] == "*":
-                out.append(".*")
-                i += 1
-            else:
-                out.append("[^/]*" if doublestar else ".*")
+            crosses = not doublestar or pattern[i : i + 1] == "*"
+            i += 1 if doublestar and pattern[i : i + 1] == "*" else 0
+            if not (atoms and atoms[-1] == ("star", "" if crosses else "/")):
+                atoms.append(("star", "" if crosses else "/"))
         elif c == "?":
-            out.append(".")
+            atoms.append(("any", ""))
         elif c == "[":
-            i = _char_class(pattern, i, out)
+            out: list[str] = []
+            j = _char_class(pattern, i, out)
+            atoms.append(("class", out[0]) if j != i else ("lit", "["))
+            i = j
         else:
-            out.append(re.escape(c))
-    return "".join(out)
+            atoms.append(("lit", c))
+    return atoms
+
+
+def glob_to_regex(pattern: str, doublestar: bool = False) -> str:
+    return "".join(_atom_regex(atom) for atom in _atoms(pattern, doublestar))
+
+
+def _atom_regex(atom: Atom) -> str:
+    kind, data = atom
+    if kind == "star":
+        return "[^/]*" if data else ".*"
+    if kind == "any":
+        return "."
+    return data if kind == "class" else re.escape(data)
 
 
 def _char_class(pattern: str, i: int, out: list[str]) -> int:
@@ -118,34 +138,6 @@ def compile_glob(pattern: str, doublestar: bool = False, ignorecase: bool = Fals
         regex = re.compile(glob_to_regex(pattern, doublestar) + r"\Z", re.DOTALL)
         return lambda v: regex.match(v) is not None
     return _automaton_matcher(_atoms(pattern, doublestar))
-
-
-# An atom of a glob: ("lit", char) | ("any", "") | ("class", body) | ("star", "/" or "") where a
-# star's data is the one character it may not cross.
-Atom = tuple[str, str]
-
-
-def _atoms(pattern: str, doublestar: bool) -> list[Atom]:
-    atoms: list[Atom] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        i += 1
-        if c == "*":
-            crosses = not doublestar or pattern[i : i + 1] == "*"
-            i += 1 if doublestar and pattern[i : i + 1] == "*" else 0
-            if not (atoms and atoms[-1] == ("star", "" if crosses else "/")):
-                atoms.append(("star", "" if crosses else "/"))
-        elif c == "?":
-            atoms.append(("any", ""))
-        elif c == "[":
-            out: list[str] = []
-            j = _char_class(pattern, i, out)
-            atoms.append(("class", out[0]) if j != i else ("lit", "["))
-            i = j
-        else:
-            atoms.append(("lit", c))
-    return atoms
 
 
 def _automaton_matcher(atoms: list[Atom]) -> Matcher:
