@@ -126,3 +126,10 @@ def upsert(
     return insert_rows(
         table, columns, rows, conflict=conflict, update_sql=update_sql, returning=returning, chunk=100
     )
+
+
+def drop_broken_connection() -> None:
+    """After a database error: close this thread's connection if it is unusable, so the next attempt
+    connects afresh once the database is back (never inside a transaction, such as a test's)."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()

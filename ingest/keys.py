@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.sql import drop_broken_connection
+
 
 @dataclass(frozen=True)
 class KeyInfo:
@@ -49,7 +51,7 @@ def lookup_key(public_key: str) -> KeyInfo | None:
     try:
         info = _load(public_key)
     except DatabaseError as exc:
-        _drop_broken_connection()
+        drop_broken_connection()
         if hit is None:
             raise KeysUnavailable(str(exc)) from exc
         info = hit[1]
@@ -62,14 +64,6 @@ def lookup_key(public_key: str) -> KeyInfo | None:
             _cache.clear()
         _cache[public_key] = (now + ttl, info)
     return info
-
-
-def _drop_broken_connection() -> None:
-    """So the next lookup connects afresh once the database is back (never inside a transaction)."""
-    from django.db import connection
-
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
 
 
 def _load(public_key: str) -> KeyInfo | None:

@@ -14,6 +14,7 @@ from django.db import DataError, IntegrityError, transaction
 from alerts.dispatch import issues_changed
 from core.dispatch import send_task
 from core.memory import return_freed_memory
+from core.sql import drop_broken_connection
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
@@ -64,7 +65,7 @@ def drain_buffer() -> tuple[int, bool]:
     except Exception as exc:
         _backoff.failed()
         _failures.failed(exc, _backoff.delay)
-        _drop_broken_connection()
+        drop_broken_connection()
         return 0, False
     finally:
         _draining.release()
@@ -99,14 +100,6 @@ def _drain() -> tuple[int, bool]:
         buffer.ack([e.id for e in entries])
         done += len(entries)
     return done, True
-
-
-def _drop_broken_connection() -> None:
-    """A connection that failed mid-batch is closed, so the next attempt connects afresh."""
-    from django.db import connection
-
-    if not connection.in_atomic_block:
-        connection.close_if_unusable_or_obsolete()
 
 
 _trim = {"last": 0.0, "pending": False}
