@@ -17,6 +17,15 @@ def health(request):
     return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
 
 
+def web_health(request):
+    """GET /_health/web/: this web process and its database only, for a load balancer's check of web
+    nodes. (/_health/ also fails when the workers are silent, which would take every web node out of
+    the balancer and stop ingest altogether, although the buffer keeps accepting meanwhile.)"""
+    checks: dict = {"web": "ok"}
+    status = 503 if _database(checks) else 200
+    return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+
+
 def _database(checks: dict) -> bool:
     try:
         with connection.cursor() as cursor:

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.views import admin_login, login
-from config.health import health
+from config.health import health, web_health
 from config.status import status_page
 from issues import api, project_settings, views
 from usage.views import organization_usage
@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
+    path("_health/web/", web_health, name="web-health"),
     path("status/", status_page, name="status"),
     path("login/", login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -122,3 +122,10 @@ def test_heartbeats_resume_after_the_database_dropped_the_connection():
     pulse(force=True)  # finds the connection dead
     pulse(force=True)
     assert Heartbeat.objects.get().beat_at > first
+
+
+def test_the_web_check_for_load_balancers_ignores_silent_workers(db, client, mode):
+    heartbeat("worker", 600)
+    assert health(client)[0] == 503
+    response = client.get("/_health/web/")
+    assert response.status_code == 200 and response.json()["database"] == "ok"
