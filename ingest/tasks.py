@@ -32,10 +32,6 @@ _backoff = Backoff(first=0.5, longest=5.0)
 _failures = FailureLog(log, "draining the ingest buffer")
 
 
-def _consumer_name() -> str:
-    return consumer_name()
-
-
 # One drain at a time per process: threads of the embedded worker draining together would only
 # contend for the GIL and SQLite's write lock (and hold two batches in memory); the other thread
 # stays free for cleanup and training. Prefork processes each have their own lock.
@@ -83,7 +79,7 @@ def reset_drain_state() -> None:
 
 def _drain() -> tuple[int, bool]:
     buffer = get_buffer()
-    consumer = _consumer_name()
+    consumer = consumer_name()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     done = 0
     # The stop flag is checked between batches only: the batch in hand is stored and acknowledged.
@@ -119,8 +115,9 @@ def _return_freed_memory(after_work: bool) -> None:
 
 
 def _truncate_sqlite_wal() -> None:
-    """Raw envelopes (not yet scrubbed) were written through SQLite's WAL; secure_delete zeroes the
-    deleted rows in the database file, and truncating the WAL removes the frames that held them."""
+    """The main file's WAL after a drain: kept small, and free of the raw envelopes an older version
+    buffered in this file (`migrate` moves them to the buffer's own file, which DatabaseBuffer
+    truncates itself)."""
     from django.db import OperationalError, connection
 
     if connection.vendor != "sqlite" or connection.in_atomic_block:

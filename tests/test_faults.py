@@ -12,9 +12,9 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection
 
-from ingest.buffer import DatabaseBuffer, RedisStreamBuffer, this_host
+from ingest.buffer import DatabaseBuffer, RedisStreamBuffer, consumer_name, this_host
 from ingest.record import RecordHeader, decode_record, encode_record
-from ingest.tasks import _consumer_name, drain_ingest_buffer, expire_quota_counters, process_payloads
+from ingest.tasks import drain_ingest_buffer, expire_quota_counters, process_payloads
 from issues.models import Event, Issue
 from tests.conftest import FIXTURE_KEY, make_event_envelope, post_envelope
 from usage.models import Outcome
@@ -145,7 +145,7 @@ def test_a_worker_takes_back_its_own_unacknowledged_entries_first(backend, db, s
     try:
         for n in range(3):
             buffer.put(b'{"p":1,"k":1,"r":1.0}\n' + str(n).encode())
-        me = _consumer_name()
+        me = consumer_name()
         assert len(buffer.take(me, 2)) == 2  # its batch failed: not acknowledged
         again = buffer.take(me, 2)
         assert [e.payload[-1:] for e in again] == [b"0", b"1"]
@@ -160,7 +160,7 @@ def test_a_worker_takes_back_its_own_unacknowledged_entries_first(backend, db, s
 def test_outcomes_are_stored_in_the_batch_transaction(transactional_db, make_project, client, clean_buffer):
     project, _ = make_project(public_key=FIXTURE_KEY)
     _send(client, project, 5)
-    payloads = [e.payload for e in clean_buffer.take(_consumer_name(), 10)]
+    payloads = [e.payload for e in clean_buffer.take(consumer_name(), 10)]
     with connection.cursor() as cursor:  # the outcome write fails after the events were written
         cursor.execute(
             "CREATE FUNCTION fail_outcomes() RETURNS trigger LANGUAGE plpgsql AS "
@@ -196,7 +196,7 @@ def test_a_redelivered_batch_counts_client_reports_and_attachments_once(
     report = b'{"discarded_events":[{"reason":"ratelimit_backoff","category":"error","quantity":4}]}'
     assert post_envelope(client, project.id, b'{}\n{"type":"client_report"}\n' + report).status_code == 200
     assert post_envelope(client, project.id, _envelope_with_attachment(uuid.uuid4().hex)).status_code == 200
-    payloads = [e.payload for e in clean_buffer.take(_consumer_name(), 10)]
+    payloads = [e.payload for e in clean_buffer.take(consumer_name(), 10)]
     process_payloads(payloads)
     process_payloads(payloads)  # stored, then the worker died before acknowledging: redelivered
     got = {(o.category, o.outcome): o.quantity for o in Outcome.objects.filter(project=project)}
