@@ -3,7 +3,7 @@
 
 One store for both modes: a row per role, host and process in the default database (an upsert on a
 unique key, so any number of processes can write at once). Writers: the Celery worker's main process
-and Celery beat with Redis (config/celery.py), the embedded runner otherwise (core/runner.py).
+and Celery beat with Redis (config/celery.py), the embedded runner otherwise (config/runner.py).
 """
 
 from __future__ import annotations
