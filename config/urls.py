@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.conf import settings
+from django.views.generic.base import RedirectView
 from django.urls import include, path
 
 from accounts.views import admin_login, login
@@ -20,6 +22,8 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon">, such as raw JSON answers.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}lighttrace/favicon.svg", permanent=True)),
     path("_health/web/", web_health, name="web-health"),
     path("status/", status_page, name="status"),
     path("login/", login, name="login"),
