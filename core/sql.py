@@ -13,9 +13,19 @@ from django.db import connection
 
 def _value_adapter() -> Callable[[Any], Any]:
     """Datetimes as the connection's backend stores them (a string in UTC on SQLite), the rest as is.
-    Looked up once per statement: the batch writer adapts tens of values per event."""
+    One adapter per statement: the batch writer's rows repeat a few datetimes (the batch's time,
+    each event's) tens of times per event, so each distinct one is converted once."""
     adapt_datetime = connection.ops.adapt_datetimefield_value
-    return lambda value: adapt_datetime(value) if isinstance(value, datetime) else value
+    adapted: dict[datetime, Any] = {}
+
+    def adapt(value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        if value not in adapted:
+            adapted[value] = adapt_datetime(value)
+        return adapted[value]
+
+    return adapt
 
 
 def insert_rows(
