@@ -66,7 +66,7 @@ def apply_source_maps(event: dict[str, Any], locate: Locate) -> bool:
         raw = [dict(f) if isinstance(f, dict) else f for f in frames]
         changed = False
         for frame in frames:
-            if isinstance(frame, dict) and _mappable(frame):
+            if isinstance(frame, dict):
                 changed |= _map_frame(frame, images, locate, errors)
         if changed:
             holder["raw_stacktrace"] = {**holder["stacktrace"], "frames": raw}
@@ -76,13 +76,18 @@ def apply_source_maps(event: dict[str, Any], locate: Locate) -> bool:
     return mapped_any
 
 
-def _mappable(frame: dict[str, Any]) -> bool:
-    path = frame.get("abs_path")
-    return isinstance(path, str) and bool(path) and path not in ("<anonymous>", "native")
+def _script_url(frame: dict[str, Any]) -> str | None:
+    """Browser SDKs send the script's URL as `filename` only; Sentry takes it as `abs_path` then."""
+    path = frame.get("abs_path") or frame.get("filename")
+    if not isinstance(path, str) or not path or path in ("<anonymous>", "native", "[native code]"):
+        return None
+    return path
 
 
 def _map_frame(frame: dict, images: dict[str, str], locate: Locate, errors: dict) -> bool:
-    abs_path = frame["abs_path"]
+    abs_path = _script_url(frame)
+    if abs_path is None:
+        return False
     lineno, colno = frame.get("lineno"), frame.get("colno")
     if not isinstance(lineno, int) or not isinstance(colno, int) or lineno < 1 or colno < 1:
         _unmapped(frame, MapMiss("no_column", "the frame has no line and column", "js_no_column"), errors)
@@ -124,7 +129,7 @@ def _unmapped(frame: dict[str, Any], miss: MapMiss, errors: dict) -> None:
         "symbolicated": False,
         "sourcemap_error": {"reason": miss.reason, "message": miss.message},
     }
-    url = frame.get("abs_path") or ""
+    url = _script_url(frame) or ""
     errors.setdefault((miss.reason, url), {"type": miss.error_type, "url": url, "reason": miss.message})
 
 

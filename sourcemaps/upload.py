@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -116,6 +117,6 @@ def request_assembly(organization: Organization, request: AssembleRequest) -> di
 def touch_bundles(bundle_ids: list[int]) -> None:
     """Retention counts from the last use; renewed at most once a day per bundle."""
     now = timezone.now()
-    ArtifactBundle.objects.filter(pk__in=bundle_ids, last_used__lt=now - timezone.timedelta(days=1)).update(
+    ArtifactBundle.objects.filter(pk__in=bundle_ids, last_used__lt=now - timedelta(days=1)).update(
         last_used=now
     )

@@ -37,7 +37,8 @@ def _event(frames: list[dict], images: list[dict] | None = None) -> dict:
 def _frames() -> list[dict]:
     # Oldest first, as SDKs send them: onCheckoutClicked (i) called submitOrder (r), which threw.
     return [
-        {"abs_path": SCRIPT, "filename": SCRIPT, "function": "i", "lineno": 3, "colno": 154, "in_app": True},
+        # As @sentry/browser sends them: the script's URL as filename, no abs_path.
+        {"filename": SCRIPT, "function": "i", "lineno": 3, "colno": 154, "in_app": True},
         {"abs_path": SCRIPT, "filename": SCRIPT, "function": "r", "lineno": 3, "colno": 82, "in_app": True},
     ]
 
