@@ -8,6 +8,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -60,6 +61,15 @@ def apply_source_maps(event: dict[str, Any], locate: Locate) -> bool:
         return False
     images = sourcemap_images(event)
     errors: dict[tuple[str, str], dict[str, Any]] = {}
+    # Frames of one script share its map: ask once per script and event.
+    found: dict[tuple[str, str | None], MapHit | MapMiss] = {}
+
+    def locate_once(abs_path: str, debug_id: str | None) -> MapHit | MapMiss:
+        key = (abs_path, debug_id)
+        if key not in found:
+            found[key] = locate(abs_path, debug_id)
+        return found[key]
+
     mapped_any = False
     for holder in _stacktraces(event):
         frames = holder["stacktrace"]["frames"]
@@ -67,7 +77,7 @@ def apply_source_maps(event: dict[str, Any], locate: Locate) -> bool:
         changed = False
         for frame in frames:
             if isinstance(frame, dict):
-                changed |= _map_frame(frame, images, locate, errors)
+                changed |= _map_frame(frame, images, locate_once, errors)
         if changed:
             holder["raw_stacktrace"] = {**holder["stacktrace"], "frames": raw}
             mapped_any = True
@@ -102,10 +112,9 @@ def _map_frame(frame: dict, images: dict[str, str], locate: Locate, errors: dict
             frame, MapMiss("no_mapping", "the source map has no mapping at this line and column"), errors
         )
         return False
-    map_url = urljoin(abs_path, found.map_url) if found.map_url else abs_path
-    source = _source_path(map_url, token.src) if token.src else abs_path
+    map_url, source, filename = _resolve_paths(abs_path, found.map_url, token.src)
     frame["abs_path"] = source
-    frame["filename"] = _filename(source)
+    frame["filename"] = filename
     frame["lineno"] = token.line
     frame["colno"] = token.col
     if token.function_name and token.function_name != "<unknown>":
@@ -136,6 +145,14 @@ def _unmapped(frame: dict[str, Any], miss: MapMiss, errors: dict) -> None:
 def _frame_data(frame: dict[str, Any]) -> dict[str, Any]:
     data = frame.get("data")
     return data if isinstance(data, dict) else {}
+
+
+@lru_cache(maxsize=4096)
+def _resolve_paths(abs_path: str, map_url: str, src: str | None) -> tuple[str, str, str]:
+    """(the map's URL, the original source's URL, its filename); memoized, as frames repeat."""
+    full_map_url = urljoin(abs_path, map_url) if map_url else abs_path
+    source = _source_path(full_map_url, src) if src else abs_path
+    return full_map_url, source, _filename(source)
 
 
 def _source_path(map_url: str, src: str) -> str:
