@@ -17,7 +17,7 @@ from symbolic.sourcemapcache import SourceMapCache
 
 from .bundle import read_file
 from .frames import MapHit, MapMiss
-from .models import BundleFile
+from .models import ArtifactBundle, BundleFile
 from .storage import blob_store
 from .upload import touch_bundles
 
@@ -101,6 +101,18 @@ def clear_caches() -> None:
     _index.clear()
     _maps.clear()
     _touched.clear()
+
+
+def project_has_bundles(project_id: int) -> bool:
+    """Whether the project ever had an artifact bundle: events of projects that ship no source maps
+    (most Node apps) are left exactly as sent, with no "not mapped" notes on every frame."""
+    key = (project_id, "any-bundle")
+    known, value = _index.get(key)
+    if not known:
+        exists = ArtifactBundle.objects.filter(projects__id=project_id).exists()
+        value = MapFiles(0, "", None, None, "") if exists else None
+        _index.put(key, value)
+    return value is not None
 
 
 class Locator:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import DatabaseError
 
-from .frames import JS_PLATFORMS, apply_source_maps
-from .lookup import Locator
+from .frames import JS_PLATFORMS, apply_source_maps, sourcemap_images
+from .lookup import Locator, project_has_bundles
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,8 @@ def resolve_source_maps(event: dict[str, Any], project_id: int) -> bool:
     worth storing, and a broken upload must never drop events."""
     if event.get("platform") not in JS_PLATFORMS:
         return False
+    if not sourcemap_images(event) and not project_has_bundles(project_id):
+        return False  # nothing to go on: no debug IDs, and no upload that a release could match
     release = event.get("release") if isinstance(event.get("release"), str) else ""
     dist = event.get("dist") if isinstance(event.get("dist"), str) else ""
     try:

@@ -3,6 +3,7 @@ by debug ID, and by release + dist + URL for release-bound uploads."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
 
@@ -167,3 +168,11 @@ def test_bundles_of_another_project_are_not_used(client, js_project, make_projec
     event = js_event("http://shop.example/app.min.js", 3)
     assert resolve_source_maps(event, other.id) is False
     assert event["exception"]["values"][0]["stacktrace"]["frames"][1]["function"] == "r"
+
+
+def test_projects_without_uploads_keep_events_as_sent(client, js_project):
+    """Node apps that ship no source maps: no lookup per frame and no "not mapped" notes."""
+    event = js_event("/srv/app/server.js", 3, images=False, release="api@1.0")
+    before = copy.deepcopy(event)
+    assert resolve_source_maps(event, js_project.id) is False
+    assert event == before
