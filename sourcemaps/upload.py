@@ -83,7 +83,10 @@ def store_chunks(organization: Organization, chunks: list[tuple[str, bytes]]) ->
 def request_assembly(organization: Organization, request: AssembleRequest) -> dict:
     """Sentry's answer shape: {"state", "missingChunks", "detail"}; states created, assembling, ok,
     error, and not_found (chunks still to upload, or a poll for a bundle nobody asked for)."""
-    if ArtifactBundle.objects.filter(organization=organization, checksum=request.checksum).exists():
+    bundle = ArtifactBundle.objects.filter(organization=organization, checksum=request.checksum).first()
+    if bundle is not None:
+        # The same files uploaded for another project of the organization: that project uses them too.
+        bundle.projects.add(*request.projects)
         return {"state": "ok", "detail": None, "missingChunks": []}
     job = AssembleJob.objects.filter(organization=organization, checksum=request.checksum).first()
     if job is not None:

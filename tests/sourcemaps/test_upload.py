@@ -196,3 +196,25 @@ def test_the_database_store_holds_bundles_for_installations_of_several_machines(
     ArtifactBundle.objects.update(last_used=timezone.now() - timedelta(days=91))
     cleanup_artifact_bundles.run()
     assert blob_store().get(checksum) is None
+
+
+def test_the_same_bundle_uploaded_for_another_project_serves_both(uploader, make_project):
+    project, client = uploader
+    other, _ = make_project(slug="admin-ui", platform="javascript")
+    data = (FIXTURES / "debug-id-bundle.zip").read_bytes()
+    upload(client, data)
+    checksum = hashlib.sha1(data).hexdigest()
+    body = {"checksum": checksum, "chunks": [checksum], "projects": ["admin-ui"]}
+    assert client.post(ASSEMBLE, body, content_type="application/json").json()["state"] == "ok"
+    assert set(ArtifactBundle.objects.get().projects.all()) == {project, other}
+
+
+def test_polling_costs_the_same_few_queries_whatever_the_bundle_size(uploader, django_assert_max_num_queries):
+    _, client = uploader
+    data = (FIXTURES / "debug-id-bundle.zip").read_bytes()
+    upload(client, data)
+    checksum = hashlib.sha1(data).hexdigest()
+    body = {"checksum": checksum, "chunks": [checksum], "projects": ["web"]}
+    # token, organization, membership, projects, bundle, its projects (add)
+    with django_assert_max_num_queries(8):
+        assert client.post(ASSEMBLE, body, content_type="application/json").json()["state"] == "ok"
