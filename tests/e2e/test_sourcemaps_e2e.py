@@ -13,14 +13,16 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import manage
+from tests.e2e.stack import LiveStack, base_env, free_port, manage
 from tests.e2e.test_browser_sdk import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
 
 pytestmark = pytest.mark.e2e
@@ -204,3 +206,34 @@ def test_release_bound_upload_with_dist_and_url_prefix(live_stack, browser, ci_t
     us = _frames(by_dist["us"])[-1]
     assert us["filename"].endswith("/static/js/app.min.js") and us["data"]["symbolicated"] is False
     assert any(e["type"] == "js_no_source" for e in by_dist["us"]["errors"])
+
+
+def test_embedded_default_assembles_and_maps(browser, tmp_path):
+    """No Redis, no PostgreSQL: the web process wakes the runner for the assembly (core/dispatch.py),
+    the bundle is a file under DATA_DIR, and the runner's worker maps the event."""
+    port = free_port()
+    env = base_env(tmp_path / "data", port)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    manage(env, "migrate", "--noinput")
+    stack = LiveStack(
+        url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "embedded")
+    )
+    dsn = stack.create_project("web", "javascript")
+    token = manage(env, "create_api_token", "embedded-ci", "--scopes", "org:ci")
+    out = build(tmp_path / "site", BUILDS["a"])
+    stack.start()
+    try:
+        sentry_cli(stack, token, "sourcemaps", "inject", str(out))
+        started = time.monotonic()
+        sentry_cli(stack, token, "sourcemaps", "upload", "--org", "e2e", "--project", "web", str(out))
+        assert time.monotonic() - started < 30
+        stored = [p for p in (tmp_path / "data" / "artifacts").rglob("*") if p.is_file()]
+        assert len(stored) == 1 and zipfile.is_zipfile(stored[0]), stored
+        with serve(tmp_path / "site") as site:
+            throw_in_browser(browser, site, dsn=dsn)
+        (issue,) = stack.wait_for_count("web", 1, timeout=60)
+        _assert_original(stack.api(f"/api/0/issues/{issue['id']}/events/latest/"))
+    finally:
+        stack.stop()
+    assert "Traceback" not in stack.log_path.read_text(errors="replace")
