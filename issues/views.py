@@ -99,7 +99,11 @@ def _event_context(data: dict, minified: bool = False) -> dict:
         "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
         "event_user": data.get("user") or {},
-        "problems": [problem_text(error) for error in processing_errors(data)],
+        # Invalid values (kept aside in errors/_meta) and, apart, frames source maps could not map.
+        "problems": [problem_text(e) for e in processing_errors(data) if not e["type"].startswith("js_")],
+        "sourcemap_problems": [
+            problem_text(e) for e in processing_errors(data) if e["type"].startswith("js_")
+        ],
         "has_minified_frames": any(exc.get("rawStacktrace") for exc in exceptions),
         "showing_minified": minified,
     }

@@ -123,6 +123,10 @@ def test_the_issue_page_shows_original_frames_and_toggles_to_minified(client, js
     page = client.get(url).content.decode()
     assert "/src/checkout.ts" in page and "submitOrder" in page and "minified, as sent" in page
     assert "Not mapped: the event names no debug ID for this file" in page
+    assert (
+        "Source maps: 1 file not mapped" in page
+        and "source map not applied for http://shop.example/other.js" in page
+    )
     minified = client.get(url + "?frames=minified").content.decode()
     assert "/src/checkout.ts" not in minified.split("Stack frames:")[1].split("</section>")[0]
     assert "http://shop.example/app.min.js" in minified
