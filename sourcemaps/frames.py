@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 CONTEXT_LINES = 5
+_MAX = 2**31  # symbolic takes 32-bit positions; anything beyond is not a real position
 JS_PLATFORMS = {"javascript", "node"}
 
 
@@ -99,7 +100,11 @@ def _map_frame(frame: dict, images: dict[str, str], locate: Locate, errors: dict
     if abs_path is None:
         return False
     lineno, colno = frame.get("lineno"), frame.get("colno")
-    if not isinstance(lineno, int) or not isinstance(colno, int) or lineno < 1 or colno < 1:
+    if (
+        not isinstance(lineno, int)
+        or not isinstance(colno, int)
+        or not (0 < lineno < _MAX and 0 < colno < _MAX)
+    ):
         _unmapped(frame, MapMiss("no_column", "the frame has no line and column", "js_no_column"), errors)
         return False
     found = locate(abs_path, images.get(abs_path))

@@ -78,10 +78,12 @@ def test_unmapped_frames_say_why_and_stay_as_sent():
     frames = _frames() + [
         {"abs_path": "http://shop.example/vendor.js", "function": "v", "lineno": 1, "colno": 5},
         {"abs_path": SCRIPT, "function": "r", "lineno": 3},
+        {"abs_path": SCRIPT, "function": "r", "lineno": 3, "colno": 2**40},
     ]
     event = _event(frames)
     apply_source_maps(event, locate_fixture)
-    vendor, no_column = event["exception"]["values"][0]["stacktrace"]["frames"][2:]
+    vendor, no_column, huge = event["exception"]["values"][0]["stacktrace"]["frames"][2:]
+    assert huge["colno"] == 2**40 and huge["data"]["sourcemap_error"]["reason"] == "no_column"
     assert vendor["function"] == "v" and vendor["data"]["symbolicated"] is False
     assert vendor["data"]["sourcemap_error"]["reason"] == "no_bundle"
     assert no_column["data"]["sourcemap_error"]["reason"] == "no_column"
