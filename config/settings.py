@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "usage",
     "ingest",
     "core",
+    "sourcemaps",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +188,9 @@ CELERY_BEAT_SCHEDULE = {
     "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
+    # Assembly is kicked by the upload request; this picks up a lost kick or a job of a dead worker.
+    "assemble-artifact-bundles": {"task": "sourcemaps.tasks.assemble_bundles", "schedule": 10.0},
+    "cleanup-artifact-bundles": {"task": "sourcemaps.tasks.cleanup_artifact_bundles", "schedule": 3600.0},
 }
 
 HEALTH = {
@@ -236,6 +240,32 @@ RETENTION = {
     # Bugsink's default: enough history to debug an issue, while a flood of one error cannot fill
     # the disk. Counts (times_seen, users, tags) stay exact whatever the cap keeps.
     "MAX_EVENTS_PER_ISSUE": env.int("MAX_EVENTS_PER_ISSUE", default=10_000),
+}
+
+SOURCEMAPS = {
+    # Files under DATA_DIR/artifacts for one machine; the database when web and workers are several
+    # machines sharing PostgreSQL.
+    "BLOB_STORE": env.str(
+        "SOURCEMAP_STORAGE",
+        default="sourcemaps.storage.DatabaseBlobStore"
+        if env.str("DATABASE_URL", default="").startswith("postgres")
+        else "sourcemaps.storage.FileBlobStore",
+    ),
+    # What GET chunk-upload/ announces to sentry-cli (Sentry's own values) and enforces.
+    "CHUNK_BYTES": 8 * 1024 * 1024,
+    "CHUNKS_PER_REQUEST": 64,
+    "MAX_REQUEST_BYTES": 32 * 1024 * 1024,
+    "MAX_BUNDLE_BYTES": env.int("SOURCEMAP_MAX_BUNDLE_BYTES", default=200 * 1024 * 1024),
+    "MAX_FILES": 20_000,
+    # One minified file or source map inside a bundle (the worker holds it parsed in memory).
+    "MAX_FILE_BYTES": env.int("SOURCEMAP_MAX_FILE_BYTES", default=50 * 1024 * 1024),
+    # Bundles plus not yet assembled chunks per organization; 0 = unlimited.
+    "ORG_QUOTA_BYTES": env.int("SOURCEMAP_ORG_QUOTA_BYTES", default=5 * 1024 * 1024 * 1024),
+    # Days after its last use by an event that a bundle is deleted (Sentry's 90).
+    "RETENTION_DAYS": env.int("SOURCEMAP_RETENTION_DAYS", default=90),
+    # Parsed source maps kept per worker process: at most this many, of this many input bytes.
+    "CACHE_ENTRIES": env.int("SOURCEMAP_CACHE_ENTRIES", default=64),
+    "CACHE_BYTES": env.int("SOURCEMAP_CACHE_BYTES", default=128 * 1024 * 1024),
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

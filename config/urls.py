@@ -8,6 +8,7 @@ from accounts.views import admin_login, login
 from config.health import health, web_health
 from config.status import status_page
 from issues import api, project_settings, views
+from sourcemaps import api as sourcemaps_api
 from usage.views import organization_usage
 
 api_patterns = [
@@ -16,6 +17,11 @@ api_patterns = [
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
+    path("organizations/<slug:org_slug>/chunk-upload/", sourcemaps_api.ChunkUploadView.as_view()),
+    path(
+        "organizations/<slug:org_slug>/artifactbundle/assemble/",
+        sourcemaps_api.ArtifactBundleAssembleView.as_view(),
+    ),
 ]
 
 urlpatterns = [

@@ -16,6 +16,7 @@ from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, co
 from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
 from issues.store import PreparedEvent
+from sourcemaps.process import resolve_source_maps
 
 from .project_config import ProjectConfig, get_project_config
 from .protocol.client_reports import client_report_discards
@@ -92,6 +93,9 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     event = normalize_event(
         raw, event_id=header.event_id, received=header.received, client_ip=header.client_ip
     )
+    # Original frames before anything is derived: issues group on the code as written, and the
+    # scrubber sees the source lines that mapping adds.
+    resolve_source_maps(event, config.project_id)
     # Scrub first: title, culprit, tags and the stored payload are all derived from the scrubbed event.
     scrub_event(event, config.scrub)
     # The scrubber drops every original value in _meta; the errors hold the scrubbed copies.

@@ -170,6 +170,10 @@ _PROBLEMS = {
     "future_timestamp": "timestamp in the future",
     "past_timestamp": "timestamp too old",
     "clock_drift": "clock drift corrected",
+    # Source maps (sourcemaps/frames.py), Sentry's event error types.
+    "js_no_source": "source map not applied",
+    "js_invalid_source": "invalid source map",
+    "js_no_column": "frame not mapped: no column",
 }
 _PROBLEM_VALUE_MAX = 200
 
@@ -193,6 +197,8 @@ def problem_text(error: dict[str, Any]) -> str:
     text = str(error.get("message") or "processing error")
     if data.get("name"):
         text += f" for {data['name']}"
+    if data.get("url"):
+        text += f" for {data['url']}"
     for detail in ("attribute", "reason"):
         if data.get(detail):
             text += f" ({data[detail]})"

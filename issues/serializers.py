@@ -132,6 +132,9 @@ def event_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _exception(value: dict[str, Any]) -> dict[str, Any]:
     stacktrace = value.get("stacktrace")
     frames = [_frame(f) for f in (stacktrace or {}).get("frames") or []]
+    # The frames as the SDK sent them, when processing (source maps) rewrote them.
+    raw = value.get("raw_stacktrace")
+    raw_frames = [_frame(f) for f in (raw or {}).get("frames") or []]
     return {
         "type": value.get("type"),
         "value": value.get("value"),
@@ -139,7 +142,7 @@ def _exception(value: dict[str, Any]) -> dict[str, Any]:
         "mechanism": value.get("mechanism"),
         "threadId": value.get("thread_id"),
         "stacktrace": {"frames": frames, "framesOmitted": None, "registers": None} if stacktrace else None,
-        "rawStacktrace": None,
+        "rawStacktrace": {"frames": raw_frames, "framesOmitted": None, "registers": None} if raw else None,
     }
 
 
@@ -168,5 +171,6 @@ def _frame(frame: dict[str, Any]) -> dict[str, Any]:
         "instructionAddr": frame.get("instruction_addr"),
         "symbolAddr": frame.get("symbol_addr"),
         "trust": frame.get("trust"),
+        "data": frame.get("data") or {},
         "errors": None,
     }

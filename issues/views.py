@@ -75,18 +75,19 @@ def issue_detail(
     }
     if event is not None:
         data = decode_event_data(event.data)
-        context.update(_event_context(data))
+        context.update(_event_context(data, minified=request.GET.get("frames") == "minified"))
         context["grouping"] = grouping_explanation(issue.project, data)
         context["older_id"], context["newer_id"] = neighbour_ids(event)
     return render(request, "issues/issue_detail.html", context)
 
 
-def _event_context(data: dict) -> dict:
+def _event_context(data: dict, minified: bool = False) -> dict:
+    """`minified`: the frames as the SDK sent them, where source maps rewrote them (?frames=minified)."""
     entries = {e["type"]: e["data"] for e in event_entries(data)}
     exceptions = list(reversed((entries.get("exception") or {}).get("values") or []))
     for exc in exceptions:
-        frames = (exc.get("stacktrace") or {}).get("frames") or []
-        exc["frames_newest_first"] = list(reversed(frames))
+        shown = exc.get("rawStacktrace") if minified and exc.get("rawStacktrace") else exc.get("stacktrace")
+        exc["frames_newest_first"] = list(reversed((shown or {}).get("frames") or []))
     request_data = data.get("request") or {}
     return {
         "data": data,
@@ -98,7 +99,13 @@ def _event_context(data: dict) -> dict:
         "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
         "event_user": data.get("user") or {},
-        "problems": [problem_text(error) for error in processing_errors(data)],
+        # Invalid values (kept aside in errors/_meta) and, apart, frames source maps could not map.
+        "problems": [problem_text(e) for e in processing_errors(data) if not e["type"].startswith("js_")],
+        "sourcemap_problems": [
+            problem_text(e) for e in processing_errors(data) if e["type"].startswith("js_")
+        ],
+        "has_minified_frames": any(exc.get("rawStacktrace") for exc in exceptions),
+        "showing_minified": minified,
     }
 
 

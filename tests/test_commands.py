@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import ApiToken, hash_token
 from projects.models import OrganizationMember, Project
@@ -124,3 +124,11 @@ def test_serve_starts_celery_without_its_banner_and_at_warning_level(monkeypatch
     for command in started.values():
         assert "--quiet" in command
         assert command[command.index("--loglevel") + 1] == "WARNING"
+
+
+def test_create_api_token_with_scopes(capsys):
+    call_command("create_api_token", "ci-bot", "--scopes", "project:releases,org:read")
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert ApiToken.objects.get(token_hash=hash_token(token)).scopes == ["project:releases", "org:read"]
+    with pytest.raises(CommandError, match="unknown scopes: project:everything"):
+        call_command("create_api_token", "ci-bot", "--scopes", "project:everything")
