@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from accounts.views import admin_login, login
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, event_api, project_settings, views
+from issues import api, event_api, project_settings, release_pages, views
 from projects import api as projects_api
 from releases import api as releases_api
 from usage import api as usage_api
@@ -59,6 +59,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/",
+        release_pages.project_releases,
+        name="project-releases",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/<str:version>/",
+        release_pages.release_detail,
+        name="release-detail",
+    ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
         project_settings.project_settings,

@@ -42,12 +42,13 @@ def record_releases(
     project_id: int, events: Sequence[EventFacts], new_issue_events: Sequence[EventFacts]
 ) -> None:
     """events: the events the batch stored; new_issue_events: the event that opened each new issue."""
-    spans: dict[str, list] = {}  # version -> [first, last, new issues]
+    spans: dict[str, list] = {}  # version -> [first, last, new issues, events]
     for event in events:
         if not is_valid_version(event.release):
             continue
-        span = spans.setdefault(event.release, [event.timestamp, event.timestamp, 0])
+        span = spans.setdefault(event.release, [event.timestamp, event.timestamp, 0, 0])
         span[0], span[1] = min(span[0], event.timestamp), max(span[1], event.timestamp)
+        span[3] += 1
     for event in new_issue_events:
         if event.release in spans:
             spans[event.release][2] += 1
@@ -70,10 +71,11 @@ def _upsert_releases(project_id: int, spans: dict[str, list]) -> None:
     )
     insert_rows(
         "releases_releaseproject",
-        ["release_id", "project_id", "new_groups", "first_event", "last_event"],
-        sorted((rid, project_id, spans[v][2], *spans[v][:2]) for rid, v in rows),
+        ["release_id", "project_id", "new_groups", "event_count", "first_event", "last_event"],
+        sorted((rid, project_id, spans[v][2], spans[v][3], *spans[v][:2]) for rid, v in rows),
         conflict=["project_id", "release_id"],
         update_sql="new_groups = releases_releaseproject.new_groups + excluded.new_groups, "
+        "event_count = releases_releaseproject.event_count + excluded.event_count, "
         + _widen("releases_releaseproject"),
     )
 

@@ -56,6 +56,8 @@ class ReleaseProject(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="release_projects")
     # Issues of this project whose first event named this release (Sentry's ReleaseProject.new_groups).
     new_groups = models.BigIntegerField(default=0)
+    # Events of this project stored with this release (counted when stored; retention keeps it).
+    event_count = models.BigIntegerField(default=0)
     first_event = models.DateTimeField(null=True, blank=True)
     last_event = models.DateTimeField(null=True, blank=True)
 

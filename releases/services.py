@@ -40,8 +40,8 @@ def resolve_projects(org: Organization, ids_or_slugs: Iterable) -> list[Project]
 def link_projects(release: Release, projects: Sequence[Project]) -> None:
     insert_rows(
         "releases_releaseproject",
-        ["release_id", "project_id", "new_groups"],
-        sorted((release.pk, p.pk, 0) for p in projects),
+        ["release_id", "project_id", "new_groups", "event_count"],
+        sorted((release.pk, p.pk, 0, 0) for p in projects),
         conflict=["project_id", "release_id"],
     )
 
