@@ -37,10 +37,13 @@ def cli(live_stack, tmp_path_factory):
         "SENTRY_LOAD_DOTENV": "0",
     }
 
-    def run(*args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    def run(*args: str, token: str | None = None, login: bool = False) -> subprocess.CompletedProcess:
         run_env = {**env, "SENTRY_AUTH_TOKEN": token} if token else env
+        if login:  # `login` stores the token it is given: no token in the environment, none on disk
+            run_env = {k: v for k, v in run_env.items() if k != "SENTRY_AUTH_TOKEN"}
+        # cwd: `login` writes a .sentryclirc into the working folder, never into the checkout.
         return subprocess.run(
-            [str(SENTRY_CLI), *args], env=run_env, capture_output=True, text=True, timeout=120
+            [str(SENTRY_CLI), *args], env=run_env, cwd=home, capture_output=True, text=True, timeout=120
         )
 
     return run
@@ -64,6 +67,13 @@ def test_info_names_the_user_and_scopes(cli):
 def test_info_fails_with_a_bad_token(cli):
     done = cli("info", token="0" * 64)
     assert done.returncode == 1
+
+
+def test_login_with_a_token_checks_it_and_stores_it(cli, live_stack):
+    out = ok(cli("--auth-token", live_stack.token, "login", login=True))
+    assert "Valid token for user" in out
+    refused = cli("--auth-token", "f" * 64, "login", login=True)
+    assert refused.returncode == 1 and "401" in refused.stderr + refused.stdout
 
 
 def test_organizations_and_projects_list(cli):
