@@ -151,9 +151,17 @@ def _per_minute(rate) -> int | None:
     if rate is None or rate == {} or (isinstance(rate, dict) and rate.get("count") in (None, 0)):
         return None
     window, count = (rate.get("window"), rate.get("count")) if isinstance(rate, dict) else (None, None)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (window, count)):
+    if (
+        not isinstance(window, int)
+        or not isinstance(count, int)
+        or not (_positive_int(window) and _positive_int(count))
+    ):
         raise ValidationError({"rateLimit": ["window and count must be positive integers"]})
     return max(1, round(count * 60 / window))
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 class ProjectKeysView(APIView):
