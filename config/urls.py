@@ -30,6 +30,7 @@ api_patterns = [
     path(f"{ORG}/members/", projects_api.OrganizationMembersView.as_view()),
     path(f"{ORG}/eventids/<str:event_id>/", event_api.EventIdLookupView.as_view()),
     path(f"{ORG}/stats_v2/", usage_api.OrganizationStatsV2View.as_view()),
+    path(f"{ORG}/environments/", releases_api.OrganizationEnvironmentsView.as_view()),
     path(f"{ORG}/releases/", releases_api.OrganizationReleasesView.as_view()),
     path(f"{RELEASE}/", releases_api.OrganizationReleaseView.as_view()),
     path(f"{RELEASE}/deploys/", releases_api.ReleaseDeploysView.as_view()),

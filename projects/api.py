@@ -214,4 +214,7 @@ class ProjectKeyView(APIView):
 @csrf_exempt
 def unknown_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Every /api/0/ path without an endpoint: a JSON 404 for any method (tools parse the body)."""
-    return JsonResponse({"detail": f"Unknown API route: {request.path}"}, status=404)
+    detail = f"Unknown API route: {request.path}"
+    if not request.path.endswith("/"):
+        detail += " (API paths end with a slash)"
+    return JsonResponse({"detail": detail}, status=404)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
@@ -186,3 +186,16 @@ class ProjectEnvironmentsView(APIView):
         if visibility in ("visible", "hidden"):
             environments = environments.filter(is_hidden=visibility == "hidden")
         return Response([serialize_environment(e) for e in environments[:1000]])
+
+
+class OrganizationEnvironmentsView(APIView):
+    """The environments of the organization's projects, one per name (Grafana's environment picker)."""
+
+    def get(self, request: Request, org_slug: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        environments = Environment.objects.filter(project__organization=org)
+        visibility = request.query_params.get("visibility", "visible")
+        if visibility in ("visible", "hidden"):
+            environments = environments.filter(is_hidden=visibility == "hidden")
+        names = environments.values("name").annotate(first_id=Min("id")).order_by("name")[:1000]
+        return Response([{"id": str(row["first_id"]), "name": row["name"]} for row in names])

@@ -50,6 +50,7 @@ def test_unknown_routes_answer_json_404(api, method, path):
     response = getattr(client, method)(path)
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     assert "detail" in response.json()
+    assert ("slash" in response.json()["detail"]) == (not path.endswith("/"))
 
 
 def test_unknown_method_is_a_json_405(api):

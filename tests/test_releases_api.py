@@ -154,6 +154,8 @@ def test_deploys_are_listed_newest_first_and_name_their_environment(api):
     assert release["deployCount"] == 2 and release["lastDeploy"]["environment"] == "production"
     envs = client.get("/api/0/projects/acme/web/environments/").json()
     assert {e["name"] for e in envs} == {"staging", "production"} and isinstance(envs[0]["id"], str)
+    org_envs = client.get("/api/0/organizations/acme/environments/").json()
+    assert [e["name"] for e in org_envs] == ["production", "staging"] and isinstance(org_envs[0]["id"], str)
     bad = client.post(url, {"environment": ""}, content_type="application/json")
     assert bad.status_code == 400 and "environment" in bad.json()
 
@@ -182,6 +184,7 @@ def test_another_organizations_releases_are_404(api, make_project, client):
         "/api/0/organizations/acme/releases/secret-1/deploys/",
         "/api/0/projects/acme/web/releases/",
         "/api/0/projects/acme/web/environments/",
+        "/api/0/organizations/acme/environments/",
     ):
         assert client.get(path, **auth).status_code == 404, path
     body = {"version": "x", "projects": ["web"]}
