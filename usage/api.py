@@ -79,19 +79,14 @@ class OrganizationStatsV2View(APIView):
         start, end = time_window(params)
         step = _interval_days(params)
         outcomes = Outcome.objects.filter(organization=org, day__gte=start.date(), day__lt=end.date())
-        for name, column in (("category", "category"), ("outcome", "outcome"), ("reason", "reason")):
+        for name in ("category", "outcome", "reason"):
             if params.getlist(name):
-                outcomes = outcomes.filter(**{f"{column}__in": params.getlist(name)})
-        projects = [p for p in params.getlist("project") if p.lstrip("-").isdigit() and int(p) >= 0]
+                outcomes = outcomes.filter(**{f"{name}__in": params.getlist(name)})
+        projects = [p for p in params.getlist("project") if p.isdigit()]  # -1 means all projects
         if projects:
             outcomes = outcomes.filter(project_id__in=projects)
-        columns = [GROUP_FIELDS[g] for g in group_by]
-        rows = outcomes.values(*columns, "day").annotate(total=Sum("quantity")).order_by()
         intervals = [start + timedelta(days=d) for d in range(0, (end - start).days, step)]
-        series: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(intervals))
-        for row in rows:
-            key = tuple(row[c] for c in columns)
-            series[key][(row["day"] - start.date()).days // step] += row["total"]
+        series = _series(outcomes, [GROUP_FIELDS[g] for g in group_by], start, step, len(intervals))
         groups = [
             {
                 "by": dict(zip(group_by, key, strict=True)),
@@ -108,6 +103,15 @@ class OrganizationStatsV2View(APIView):
                 "groups": groups,
             }
         )
+
+
+def _series(outcomes, columns: list[str], start: datetime, step: int, length: int) -> dict[tuple, list[int]]:
+    """One query: the quantities summed per group and day, placed into interval buckets."""
+    series: dict[tuple, list[int]] = defaultdict(lambda: [0] * length)
+    for row in outcomes.values(*columns, "day").annotate(total=Sum("quantity")).order_by():
+        key = tuple(row[c] for c in columns)
+        series[key][(row["day"] - start.date()).days // step] += row["total"]
+    return series
 
 
 # The old per-project stat names and the outcomes they count (error events only).
