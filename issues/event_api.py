@@ -13,13 +13,11 @@ from rest_framework.views import APIView
 
 from core.pagination import page, paginated
 from projects.access import get_organization, get_project, visible_projects
-from releases.models import Release
-from releases.serializers import serialize_release
 
 from .access import get_issue
 from .api import neighbour_ids
 from .models import Event, Issue
-from .serializers import serialize_event, serialize_event_summary
+from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
 
 
 def _normalized_id(event_id: str) -> str:
@@ -28,12 +26,7 @@ def _normalized_id(event_id: str) -> str:
 
 def event_detail(event: Event, organization_id: int) -> dict[str, Any]:
     previous_id, next_id = neighbour_ids(event)
-    data = serialize_event(event, previous_id, next_id)
-    if event.release:
-        release = Release.objects.filter(organization_id=organization_id, version=event.release).first()
-        if release is not None:
-            data["release"] = serialize_release(release)
-    return data
+    return serialize_event_detail(event, organization_id, previous_id, next_id)
 
 
 class ProjectEventsView(APIView):

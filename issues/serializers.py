@@ -7,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from releases.models import Release
+from releases.serializers import serialize_release
+
 from .eventinfo import crash_frame, processing_errors
 from .models import Event, Issue
 from .payload import decode_event_data
@@ -93,7 +96,7 @@ def serialize_event(
         "contexts": data.get("contexts") or {},
         "context": data.get("extra") or {},
         "sdk": data.get("sdk"),
-        # The event API's detail views replace this with the whole release (releases/serializers.py).
+        # Detail views give the whole release instead (serialize_event_detail).
         "release": {"version": event.release, "shortVersion": event.release} if event.release else None,
         "packages": data.get("modules") if isinstance(data.get("modules"), dict) else {},
         "userReport": None,
@@ -108,6 +111,18 @@ def serialize_event(
         "nextEventID": next_id,
         "_meta": data.get("_meta") or {},
     }
+
+
+def serialize_event_detail(
+    event: Event, organization_id: int, previous_id: str | None, next_id: str | None
+) -> dict[str, Any]:
+    """One event as Sentry's detail endpoints give it: with the whole release object."""
+    data = serialize_event(event, previous_id, next_id)
+    if event.release:
+        release = Release.objects.filter(organization_id=organization_id, version=event.release).first()
+        if release is not None:
+            data["release"] = serialize_release(release)
+    return data
 
 
 def _location(data: dict[str, Any]) -> str | None:

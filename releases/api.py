@@ -60,14 +60,24 @@ def _fields(body: dict) -> ReleaseFields:
         url=_text(body, "url", 1000),
         date_released=_date(body, "dateReleased"),
         date_started=_date(body, "dateStarted"),
+        status=_status(body),
     )
 
 
+def _status(body: dict) -> str | None:
+    status = body.get("status")
+    if status is not None and status not in Release.Status.values:
+        raise ValidationError({"status": [f"must be one of {', '.join(Release.Status.values)}"]})
+    return status
+
+
 def _projects(org: Organization, body: dict, required: bool):
+    """Project ids or slugs of the organization. Required on create, where it may be empty:
+    `sentry-cli releases archive` posts `{"version", "projects": [], "status"}`."""
     value = body.get("projects")
     if value is None and not required:
         return []
-    if not isinstance(value, list) or (required and not value):
+    if not isinstance(value, list):
         raise ValidationError({"projects": ["a list of project ids or slugs is required"]})
     try:
         return resolve_projects(org, value)
@@ -83,6 +93,10 @@ def get_release(org: Organization, version: str) -> Release:
 
 
 def _list(request: Request, releases: QuerySet[Release]) -> Response:
+    """Open releases unless `?status=archived` (Sentry's default); `?query=` is a version prefix."""
+    status = request.query_params.get("status", Release.Status.OPEN)
+    if status in Release.Status.values:
+        releases = releases.filter(status=status)
     query = request.query_params.get("query")
     if query:
         releases = releases.filter(version__startswith=query)

@@ -63,8 +63,8 @@ def _upsert_releases(project_id: int, spans: dict[str, list]) -> None:
     now = timezone.now()
     rows = insert_rows(
         "releases_release",
-        ["organization_id", "version", "ref", "url", "date_added", "first_event", "last_event"],
-        [(_organization_id(project_id), v, "", "", now, *spans[v][:2]) for v in sorted(spans)],
+        ["organization_id", "version", "ref", "url", "status", "date_added", "first_event", "last_event"],
+        [(_organization_id(project_id), v, "", "", "open", now, *spans[v][:2]) for v in sorted(spans)],
         conflict=["organization_id", "version"],
         update_sql=_widen("releases_release"),
         returning=["id", "version"],

@@ -28,6 +28,10 @@ def is_valid_version(version: str) -> bool:
 
 
 class Release(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        ARCHIVED = "archived"  # `sentry-cli releases archive`: left out of lists unless asked for
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="releases")
     version = models.CharField(max_length=MAX_VERSION_LENGTH)
     ref = models.CharField(max_length=250, blank=True, default="")
@@ -39,6 +43,7 @@ class Release(models.Model):
     date_released = models.DateTimeField(null=True, blank=True)
     first_event = models.DateTimeField(null=True, blank=True)
     last_event = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     projects = models.ManyToManyField(Project, through="ReleaseProject", related_name="releases")
 
     class Meta:

@@ -76,7 +76,7 @@ def _release(
     return {
         "id": release.pk,
         "version": release.version,
-        "status": "open",
+        "status": release.status,
         "shortVersion": info["description"],
         "versionInfo": info,
         "ref": release.ref or None,

@@ -52,10 +52,11 @@ class ReleaseFields:
     url: str | None = None
     date_released: datetime | None = None
     date_started: datetime | None = None
+    status: str | None = None
 
     def apply(self, release: Release) -> list[str]:
         changed = []
-        for name in ("ref", "url", "date_released", "date_started"):
+        for name in ("ref", "url", "date_released", "date_started", "status"):
             value = getattr(self, name)
             if value is not None:
                 setattr(release, name, value)

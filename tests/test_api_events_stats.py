@@ -51,6 +51,8 @@ def test_event_detail_carries_the_release_object(api):
     assert found["projectSlug"] == "web" and found["groupId"] == str(Issue.objects.get().pk)
     assert found["eventId"] == event.event_id and found["event"]["eventID"] == event.event_id
     assert client.get("/api/0/projects/acme/web/events/" + "0" * 32 + "/").status_code == 404
+    latest = client.get(f"/api/0/issues/{found['groupId']}/events/latest/").json()
+    assert latest["release"]["version"] == "shop@2.0" and latest["release"]["dateCreated"] is not None
 
 
 def test_recommended_event_prefers_one_with_a_trace(api):

@@ -100,7 +100,8 @@ def test_create_is_201_then_208_and_adds_projects(api, make_project):
     [
         ({"projects": ["web"]}, "version"),
         ({"version": "a/b", "projects": ["web"]}, "version"),
-        ({"version": "1", "projects": []}, "projects"),
+        ({"version": "1"}, "projects"),
+        ({"version": "1", "projects": "web"}, "projects"),
         ({"version": "1", "projects": ["nope"]}, "projects"),
         ({"version": "1", "projects": ["web"], "dateReleased": "yesterday"}, "dateReleased"),
     ],
@@ -221,3 +222,18 @@ def test_release_list_queries_do_not_grow_with_the_page(api, django_assert_max_n
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(client.get("/api/0/organizations/acme/releases/?per_page=20").json()) == 20
+
+
+def test_archive_hides_a_release_from_lists_and_restore_brings_it_back(api):
+    project, client = api
+    store_events(project.id, [prepared_event(release="old-1")])
+    url = "/api/0/organizations/acme/releases/old-1/"
+    archived = client.put(url, {"status": "archived"}, content_type="application/json")
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    assert client.get("/api/0/organizations/acme/releases/").json() == []
+    assert [
+        r["version"] for r in client.get("/api/0/organizations/acme/releases/?status=archived").json()
+    ] == ["old-1"]
+    client.put(url, {"status": "open"}, content_type="application/json")
+    assert [r["version"] for r in client.get("/api/0/projects/acme/web/releases/").json()] == ["old-1"]
+    assert client.put(url, {"status": "gone"}, content_type="application/json").status_code == 400

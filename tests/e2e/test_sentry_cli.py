@@ -104,6 +104,10 @@ def test_release_step_of_a_ci_pipeline(cli, live_stack):
     )
     deploys = ok(cli("deploys", "list", "-r", version))
     assert "production" in deploys and "canary" in deploys
+    assert ok(cli("releases", "archive", version)).strip() == f"Archived release {version}"
+    assert version not in ok(cli("releases", "list", "--raw")).splitlines()
+    assert ok(cli("releases", "restore", version)).strip() == f"Restored release {version}"
+    assert version in ok(cli("releases", "list", "--raw")).splitlines()
     assert ok(cli("releases", "delete", version)).strip() == f"Deleted release {version}!"
     assert cli("releases", "info", version).returncode == 1
     again = ok(cli("releases", "delete", version))
@@ -124,6 +128,8 @@ def test_send_event_then_events_list_and_the_release_it_created(cli, live_stack)
     assert release in info and "Last event" in info
     listed = ok(cli("releases", "list", "-p", "cli-web"))
     assert release in listed
+    environments = live_stack.api("/api/0/projects/cli-org/cli-web/environments/")
+    assert "staging" in [e["name"] for e in environments]
 
 
 def test_another_organizations_token_sees_nothing(cli, live_stack):
