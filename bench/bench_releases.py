@@ -43,24 +43,37 @@ def batch(prepared_event, release_names: tuple[str, ...]) -> list:
     return events
 
 
-def _record_alone(project_id: int, prepared_event, rounds: int) -> list[float]:
+def _record_alone(project_id: int, prepared_event, rounds: int) -> tuple[list[float], dict[str, list[float]]]:
     """The releases step by itself, each time in a transaction of its own that has already begun
     (as the writer's has) and without its commit (the writer's batch commits once anyway): less
-    noise than the difference of two whole batches."""
-    from django.db import transaction
+    noise than the difference of two whole batches. Also times each statement, and a bare
+    `SELECT 1` as the machine's round trip."""
+    from django.db import connection, transaction
 
     from core.sql import fetch
     from releases.ingest import record_releases
 
+    statements: dict[str, list[float]] = {}
+
+    def timed(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.setdefault(" ".join(sql.split()[:3])[:40], []).append(
+                (time.perf_counter() - start) * 1000
+            )
+
     timings = []
     for _ in range(rounds):
         events = batch(prepared_event, ("shop@1.0", "shop@1.1"))
-        with transaction.atomic():
+        with transaction.atomic(), connection.execute_wrapper(timed):
             fetch("SELECT 1")
+            fetch("SELECT 1")  # the first one also began the transaction
             start = time.perf_counter()
             record_releases(project_id, events, events[:1])
             timings.append((time.perf_counter() - start) * 1000)
-    return timings
+    return timings, statements
 
 
 def main() -> None:
@@ -85,13 +98,16 @@ def main() -> None:
                 start = time.perf_counter()
                 store_events(project.id, events)
                 timings[label].append((time.perf_counter() - start) * 1000)
-        timings["record_releases alone"] = _record_alone(project.id, prepared_event, args.rounds)
+        timings["record_releases alone"], statements = _record_alone(project.id, prepared_event, args.rounds)
         medians = {label: statistics.median(values) for label, values in timings.items()}
         print(f"{connection.vendor}, {args.rounds} rounds of 200-event batches:")
         for label, value in medians.items():
             print(f"  {label:22} {value:7.2f} ms per batch")
         extra = medians["with releases"] - medians["without"]
         print(f"  difference             {extra:7.2f} ms per batch ({extra * 1000 / 200:.1f} µs per event)")
+        print("  median per statement (SELECT 1: the round trip on this machine now):")
+        for sql, values in statements.items():
+            print(f"    {statistics.median(values):6.2f} ms  {sql}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
