@@ -1,7 +1,8 @@
 """Sentry's cursor pagination for the API: `?cursor=` in, a `Link` header with both cursors out.
 
 Sentry cursors look like `<value>:<offset>:<is_prev>`; ours carry the offset. Views fetch one row
-more than the page (`limit + 1`) to learn whether a next page exists.
+more than the page (`limit + 1`) to learn whether a next page exists. Every app's API uses it
+(issues/api.py still has its own copy of the two functions, to be replaced by an import of these).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 
 
-def page(request: Request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
+def page_bounds(request: Request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
     """(offset, limit) of the page asked for (`limit` or Sentry's `per_page`)."""
     raw_limit = request.query_params.get("limit", request.query_params.get("per_page", default_limit))
     try:

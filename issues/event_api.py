@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.pagination import page, paginated
+from core.pagination import page_bounds, paginated
 from projects.access import get_organization, get_project, visible_projects
 
 from .access import get_issue
@@ -34,7 +34,7 @@ class ProjectEventsView(APIView):
 
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
-        offset, limit = page(request, default_limit=100)
+        offset, limit = page_bounds(request, default_limit=100)
         rows = list(
             Event.objects.filter(project=project).order_by("-received", "-id")[offset : offset + limit + 1]
         )

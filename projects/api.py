@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.pagination import page, paginated
+from core.pagination import page_bounds, paginated
 
 from .access import (
     get_organization,
@@ -72,7 +72,7 @@ class IndexView(APIView):
 
 class OrganizationsView(APIView):
     def get(self, request: Request) -> Response:
-        offset, limit = page(request, default_limit=100)
+        offset, limit = page_bounds(request, default_limit=100)
         rows = list(visible_organizations(request.user).order_by("slug")[offset : offset + limit + 1])
         return paginated(request, rows, offset, limit, [serialize_organization(o) for o in rows[:limit]])
 
@@ -84,7 +84,7 @@ class OrganizationView(APIView):
 
 
 def _projects_page(request: Request, projects) -> Response:
-    offset, limit = page(request, default_limit=100)
+    offset, limit = page_bounds(request, default_limit=100)
     rows = list(
         projects.select_related("team", "organization").order_by("slug", "id")[offset : offset + limit + 1]
     )
@@ -114,7 +114,7 @@ class ProjectView(APIView):
 class OrganizationTeamsView(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
-        offset, limit = page(request, default_limit=100)
+        offset, limit = page_bounds(request, default_limit=100)
         teams = Team.objects.filter(organization=org).annotate(n=Count("members")).order_by("slug", "id")
         rows = list(teams[offset : offset + limit + 1])
         mine = set(request.user.teams.filter(organization=org).values_list("id", flat=True))
@@ -125,7 +125,7 @@ class OrganizationTeamsView(APIView):
 class OrganizationMembersView(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
-        offset, limit = page(request, default_limit=100)
+        offset, limit = page_bounds(request, default_limit=100)
         members = OrganizationMember.objects.filter(organization=org).select_related("user").order_by("id")
         rows = list(members[offset : offset + limit + 1])
         return paginated(request, rows, offset, limit, [serialize_member(m) for m in rows[:limit]])

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.pagination import page, paginated
+from core.pagination import page_bounds, paginated
 from projects.access import get_organization, get_project
 from projects.models import Organization
 
@@ -100,7 +100,7 @@ def _list(request: Request, releases: QuerySet[Release]) -> Response:
     query = request.query_params.get("query")
     if query:
         releases = releases.filter(version__startswith=query)
-    offset, limit = page(request)
+    offset, limit = page_bounds(request)
     rows = list(releases.order_by("-date_added", "-id")[offset : offset + limit + 1])
     return paginated(request, rows, offset, limit, serialize_releases(rows[:limit]))
 
@@ -163,7 +163,7 @@ class OrganizationReleaseView(APIView):
 class ReleaseDeploysView(APIView):
     def get(self, request: Request, org_slug: str, version: str) -> Response:
         release = get_release(get_organization(request.user, org_slug), version)
-        offset, limit = page(request)
+        offset, limit = page_bounds(request)
         rows = list(
             Deploy.objects.filter(release=release).order_by("-date_finished", "-id")[
                 offset : offset + limit + 1
