@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "issues",
+    "releases",
     "alerts",
     "usage",
     "ingest",

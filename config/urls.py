@@ -1,27 +1,58 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic.base import RedirectView
 
 from accounts.views import admin_login, login
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, project_settings, views
+from issues import api, event_api, project_settings, release_pages, views
+from projects import api as projects_api
+from releases import api as releases_api
 from sourcemaps import api as sourcemaps_api
+from usage import api as usage_api
 from usage.views import organization_usage
+
+ORG = "organizations/<slug:org_slug>"
+PROJECT = "projects/<slug:org_slug>/<slug:project_slug>"
+RELEASE = f"{ORG}/releases/<str:version>"
 
 api_patterns = [
     path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
     path("issues/<str:issue_id>/", api.IssueView.as_view()),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
+    path("issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
     path("organizations/<slug:org_slug>/chunk-upload/", sourcemaps_api.ChunkUploadView.as_view()),
     path(
         "organizations/<slug:org_slug>/artifactbundle/assemble/",
         sourcemaps_api.ArtifactBundleAssembleView.as_view(),
     ),
+    path("", projects_api.IndexView.as_view()),
+    path("organizations/", projects_api.OrganizationsView.as_view()),
+    path(f"{ORG}/", projects_api.OrganizationView.as_view()),
+    path(f"{ORG}/projects/", projects_api.OrganizationProjectsView.as_view()),
+    path(f"{ORG}/teams/", projects_api.OrganizationTeamsView.as_view()),
+    path(f"{ORG}/members/", projects_api.OrganizationMembersView.as_view()),
+    path(f"{ORG}/eventids/<str:event_id>/", event_api.EventIdLookupView.as_view()),
+    path(f"{ORG}/stats_v2/", usage_api.OrganizationStatsV2View.as_view()),
+    path(f"{ORG}/environments/", releases_api.OrganizationEnvironmentsView.as_view()),
+    path(f"{ORG}/releases/", releases_api.OrganizationReleasesView.as_view()),
+    path(f"{RELEASE}/", releases_api.OrganizationReleaseView.as_view()),
+    path(f"{RELEASE}/deploys/", releases_api.ReleaseDeploysView.as_view()),
+    path("projects/", projects_api.ProjectsView.as_view()),
+    path(f"{PROJECT}/", projects_api.ProjectView.as_view()),
+    path(f"{PROJECT}/keys/", projects_api.ProjectKeysView.as_view()),
+    path(f"{PROJECT}/keys/<str:key_id>/", projects_api.ProjectKeyView.as_view()),
+    path(f"{PROJECT}/environments/", releases_api.ProjectEnvironmentsView.as_view()),
+    path(f"{PROJECT}/releases/", releases_api.ProjectReleasesView.as_view()),
+    path(f"{PROJECT}/events/", event_api.ProjectEventsView.as_view()),
+    path(f"{PROJECT}/events/<str:event_id>/", event_api.ProjectEventView.as_view()),
+    path(f"{PROJECT}/stats/", usage_api.ProjectStatsView.as_view()),
+    # Last: every other /api/0/ path and method answers JSON, never an HTML page.
+    re_path(r"^.*$", projects_api.unknown_route),
 ]
 
 urlpatterns = [
@@ -42,6 +73,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/",
+        release_pages.project_releases,
+        name="project-releases",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/<str:version>/",
+        release_pages.release_detail,
+        name="release-detail",
+    ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
         project_settings.project_settings,

@@ -14,7 +14,7 @@ from .access import get_issue, get_project
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue
 from .search import SearchError, apply_query
-from .serializers import serialize_event, serialize_event_summary, serialize_issue
+from .serializers import serialize_event, serialize_event_detail, serialize_event_summary, serialize_issue
 from .services import set_status
 
 DEFAULT_LIMIT = 25
@@ -119,7 +119,7 @@ class IssueEventView(APIView):
         issue = get_issue(request.user, issue_id)
         event = find_issue_event(issue, event_id)
         previous_id, next_id = neighbour_ids(event)
-        return Response(serialize_event(event, previous_id, next_id))
+        return Response(serialize_event_detail(event, issue.project.organization_id, previous_id, next_id))
 
 
 def find_issue_event(issue: Issue, event_id: str) -> Event:

@@ -7,7 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from .eventinfo import processing_errors
+from releases.models import Release
+from releases.serializers import serialize_release
+
+from .eventinfo import crash_frame, processing_errors
 from .models import Event, Issue
 from .payload import decode_event_data
 
@@ -74,6 +77,8 @@ def serialize_event_summary(event: Event, data: dict[str, Any] | None = None) ->
         "dateCreated": iso(event.timestamp),
         "dateReceived": iso(event.received),
         "event.type": data.get("type", "error"),
+        "type": data.get("type") or "error",
+        "location": _location(data),
         "culprit": data.get("culprit") or "",
         "tags": [{"key": k, "value": v} for k, v in data.get("tags") or ()],
         "user": data.get("user"),
@@ -91,7 +96,10 @@ def serialize_event(
         "contexts": data.get("contexts") or {},
         "context": data.get("extra") or {},
         "sdk": data.get("sdk"),
-        "release": {"version": event.release} if event.release else None,
+        # Detail views give the whole release instead (serialize_event_detail).
+        "release": {"version": event.release, "shortVersion": event.release} if event.release else None,
+        "packages": data.get("modules") if isinstance(data.get("modules"), dict) else {},
+        "userReport": None,
         "dist": data.get("dist"),
         "environment": data.get("environment"),
         "fingerprints": grouping.get("hashes", []),
@@ -103,6 +111,24 @@ def serialize_event(
         "nextEventID": next_id,
         "_meta": data.get("_meta") or {},
     }
+
+
+def serialize_event_detail(
+    event: Event, organization_id: int, previous_id: str | None, next_id: str | None
+) -> dict[str, Any]:
+    """One event as Sentry's detail endpoints give it: with the whole release object."""
+    data = serialize_event(event, previous_id, next_id)
+    if event.release:
+        release = Release.objects.filter(organization_id=organization_id, version=event.release).first()
+        if release is not None:
+            data["release"] = serialize_release(release)
+    return data
+
+
+def _location(data: dict[str, Any]) -> str | None:
+    """Where it happened, as Sentry's event list shows it: the crash frame's file."""
+    frame = crash_frame(data)
+    return (frame.get("filename") or frame.get("abs_path")) if frame else None
 
 
 def _message(data: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 
 from core.sql import execute, fetch, insert_rows, placeholders, upsert
+from releases.ingest import record_releases
 
 from .models import Issue
 
@@ -70,6 +71,9 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         result.regressed_issue_ids = _update_issues(by_issue)
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
+        record_releases(
+            project_id, inserted, [by_issue[i][0] for i in sorted(new_issue_ids) if i in by_issue]
+        )
     result.stored = len(inserted)
     result.new_issue_ids = sorted(i for i in new_issue_ids if i in by_issue)
     result.issue_ids = sorted(by_issue)

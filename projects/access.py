@@ -1,0 +1,58 @@
+"""Who may see and change which organization and project, for pages and the API alike.
+
+Members of an organization see all its projects; anyone else gets 404, never 403 (a 403 would tell
+an outsider the thing exists). What a member may change depends on the role, as in Sentry: every
+member may manage releases and deploys, owners and managers also project settings and client keys.
+Superusers, the instance's operators, see and change everything.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Organization, OrganizationMember, Project
+
+ADMIN_ROLES = frozenset({OrganizationMember.Role.OWNER, OrganizationMember.Role.MANAGER})
+
+
+def visible_organizations(user) -> QuerySet[Organization]:
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(members__user=user)
+
+
+def visible_projects(user) -> QuerySet[Project]:
+    projects = Project.objects.select_related("organization")
+    if user.is_superuser:
+        return projects
+    return projects.filter(organization__members__user=user)
+
+
+def get_organization(user, org_slug: str) -> Organization:
+    org = visible_organizations(user).filter(slug=org_slug).first()
+    if org is None:
+        raise Http404("No such organization")
+    return org
+
+
+def get_project(user, org_slug: str, project_slug: str) -> Project:
+    project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
+    if project is None:
+        raise Http404("No such project")
+    return project
+
+
+def role_in(user, org: Organization) -> str | None:
+    """The user's role in a visible organization; superusers act as owners."""
+    if user.is_superuser:
+        return OrganizationMember.Role.OWNER
+    return (
+        OrganizationMember.objects.filter(organization=org, user=user).values_list("role", flat=True).first()
+    )
+
+
+def require_admin(user, org: Organization) -> None:
+    if role_in(user, org) not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")

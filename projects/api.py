@@ -1,0 +1,220 @@
+"""Sentry's discovery endpoints (organizations, projects, teams, members), client keys and the API
+root that `sentry-cli info` and `login` call. Any JSON route not matched answers a JSON 404."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.pagination import page_bounds, paginated
+
+from .access import (
+    get_organization,
+    get_project,
+    require_admin,
+    role_in,
+    visible_organizations,
+    visible_projects,
+)
+from .models import OrganizationMember, ProjectKey, Team
+from .serializers import (
+    OWNER_SCOPES,
+    ROLE_SCOPES,
+    serialize_key,
+    serialize_member,
+    serialize_organization,
+    serialize_organization_detail,
+    serialize_project,
+    serialize_project_detail,
+    serialize_team,
+)
+
+
+def _user_scopes(user) -> list[str]:
+    if user.is_superuser:
+        return OWNER_SCOPES
+    roles = set(OrganizationMember.objects.filter(user=user).values_list("role", flat=True))
+    return sorted({scope for role in roles for scope in ROLE_SCOPES.get(role, [])})
+
+
+class IndexView(APIView):
+    """`GET /api/0/`: who the token belongs to and what it may do (null for an anonymous request)."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return Response({"version": "0", "auth": None, "user": None})
+        return Response(
+            {
+                "version": "0",
+                "auth": {"scopes": _user_scopes(user)} if request.auth is not None else None,
+                "user": {
+                    "id": str(user.pk),
+                    "username": user.username,
+                    "name": user.get_full_name() or user.username,
+                    "email": user.email,
+                    "isActive": user.is_active,
+                    "isSuperuser": user.is_superuser,
+                    "isStaff": user.is_staff,
+                },
+            }
+        )
+
+
+class OrganizationsView(APIView):
+    def get(self, request: Request) -> Response:
+        offset, limit = page_bounds(request, default_limit=100)
+        rows = list(visible_organizations(request.user).order_by("slug")[offset : offset + limit + 1])
+        return paginated(request, rows, offset, limit, [serialize_organization(o) for o in rows[:limit]])
+
+
+class OrganizationView(APIView):
+    def get(self, request: Request, org_slug: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        return Response(serialize_organization_detail(org, role_in(request.user, org)))
+
+
+def _projects_page(request: Request, projects) -> Response:
+    offset, limit = page_bounds(request, default_limit=100)
+    rows = list(
+        projects.select_related("team", "organization").order_by("slug", "id")[offset : offset + limit + 1]
+    )
+    return paginated(request, rows, offset, limit, rows[:limit])
+
+
+class OrganizationProjectsView(APIView):
+    def get(self, request: Request, org_slug: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        response = _projects_page(request, org.projects.all())
+        response.data = [serialize_project(p) for p in response.data]
+        return response
+
+
+class ProjectsView(APIView):
+    def get(self, request: Request) -> Response:
+        response = _projects_page(request, visible_projects(request.user))
+        response.data = [serialize_project(p, with_organization=True) for p in response.data]
+        return response
+
+
+class ProjectView(APIView):
+    def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
+        return Response(serialize_project_detail(get_project(request.user, org_slug, project_slug)))
+
+
+class OrganizationTeamsView(APIView):
+    def get(self, request: Request, org_slug: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        offset, limit = page_bounds(request, default_limit=100)
+        teams = Team.objects.filter(organization=org).annotate(n=Count("members")).order_by("slug", "id")
+        rows = list(teams[offset : offset + limit + 1])
+        mine = set(request.user.teams.filter(organization=org).values_list("id", flat=True))
+        data = [serialize_team(t, t.n, t.pk in mine) for t in rows[:limit]]
+        return paginated(request, rows, offset, limit, data)
+
+
+class OrganizationMembersView(APIView):
+    def get(self, request: Request, org_slug: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        offset, limit = page_bounds(request, default_limit=100)
+        members = OrganizationMember.objects.filter(organization=org).select_related("user").order_by("id")
+        rows = list(members[offset : offset + limit + 1])
+        return paginated(request, rows, offset, limit, [serialize_member(m) for m in rows[:limit]])
+
+
+def _key_fields(body: dict) -> dict:
+    """name, isActive and rateLimit ({"window": seconds, "count": n}, stored per minute)."""
+    fields: dict = {}
+    if "name" in body:
+        if not isinstance(body["name"], str) or len(body["name"]) > 64:
+            raise ValidationError({"name": ["must be a string of at most 64 characters"]})
+        fields["label"] = body["name"] or "Default"
+    if "isActive" in body:
+        if not isinstance(body["isActive"], bool):
+            raise ValidationError({"isActive": ["must be true or false"]})
+        fields["is_active"] = body["isActive"]
+    if "rateLimit" in body:
+        fields["rate_limit_per_minute"] = _per_minute(body["rateLimit"])
+    return fields
+
+
+def _per_minute(rate) -> int | None:
+    if rate is None or rate == {} or (isinstance(rate, dict) and rate.get("count") in (None, 0)):
+        return None
+    window, count = (rate.get("window"), rate.get("count")) if isinstance(rate, dict) else (None, None)
+    if (
+        not isinstance(window, int)
+        or not isinstance(count, int)
+        or not (_positive_int(window) and _positive_int(count))
+    ):
+        raise ValidationError({"rateLimit": ["window and count must be positive integers"]})
+    return max(1, round(count * 60 / window))
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class ProjectKeysView(APIView):
+    def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
+        project = get_project(request.user, org_slug, project_slug)
+        keys = ProjectKey.objects.filter(project=project).order_by("id")
+        status = request.query_params.get("status")
+        if status in ("active", "inactive"):
+            keys = keys.filter(is_active=status == "active")
+        return Response([serialize_key(k) for k in keys[:1000]])
+
+    def post(self, request: Request, org_slug: str, project_slug: str) -> Response:
+        project = get_project(request.user, org_slug, project_slug)
+        require_admin(request.user, project.organization)
+        body = request.data if isinstance(request.data, dict) else {}
+        fields = {"label": "Default", **_key_fields(body)}
+        key = ProjectKey.objects.create(project=project, **fields)
+        return Response(serialize_key(key), status=201)
+
+
+class ProjectKeyView(APIView):
+    def _key(self, request: Request, org_slug: str, project_slug: str, key_id: str) -> ProjectKey:
+        project = get_project(request.user, org_slug, project_slug)
+        key = ProjectKey.objects.filter(project=project, public_key=key_id).first()
+        if key is None:
+            raise Http404("No such client key")
+        return key
+
+    def get(self, request: Request, org_slug: str, project_slug: str, key_id: str) -> Response:
+        return Response(serialize_key(self._key(request, org_slug, project_slug, key_id)))
+
+    def put(self, request: Request, org_slug: str, project_slug: str, key_id: str) -> Response:
+        key = self._key(request, org_slug, project_slug, key_id)
+        require_admin(request.user, key.project.organization)
+        fields = _key_fields(request.data if isinstance(request.data, dict) else {})
+        with transaction.atomic():
+            for name, value in fields.items():
+                setattr(key, name, value)
+            if fields:
+                key.save(update_fields=list(fields))
+        return Response(serialize_key(key))
+
+    def delete(self, request: Request, org_slug: str, project_slug: str, key_id: str) -> Response:
+        key = self._key(request, org_slug, project_slug, key_id)
+        require_admin(request.user, key.project.organization)
+        key.delete()
+        return Response(status=204)
+
+
+@csrf_exempt
+def unknown_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Every /api/0/ path without an endpoint: a JSON 404 for any method (tools parse the body)."""
+    detail = f"Unknown API route: {request.path}"
+    if not request.path.endswith("/"):
+        detail += " (API paths end with a slash)"
+    return JsonResponse({"detail": detail}, status=404)

@@ -1,0 +1,137 @@
+"""Event endpoints beyond an issue's own list, and the usage statistics endpoints (stats_v2, stats)."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from accounts.models import ApiToken
+from issues.models import Issue
+from issues.store import store_events
+from tests.factories import prepared_event, rich_prepared_event, user_with_membership
+from usage.services import write_outcomes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(make_project, client):
+    project, _ = make_project()
+    user = user_with_membership(project)
+    _, token = ApiToken.issue(user)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return project, client
+
+
+def test_project_events_list_as_sentry_cli_reads_it(api):
+    project, client = api
+    store_events(project.id, [rich_prepared_event(event_id=f"{n:032x}", seconds=n) for n in range(3)])
+    response = client.get("/api/0/projects/acme/web/events/")
+    assert response.status_code == 200 and 'rel="next"' in response["Link"]
+    events = response.json()
+    assert [e["eventID"] for e in events] == [f"{n:032x}" for n in (2, 1, 0)]
+    first = events[0]
+    assert first["title"].startswith("ZeroDivisionError") and isinstance(first["dateCreated"], str)
+    assert first["projectID"] == str(project.pk) and first["user"]["id"] == "42"
+    assert {"key": "region", "value": "eu-west-1"} in first["tags"]
+    assert first["location"] == "shop/cart.py" and first["type"] == "error"
+
+
+def test_event_detail_carries_the_release_object(api):
+    project, client = api
+    event = rich_prepared_event(release="shop@2.0")
+    store_events(project.id, [event])
+    detail = client.get(f"/api/0/projects/acme/web/events/{event.event_id}/").json()
+    assert detail["release"]["version"] == "shop@2.0" and detail["release"]["newGroups"] == 1
+    assert isinstance(detail["release"]["id"], int) and detail["userReport"] is None
+    assert isinstance(detail["packages"], dict) and detail["location"] == "shop/cart.py"
+    assert detail["entries"][0]["type"] == "exception"
+    dashed = f"{event.event_id[:8]}-{event.event_id[8:12]}-{event.event_id[12:16]}-{event.event_id[16:20]}-{event.event_id[20:]}"
+    found = client.get(f"/api/0/organizations/acme/eventids/{dashed}/").json()
+    assert found["projectSlug"] == "web" and found["groupId"] == str(Issue.objects.get().pk)
+    assert found["eventId"] == event.event_id and found["event"]["eventID"] == event.event_id
+    assert client.get("/api/0/projects/acme/web/events/" + "0" * 32 + "/").status_code == 404
+    latest = client.get(f"/api/0/issues/{found['groupId']}/events/latest/").json()
+    assert latest["release"]["version"] == "shop@2.0" and latest["release"]["dateCreated"] is not None
+
+
+def test_recommended_event_prefers_one_with_a_trace(api):
+    project, client = api
+    traced = prepared_event(seconds=1)
+    traced.trace_id = "f" * 32
+    store_events(project.id, [traced, prepared_event(seconds=2)])
+    issue = Issue.objects.get()
+    recommended = client.get(f"/api/0/issues/{issue.pk}/events/recommended/").json()
+    assert recommended["eventID"] == traced.event_id
+
+
+def test_project_events_queries_do_not_grow_with_the_page(api, django_assert_max_num_queries):
+    project, client = api
+    store_events(project.id, [rich_prepared_event() for _ in range(2)])
+    with django_assert_max_num_queries(10) as few:
+        client.get("/api/0/projects/acme/web/events/")
+    store_events(project.id, [rich_prepared_event() for _ in range(30)])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get("/api/0/projects/acme/web/events/").json()) == 32
+
+
+def _outcomes(project, days_ago: int, category: str, outcome: str, quantity: int, reason: str = ""):
+    day = (datetime.now(UTC) - timedelta(days=days_ago)).date()
+    write_outcomes(Counter({(project.organization_id, project.pk, day, category, outcome, reason): quantity}))
+
+
+def test_stats_v2_as_grafana_asks_for_it(api, make_project):
+    project, client = api
+    other, _ = make_project(slug="api")
+    _outcomes(project, 0, "error", "accepted", 5)
+    _outcomes(project, 1, "error", "accepted", 2)
+    _outcomes(project, 0, "error", "rate_limited", 3, "key_quota")
+    _outcomes(other, 0, "transaction", "accepted", 7)
+    params = {
+        "field": "sum(quantity)",
+        "groupBy": ["outcome", "category"],
+        "statsPeriod": "7d",
+        "interval": "1d",
+    }
+    stats = client.get("/api/0/organizations/acme/stats_v2/", params).json()
+    assert len(stats["intervals"]) == 8 and stats["start"].endswith("T00:00:00Z")
+    groups = {(g["by"]["outcome"], g["by"]["category"]): g for g in stats["groups"]}
+    accepted = groups[("accepted", "error")]
+    assert accepted["totals"] == {"sum(quantity)": 7} and accepted["series"]["sum(quantity)"][-2:] == [2, 5]
+    assert groups[("rate_limited", "error")]["totals"]["sum(quantity)"] == 3
+    by_project = client.get(
+        "/api/0/organizations/acme/stats_v2/",
+        {"field": "sum(quantity)", "groupBy": "project", "category": "transaction", "statsPeriod": "24h"},
+    ).json()
+    assert by_project["groups"] == [
+        {"by": {"project": other.pk}, "totals": {"sum(quantity)": 7}, "series": {"sum(quantity)": [0, 7]}}
+    ]
+    assert client.get("/api/0/organizations/acme/stats_v2/", {"groupBy": "nope"}).status_code == 400
+    assert client.get("/api/0/organizations/acme/stats_v2/", {"statsPeriod": "forever"}).status_code == 400
+
+
+def test_stats_v2_start_and_end(api):
+    project, client = api
+    _outcomes(project, 3, "error", "accepted", 4)
+    day = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    stats = client.get(
+        "/api/0/organizations/acme/stats_v2/",
+        {
+            "field": "sum(quantity)",
+            "start": f"{day}T00:00:00Z",
+            "end": f"{day}T23:59:59Z",
+            "groupBy": "outcome",
+        },
+    ).json()
+    assert stats["intervals"] == [f"{day}T00:00:00Z"] and stats["groups"][0]["series"]["sum(quantity)"] == [4]
+
+
+def test_project_stats_pairs_of_time_and_count(api):
+    project, client = api
+    _outcomes(project, 0, "error", "accepted", 6)
+    _outcomes(project, 0, "error", "rate_limited", 1)
+    received = client.get("/api/0/projects/acme/web/stats/").json()
+    assert all(isinstance(t, int) and isinstance(n, int) for t, n in received)
+    assert received[-1][1] == 7
+    rejected = client.get("/api/0/projects/acme/web/stats/", {"stat": "rejected"}).json()
+    assert rejected[-1][1] == 1
