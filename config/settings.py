@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
     "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
+    # Issue lifecycle: `new` -> `ongoing` after 3 days, ignores whose time is up (issues/lifecycle.py).
+    "advance-issue-lifecycle": {"task": "issues.tasks.advance_lifecycle", "schedule": 60.0},
 }
 
 HEALTH = {

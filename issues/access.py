@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.models import Project
+from projects.models import Organization, Project
 
 from .models import Issue
 
@@ -22,8 +22,20 @@ def get_project(user, org_slug: str, project_slug: str) -> Project:
     return project
 
 
+def get_organization(user, org_slug: str) -> Organization:
+    orgs = Organization.objects.filter(slug=org_slug)
+    if not user.is_superuser:
+        orgs = orgs.filter(members__user=user)
+    org = orgs.first()
+    if org is None:
+        raise Http404("No such organization")
+    return org
+
+
 def visible_issues(user) -> QuerySet[Issue]:
-    issues = Issue.objects.select_related("project", "project__organization")
+    issues = Issue.objects.select_related(
+        "project", "project__organization", "assignee_user", "assignee_team", "snooze__actor"
+    )
     if user.is_superuser:
         return issues
     return issues.filter(project__organization__members__user=user)
@@ -35,6 +47,22 @@ def get_issue(user, issue_id) -> Issue:
     except (TypeError, ValueError) as exc:
         raise Http404("No such issue") from exc
     issue = visible_issues(user).filter(pk=issue_pk).first()
+    if issue is None:
+        raise Http404("No such issue")
+    return issue
+
+
+def get_organization_issue(user, org_slug: str, id_or_short_id: str) -> Issue:
+    """By numeric id or by short id (`WEB-12`: the project's slug in capitals, then the number)."""
+    issues = visible_issues(user).filter(project__organization__slug=org_slug)
+    if id_or_short_id.isdigit():
+        issue = issues.filter(pk=int(id_or_short_id)).first()
+    else:
+        prefix, _, number = id_or_short_id.rpartition("-")
+        found = (
+            issues.filter(project__slug=prefix.lower(), short_id=int(number)) if number.isdigit() else None
+        )
+        issue = found.first() if found is not None else None
     if issue is None:
         raise Http404("No such issue")
     return issue
