@@ -148,7 +148,7 @@ class IssueView(APIView):
         except LifecycleError as exc:
             return _bad(exc)
         fresh = visible_issues(request.user).get(pk=issue.pk)
-        return Response({**serialize_issue_detail(fresh, request.user), **result})
+        return Response({**result, **serialize_issue_detail(fresh, request.user)})
 
     def delete(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
         issue = self._issue(request, issue_id, org_slug)
