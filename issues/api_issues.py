@@ -26,9 +26,9 @@ def _bad(exc: Exception) -> Response:
     return Response({"detail": str(exc)}, status=400)
 
 
-def _search(issues: QuerySet[Issue], query: str | None) -> QuerySet[Issue]:
+def _search(issues: QuerySet[Issue], query: str | None, user=None) -> QuerySet[Issue]:
     try:
-        return apply_query(issues, query)
+        return apply_query(issues, query, user)
     except SearchError as exc:
         raise ParseError(str(exc)) from exc
 
@@ -50,7 +50,7 @@ def _selected(request: Request, issues: QuerySet[Issue]) -> list[Issue]:
             except LifecycleError as exc:
                 raise ParseError(str(exc)) from exc
         if query is not None or not status:
-            issues = _search(issues, query)
+            issues = _search(issues, query, request.user)
     return list(issues.select_related(*ISSUE_RELATIONS).order_by("-last_seen", "-id")[: lifecycle.BULK_LIMIT])
 
 
@@ -80,7 +80,9 @@ class ProjectIssuesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = page_bounds(request)
-        issues = _search(Issue.objects.filter(project=project), request.query_params.get("query"))
+        issues = _search(
+            Issue.objects.filter(project=project), request.query_params.get("query"), request.user
+        )
         rows = list(
             issues.select_related(*ISSUE_RELATIONS).order_by("-last_seen", "-id")[offset : offset + limit + 1]
         )
@@ -112,7 +114,7 @@ class OrganizationIssuesView(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         _, issues = self._issues(request, org_slug)
         offset, limit = page_bounds(request)
-        issues = _search(issues, request.query_params.get("query"))
+        issues = _search(issues, request.query_params.get("query"), request.user)
         rows = list(
             issues.select_related(*ISSUE_RELATIONS).order_by("-last_seen", "-id")[offset : offset + limit + 1]
         )

@@ -38,7 +38,9 @@ def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
     query = request.GET.get("query")
     search_error = ""
     try:
-        issues = apply_query(Issue.objects.filter(project=project), query).order_by("-last_seen", "-id")
+        issues = apply_query(Issue.objects.filter(project=project), query, request.user).order_by(
+            "-last_seen", "-id"
+        )
         issues = issues.select_related("assignee_user", "assignee_team")
     except SearchError as exc:
         issues, search_error = Issue.objects.none(), str(exc)

@@ -187,3 +187,24 @@ def test_list_queries_do_not_grow_with_the_page(api):
         assert len(page) == 3 and len(one) == len(three) <= 9, [q["sql"] for q in three]
         assert all(i["assignedTo"]["username"] == "jane" and i["isBookmarked"] for i in page)
         assert all(i["statusDetails"]["ignoreCount"] == 5 and i["numComments"] == 1 for i in page)
+
+
+def test_triage_search_terms(api):
+    project, client, jane, (first, second, third) = api
+    put(client, f"/api/0/issues/{first.pk}/", {"assignedTo": "jane", "isBookmarked": True})
+    put(client, f"/api/0/issues/{second.pk}/", {"assignedTo": "team:web"})
+    put(client, f"/api/0/issues/{third.pk}/", {"status": "ignored", "statusDetails": {"ignoreCount": 1}})
+    store_events(project.id, [prepared_event(hashes=[f"{2:032x}"])])
+
+    def found(query: str) -> list[str]:
+        return sorted(
+            i["shortId"] for i in client.get("/api/0/projects/acme/web/issues/", {"query": query}).json()
+        )
+
+    assert found("assigned:me") == found("assigned:jane") == ["WEB-1"]
+    assert found("assigned:#web") == ["WEB-2"]
+    assert found("is:assigned") == ["WEB-1", "WEB-2"] and found("is:unassigned") == ["WEB-3"]
+    assert found("bookmarks:me") == found("is:bookmarked") == ["WEB-1"]
+    assert found("is:escalating") == ["WEB-3"]
+    bob = _client(user_with_membership(project, "bob"))
+    assert bob.get("/api/0/projects/acme/web/issues/", {"query": "bookmarks:me"}).json() == []
