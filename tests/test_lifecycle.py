@@ -1,9 +1,11 @@
 """The issue lifecycle (issues/lifecycle.py): manual and automatic changes, each with its activity."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from issues import lifecycle
@@ -186,3 +188,33 @@ def test_delete_removes_the_issue_with_its_events_and_history(issue_and_user):
     assert lifecycle.delete([issue.pk], jane) == 1
     assert not Issue.objects.exists() and not Activity.objects.exists()
     assert lifecycle.delete([issue.pk], jane) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_record_each_transition_once(make_project):
+    """Several web requests resolving one issue at once, while a batch regresses it: each real
+    transition is one activity, whoever wins (the conditional selection under lock decides)."""
+    project, _ = make_project()
+    store_events(project.id, [prepared_event()])
+    issue = Issue.objects.get()
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            barrier.wait()
+            lifecycle.resolve([issue.pk], None)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=resolve) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and _state(issue)[0] == "resolved"
+    assert Activity.objects.filter(type="set_resolved").count() == 1
+    store_events(project.id, [prepared_event()])
+    assert [t for t, _ in _activity(issue)] == ["set_resolved", "set_regression"]
