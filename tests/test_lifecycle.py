@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from issues import lifecycle
 from issues.lifecycle import IgnoreCondition, LifecycleError
-from issues.models import Activity, Issue, IssueSnooze, IssueSubscription
+from issues.models import Activity, Event, Issue, IssueSnooze, IssueSubscription
 from issues.store import store_events
 from issues.tasks import advance_lifecycle
 from projects.models import Team
@@ -182,11 +182,13 @@ def test_merge_keeps_history_and_records_it_and_unmerge_records_both_sides(make_
     ]
 
 
-def test_delete_removes_the_issue_with_its_events_and_history(issue_and_user):
+def test_delete_removes_the_issue_with_its_events_and_history(issue_and_user, monkeypatch):
     issue, jane = issue_and_user
+    monkeypatch.setattr(lifecycle, "DELETE_CHUNK", 2)
+    store_events(issue.project_id, [prepared_event() for _ in range(4)])
     lifecycle.resolve([issue.pk], jane)
     assert lifecycle.delete([issue.pk], jane) == 1
-    assert not Issue.objects.exists() and not Activity.objects.exists()
+    assert not Issue.objects.exists() and not Activity.objects.exists() and not Event.objects.exists()
     assert lifecycle.delete([issue.pk], jane) == 0
 
 
