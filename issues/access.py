@@ -15,6 +15,15 @@ def visible_projects(user) -> QuerySet[Project]:
     return projects.filter(organization__members__user=user)
 
 
+def parse_id(value: object) -> int | None:
+    """A database id from untrusted text: ASCII digits that fit a bigint, else None (never an
+    exception, and never a number the database would refuse)."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
 def get_project(user, org_slug: str, project_slug: str) -> Project:
     project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
     if project is None:
@@ -42,11 +51,8 @@ def visible_issues(user) -> QuerySet[Issue]:
 
 
 def get_issue(user, issue_id) -> Issue:
-    try:
-        issue_pk = int(issue_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("No such issue") from exc
-    issue = visible_issues(user).filter(pk=issue_pk).first()
+    issue_pk = parse_id(issue_id)
+    issue = visible_issues(user).filter(pk=issue_pk).first() if issue_pk is not None else None
     if issue is None:
         raise Http404("No such issue")
     return issue

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import lifecycle
-from .access import get_issue, get_organization, get_organization_issue, get_project, visible_issues
+from .access import get_issue, get_organization, get_organization_issue, get_project, parse_id, visible_issues
 from .api import page_bounds, paginated
 from .comments import CommentError, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
@@ -36,11 +36,11 @@ def _search(issues: QuerySet[Issue], query: str | None, user=None) -> QuerySet[I
 def _selected(request: Request, issues: QuerySet[Issue]) -> list[Issue]:
     """`?id=` repeated, or without ids every issue matching `status=` and `query=` (no `query` and
     no `status`: Sentry's default `is:unresolved`), at most lifecycle.BULK_LIMIT of them."""
-    ids = request.query_params.getlist("id")
+    ids = [parse_id(i) for i in request.query_params.getlist("id")]
     if ids:
-        if not all(i.isdigit() for i in ids):
-            raise ParseError("id must be an issue id")
-        issues = issues.filter(pk__in=[int(i) for i in ids])
+        if None in ids or len(ids) > lifecycle.BULK_LIMIT:
+            raise ParseError(f"id must be an issue id, at most {lifecycle.BULK_LIMIT} of them")
+        issues = issues.filter(pk__in=ids)
     else:
         status = request.query_params.get("status")
         query = request.query_params.get("query")
@@ -105,10 +105,11 @@ class OrganizationIssuesView(APIView):
         issues = Issue.objects.filter(project__organization=organization)
         projects = request.query_params.getlist("project")
         if projects:
-            if not all(p.lstrip("-").isdigit() for p in projects):
-                raise ParseError("project must be a project id")
             if "-1" not in projects:  # Sentry's "all projects"
-                issues = issues.filter(project_id__in=[int(p) for p in projects])
+                project_ids = [parse_id(p) for p in projects]
+                if None in project_ids or len(project_ids) > 100:
+                    raise ParseError("project must be a project id (at most 100)")
+                issues = issues.filter(project_id__in=project_ids)
         return organization, issues
 
     def get(self, request: Request, org_slug: str) -> Response:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from markdown_it import MarkdownIt
 
+from .access import parse_id
 from .models import Activity, Issue
 from .participation import subscribe
 
@@ -59,7 +60,7 @@ def add_note(issue: Issue, user, text: object) -> Activity:
 
 
 def _own_note(issue: Issue, note_id: object, user) -> Activity:
-    note = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE, pk=_int(note_id)).first()
+    note = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE, pk=parse_id(note_id) or -1).first()
     if note is None:
         raise Activity.DoesNotExist("No such comment")
     if note.user_id != user.pk:
@@ -77,10 +78,3 @@ def edit_note(issue: Issue, note_id: object, user, text: object) -> Activity:
 
 def delete_note(issue: Issue, note_id: object, user) -> None:
     _own_note(issue, note_id, user).delete()
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return -1

@@ -28,6 +28,7 @@ from django.utils import timezone
 from core.sql import fetch, placeholders
 from projects.models import Organization, OrganizationMember, Team
 
+from .access import parse_id
 from .merge import merge_issues, unmerge_hashes
 from .models import Activity, Event, Issue, IssueSnooze
 from .participation import subscribe
@@ -103,11 +104,12 @@ def _positive(details: dict, key: str, limit: int) -> int | None:
     value = details.get(key)
     if value in (None, "", 0):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+    number = parse_id(value)
+    if number is None:
         raise LifecycleError(f"{key} must be a positive whole number")
-    if not 0 < int(value) <= limit:
+    if not 0 < number <= limit:
         raise LifecycleError(f"{key} must be between 1 and {limit}")
-    return int(value)
+    return number
 
 
 def _locked(ids: Iterable[int], condition: Q | None = None) -> list[int]:
@@ -284,7 +286,7 @@ def find_assignee(organization: Organization, value: object):
     kind, _, ref = value.partition(":")
     if kind == "team" and ref:
         teams = Team.objects.filter(organization=organization)
-        found = teams.filter(pk=int(ref)).first() if ref.isdigit() else None
+        found = teams.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
         found = found or teams.filter(slug=ref).first()
     else:
         members = get_user_model().objects.filter(
@@ -292,7 +294,7 @@ def find_assignee(organization: Organization, value: object):
             is_active=True,
         )
         if kind == "user" and ref:
-            found = members.filter(pk=int(ref)).first() if ref.isdigit() else None
+            found = members.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
         else:
             found = members.filter(Q(username=value) | Q(email__iexact=value)).order_by("pk").first()
     if found is None:

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import lifecycle
-from .access import get_issue, get_project, visible_projects
+from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
 from .eventinfo import problem_text, processing_errors
 from .grouping import (
@@ -139,7 +139,7 @@ def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
 @require_POST
 def merge_selected(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    ids = [i for i in request.POST.getlist("issue") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
     issues = list(Issue.objects.filter(project=project, pk__in=ids))
     try:
         parent, _ = lifecycle.merge(issues, request.user)

@@ -208,3 +208,27 @@ def test_triage_search_terms(api):
     assert found("is:escalating") == ["WEB-3"]
     bob = _client(user_with_membership(project, "bob"))
     assert bob.get("/api/0/projects/acme/web/issues/", {"query": "bookmarks:me"}).json() == []
+
+
+def test_hostile_ids_are_400_or_404_never_500(api):
+    _, client, _, (issue, *_) = api
+    huge = "9" * 30
+    for value in (f"team:{huge}", f"user:{huge}", "user:²", "team:²"):
+        assert put(client, f"/api/0/issues/{issue.pk}/", {"assignedTo": value}).status_code == 400, value
+    for path in (
+        f"/api/0/issues/{huge}/",
+        "/api/0/issues/²/",
+        f"/api/0/organizations/acme/issues/WEB-{huge}/",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert (
+        put(client, f"/api/0/projects/acme/web/issues/?id={huge}", {"status": "resolved"}).status_code == 400
+    )
+    assert put(client, "/api/0/projects/acme/web/issues/?id=²", {"status": "resolved"}).status_code == 400
+    many = "&".join(f"id={n}" for n in range(1, 1002))
+    assert put(client, f"/api/0/projects/acme/web/issues/?{many}", {"status": "resolved"}).status_code == 400
+    assert client.get("/api/0/organizations/acme/issues/", {"project": huge}).status_code == 400
+    big_count = {"status": "ignored", "statusDetails": {"ignoreCount": huge}}
+    assert put(client, f"/api/0/issues/{issue.pk}/", big_count).status_code == 400
+    assert put(client, f"/api/0/issues/{issue.pk}/comments/{huge}/", {"text": "x"}).status_code == 404
+    assert set(Issue.objects.values_list("status", flat=True)) == {"unresolved"}
