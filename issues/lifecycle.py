@@ -74,6 +74,7 @@ class IgnoreCondition:
 # What a client may ask for; `muted` is sentry-cli's (and old Sentry's) word for ignored.
 STATUS_WORDS = {"resolved": Status.RESOLVED, "unresolved": Status.UNRESOLVED, "ignored": Status.IGNORED}
 STATUS_WORDS["muted"] = Status.IGNORED
+STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_UNRESOLVED, Type.SET_IGNORED}
 NEEDS_RELEASES = "resolving in a release needs releases, which LightTrace does not track yet"
 
 
@@ -122,6 +123,10 @@ def _locked(ids: Iterable[int], condition: Q | None = None) -> list[int]:
 
 
 def _record(issue_ids: Iterable[int], type_: str, user, data: dict | None = None) -> None:
+    issue_ids = list(issue_ids)
+    if user is not None and type_ in STATUS_CHANGES:
+        # Whoever resolves, reopens or ignores an issue follows it from then on (as in Sentry).
+        subscribe(issue_ids, user, "status_change")
     now = timezone.now()
     Activity.objects.bulk_create(
         [Activity(issue_id=i, type=type_, user=user, data=data or {}, created=now) for i in issue_ids]

@@ -46,6 +46,7 @@ def test_manual_changes_record_the_actor_and_skip_issues_already_there(issue_and
     lifecycle.ignore([issue.pk], None, IgnoreCondition())
     assert _state(issue) == ("ignored", "archived_forever")
     lifecycle.unresolve([issue.pk], jane)  # un-ignore
+    assert IssueSubscription.objects.get(issue=issue).user == jane  # who changes the status follows it
     assert _activity(issue) == [
         ("set_resolved", "jane"),
         ("set_unresolved", "jane"),
