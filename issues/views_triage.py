@@ -67,13 +67,21 @@ def triage_context(issue: Issue, user) -> dict:
     member_ids = OrganizationMember.objects.filter(organization=org).values("user_id")
     return {
         "activity": activity,
-        "status_words": SUBSTATUS_WORDS.get(issue.substatus, issue.get_status_display()),
+        "status_words": status_words(issue),
         "is_bookmarked": issue.pk in flags.bookmarked,
         "is_subscribed": issue.pk in flags.subscribed,
         "members": get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username"),
         "teams": Team.objects.filter(organization=org).order_by("slug"),
         "snooze": getattr(issue, "snooze", None) if issue.status == Issue.Status.IGNORED else None,
     }
+
+
+def status_words(issue: Issue) -> str:
+    """ "Unresolved · Regressed", "Ignored until a condition is met", "Resolved"."""
+    words = SUBSTATUS_WORDS.get(issue.substatus, "")
+    if issue.status == Issue.Status.UNRESOLVED:
+        return f"Unresolved · {words}" if words else "Unresolved"
+    return words if issue.status == Issue.Status.IGNORED and words else issue.get_status_display()
 
 
 def _detail(entry: Activity) -> str:
