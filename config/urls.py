@@ -39,6 +39,11 @@ urlpatterns = [
         name="project-settings",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/bulk/",
+        views_triage.bulk_action,
+        name="issue-bulk",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/merge/",
         views.merge_selected,
         name="issue-merge",

@@ -4,6 +4,8 @@ one lifecycle, participation or comments function and redirects back to the issu
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -15,7 +17,7 @@ from django.views.decorators.http import require_POST
 from projects.models import OrganizationMember, Team
 
 from . import lifecycle, participation
-from .access import get_issue
+from .access import get_issue, get_project, parse_id
 from .comments import CommentError, add_note, delete_note, edit_note, render_markdown
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
@@ -188,3 +190,32 @@ def issue_comment(request: HttpRequest, org_slug: str, project_slug: str, issue_
     except CommentError as exc:
         return _back(request, issue, exc)
     return _back(request, issue)
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """The issue list's checkboxes: `action` resolved / unresolved / ignored / delete (with
+    `confirm` = yes) on the selected issues of the project."""
+    project = get_project(request.user, org_slug, project_slug)
+    wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
+    ids = list(
+        Issue.objects.filter(project=project, pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list(
+            "pk", flat=True
+        )
+    )
+    action = request.POST.get("action", "")
+    if not ids:
+        return HttpResponse("select at least one issue", status=400, content_type="text/plain")
+    if action == "delete":
+        if request.POST.get("confirm") != "yes":
+            return HttpResponse("confirm the deletion", status=400, content_type="text/plain")
+        messages.info(request, f"Deleted {lifecycle.delete(ids, request.user)} issues.")
+    else:
+        try:
+            changed = lifecycle.set_status(ids, request.user, action)
+        except LifecycleError as exc:
+            return HttpResponse(str(exc), status=400, content_type="text/plain")
+        messages.info(request, f"{len(changed)} of {len(ids)} issues changed.")
+    query = request.POST.get("query", "")
+    return redirect(reverse("issue-list", args=[org_slug, project_slug]) + "?" + urlencode({"query": query}))

@@ -128,3 +128,38 @@ def test_another_organization_gets_404_on_every_triage_form(page, make_project):
         )
         assert response.status_code == 404, action
     assert Issue.objects.get().status == "unresolved" and not Activity.objects.exists()
+
+
+def test_bulk_actions_on_the_issue_list(page, make_project):
+    client, first, jane = page
+    store_events(first.project_id, [rich_prepared_event(hashes=["b" * 32])])
+    second = Issue.objects.exclude(pk=first.pk).get()
+    url = "/organizations/acme/projects/web/bulk/"
+    html = client.get("/organizations/acme/projects/web/").content.decode()
+    assert html.count('formaction="/organizations/acme/projects/web/bulk/"') == 4
+    both = {"issue": [first.pk, second.pk], "query": "is:unresolved"}
+    response = client.post(url, {**both, "action": "resolved"})
+    assert response.status_code == 302 and response["Location"].endswith("?query=is%3Aunresolved")
+    assert set(Issue.objects.values_list("status", flat=True)) == {"resolved"}
+    client.post(url, {**both, "action": "ignored"})
+    assert set(Issue.objects.values_list("status", flat=True)) == {"ignored"}
+    assert "2 of 2 issues changed." in client.get(response["Location"]).content.decode()
+    assert client.post(url, {**both, "action": "resolvedInNextRelease"}).status_code == 400
+    assert client.post(url, {"issue": ["x"], "action": "resolved"}).status_code == 400
+    assert client.post(url, {**both, "action": "delete"}).status_code == 400  # not confirmed
+    assert client.post(url, {"issue": [second.pk], "action": "delete", "confirm": "yes"}).status_code == 302
+    assert list(Issue.objects.values_list("pk", flat=True)) == [first.pk]
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(jane)
+    assert strict.post(url, {"issue": [first.pk], "action": "unresolved"}).status_code == 403
+    other, _ = make_project(org="other", slug="app")
+    stranger = Client()
+    stranger.force_login(user_with_membership(other, "mallory"))
+    assert stranger.post(url, {"issue": [first.pk], "action": "unresolved"}).status_code == 404
+    assert (
+        stranger.post(
+            "/organizations/other/projects/app/bulk/", {"issue": [first.pk], "action": "unresolved"}
+        ).status_code
+        == 400
+    )
+    assert Issue.objects.get().status == "ignored"
