@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE = {
     # Assembly is kicked by the upload request; this picks up a lost kick or a job of a dead worker.
     "assemble-artifact-bundles": {"task": "sourcemaps.tasks.assemble_bundles", "schedule": 10.0},
     "cleanup-artifact-bundles": {"task": "sourcemaps.tasks.cleanup_artifact_bundles", "schedule": 3600.0},
+    # Issue lifecycle: `new` -> `ongoing` after 3 days, ignores whose time is up (issues/lifecycle.py).
+    "advance-issue-lifecycle": {"task": "issues.tasks.advance_lifecycle", "schedule": 60.0},
 }
 
 HEALTH = {

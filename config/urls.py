@@ -7,7 +7,7 @@ from django.views.generic.base import RedirectView
 from accounts.views import admin_login, login
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, event_api, project_settings, release_pages, views
+from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
 from projects import api as projects_api
 from releases import api as releases_api
 from sourcemaps import api as sourcemaps_api
@@ -19,8 +19,12 @@ PROJECT = "projects/<slug:org_slug>/<slug:project_slug>"
 RELEASE = f"{ORG}/releases/<str:version>"
 
 api_patterns = [
-    path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
-    path("issues/<str:issue_id>/", api.IssueView.as_view()),
+    path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api_issues.ProjectIssuesView.as_view()),
+    path("organizations/<slug:org_slug>/issues/", api_issues.OrganizationIssuesView.as_view()),
+    path("organizations/<slug:org_slug>/issues/<str:issue_id>/", api_issues.IssueView.as_view()),
+    path("issues/<str:issue_id>/", api_issues.IssueView.as_view()),
+    path("issues/<str:issue_id>/comments/", api_issues.IssueCommentsView.as_view()),
+    path("issues/<str:issue_id>/comments/<str:note_id>/", api_issues.IssueCommentView.as_view()),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
     path("issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
@@ -89,6 +93,11 @@ urlpatterns = [
         name="project-settings",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/bulk/",
+        views_triage.bulk_action,
+        name="issue-bulk",
+    ),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/merge/",
         views.merge_selected,
         name="issue-merge",
@@ -110,7 +119,27 @@ urlpatterns = [
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/status/",
-        views.issue_set_status,
+        views_triage.issue_set_status,
         name="issue-status",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/assign/",
+        views_triage.issue_assign,
+        name="issue-assign",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/<str:flag>/toggle/",
+        views_triage.issue_flag,
+        name="issue-flag",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/delete/",
+        views_triage.issue_delete,
+        name="issue-delete",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/comments/",
+        views_triage.issue_comment,
+        name="issue-comment",
     ),
 ]

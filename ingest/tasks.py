@@ -225,6 +225,7 @@ def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> Store
         merged.stored += one.stored
         merged.new_issue_ids += one.new_issue_ids
         merged.regressed_issue_ids += one.regressed_issue_ids
+        merged.unignored_issue_ids += one.unignored_issue_ids
     for row in rows:
         try:
             with transaction.atomic():

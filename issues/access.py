@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.models import Project
+from projects.models import Organization, Project
 
 from .models import Issue
 
@@ -15,6 +15,15 @@ def visible_projects(user) -> QuerySet[Project]:
     return projects.filter(organization__members__user=user)
 
 
+def parse_id(value: object) -> int | None:
+    """A database id from untrusted text: ASCII digits that fit a bigint, else None (never an
+    exception, and never a number the database would refuse)."""
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
 def get_project(user, org_slug: str, project_slug: str) -> Project:
     project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
     if project is None:
@@ -22,19 +31,44 @@ def get_project(user, org_slug: str, project_slug: str) -> Project:
     return project
 
 
+def get_organization(user, org_slug: str) -> Organization:
+    orgs = Organization.objects.filter(slug=org_slug)
+    if not user.is_superuser:
+        orgs = orgs.filter(members__user=user)
+    org = orgs.first()
+    if org is None:
+        raise Http404("No such organization")
+    return org
+
+
 def visible_issues(user) -> QuerySet[Issue]:
-    issues = Issue.objects.select_related("project", "project__organization")
+    issues = Issue.objects.select_related(
+        "project", "project__organization", "assignee_user", "assignee_team", "snooze__actor"
+    )
     if user.is_superuser:
         return issues
     return issues.filter(project__organization__members__user=user)
 
 
 def get_issue(user, issue_id) -> Issue:
-    try:
-        issue_pk = int(issue_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("No such issue") from exc
-    issue = visible_issues(user).filter(pk=issue_pk).first()
+    issue_pk = parse_id(issue_id)
+    issue = visible_issues(user).filter(pk=issue_pk).first() if issue_pk is not None else None
+    if issue is None:
+        raise Http404("No such issue")
+    return issue
+
+
+def get_organization_issue(user, org_slug: str, id_or_short_id: str) -> Issue:
+    """By numeric id or by short id (`WEB-12`: the project's slug in capitals, then the number)."""
+    issues = visible_issues(user).filter(project__organization__slug=org_slug)
+    if id_or_short_id.isdigit():
+        issue = issues.filter(pk=int(id_or_short_id)).first()
+    else:
+        prefix, _, number = id_or_short_id.rpartition("-")
+        found = (
+            issues.filter(project__slug=prefix.lower(), short_id=int(number)) if number.isdigit() else None
+        )
+        issue = found.first() if found is not None else None
     if issue is None:
         raise Http404("No such issue")
     return issue

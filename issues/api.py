@@ -1,4 +1,5 @@
-"""The Sentry-compatible web API subset (read side), so existing Sentry tooling can read LightTrace."""
+"""The Sentry-compatible web API: events of an issue, grouping hashes, and the pagination every list
+uses. Issue lists, issue objects and comments are in issues/api_issues.py."""
 
 from __future__ import annotations
 
@@ -10,19 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .access import get_issue, get_project
-from .merge import merge_issues, unmerge_hashes
+from . import lifecycle
+from .access import get_issue
 from .models import Event, GroupHash, Issue
-from .search import SearchError, apply_query
-from .serializers import serialize_event, serialize_event_detail, serialize_event_summary, serialize_issue
-from .services import set_status
+from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 
 
-def _page(request: Request) -> tuple[int, int]:
+def page_bounds(request: Request) -> tuple[int, int]:
     """Sentry cursors look like `<value>:<offset>:<is_prev>`; ours carry the offset."""
     try:
         limit = max(1, min(MAX_LIMIT, int(request.query_params.get("limit", DEFAULT_LIMIT))))
@@ -39,7 +38,7 @@ def _page(request: Request) -> tuple[int, int]:
     return offset, limit
 
 
-def _paginated(request: Request, rows: list, offset: int, limit: int, data: list) -> Response:
+def paginated(request: Request, rows: list, offset: int, limit: int, data: list) -> Response:
     has_next = len(rows) > limit
     base = request.build_absolute_uri(request.path)
     params = {k: v for k, v in request.query_params.items() if k != "cursor"}
@@ -56,60 +55,16 @@ def _paginated(request: Request, rows: list, offset: int, limit: int, data: list
     return response
 
 
-class ProjectIssuesView(APIView):
-    def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
-        project = get_project(request.user, org_slug, project_slug)
-        offset, limit = _page(request)
-        try:
-            issues = apply_query(Issue.objects.filter(project=project), request.query_params.get("query"))
-        except SearchError as exc:
-            raise ParseError(str(exc)) from exc
-        rows = list(
-            issues.select_related("project__organization").order_by("-last_seen", "-id")[
-                offset : offset + limit + 1
-            ]
-        )
-        return _paginated(request, rows, offset, limit, [serialize_issue(i) for i in rows[:limit]])
-
-    def put(self, request: Request, org_slug: str, project_slug: str) -> Response:
-        """`?id=1&id=2` with `{"merge": 1}` (merge into the issue with most events) or `{"status": ...}`."""
-        project = get_project(request.user, org_slug, project_slug)
-        ids = request.query_params.getlist("id")
-        issues = list(Issue.objects.filter(project=project, pk__in=[i for i in ids if i.isdigit()]))
-        if not issues:
-            return Response({"detail": "no matching issues"}, status=404)
-        body = request.data if isinstance(request.data, dict) else {}
-        if body.get("merge"):
-            if len(issues) < 2:
-                return Response({"detail": "merging needs at least two issues"}, status=400)
-            # Like Sentry, the issue with the most events becomes the parent.
-            parent = max(issues, key=lambda i: (i.times_seen, -i.pk))
-            merge_issues(parent, [i for i in issues if i.pk != parent.pk])
-            children = sorted(str(i.pk) for i in issues if i.pk != parent.pk)
-            return Response({"merge": {"parent": str(parent.pk), "children": children}})
-        status = body.get("status")
-        if isinstance(status, str) and status in Issue.Status.values:
-            for issue in issues:
-                set_status(issue, status)
-            return Response({"status": status})
-        return Response({"detail": "nothing to do: send merge or status"}, status=400)
-
-
-class IssueView(APIView):
-    def get(self, request: Request, issue_id: str) -> Response:
-        return Response(serialize_issue(get_issue(request.user, issue_id)))
-
-
 class IssueEventsView(APIView):
     def get(self, request: Request, issue_id: str) -> Response:
         issue = get_issue(request.user, issue_id)
-        offset, limit = _page(request)
+        offset, limit = page_bounds(request)
         rows = list(
             Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1]
         )
         full = request.query_params.get("full") in ("1", "true", "True")
         data = [serialize_event(e) if full else serialize_event_summary(e) for e in rows[:limit]]
-        return _paginated(request, rows, offset, limit, data)
+        return paginated(request, rows, offset, limit, data)
 
 
 class IssueEventView(APIView):
@@ -164,7 +119,7 @@ class IssueHashesView(APIView):
     def delete(self, request: Request, issue_id: str) -> Response:
         issue = get_issue(request.user, issue_id)
         hashes = request.query_params.getlist("id")
-        new_issue = unmerge_hashes(issue, hashes) if hashes else None
+        new_issue = lifecycle.unmerge(issue, hashes, request.user) if hashes else None
         if new_issue is None:
             return Response({"detail": "nothing to unmerge (unknown hashes, or all of the issue's)"}, 400)
         return Response({"id": str(new_issue.pk)}, status=202)

@@ -4,9 +4,11 @@ Counters (times_seen, user_count, tag counts) are maintained by the batch writer
 issues/store.py with set-based upserts, so several workers can write at once without lost updates.
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-from projects.models import Project
+from projects.models import Project, Team
 
 
 class Issue(models.Model):
@@ -21,6 +23,7 @@ class Issue(models.Model):
         REGRESSED = "regressed"
         ESCALATING = "escalating"
         ARCHIVED_UNTIL_ESCALATING = "archived_until_escalating"
+        ARCHIVED_UNTIL_CONDITION_MET = "archived_until_condition_met"
         ARCHIVED_FOREVER = "archived_forever"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
@@ -32,7 +35,8 @@ class Issue(models.Model):
     platform = models.CharField(max_length=64, default="other")
     metadata = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNRESOLVED)
-    substatus = models.CharField(max_length=32, choices=Substatus.choices, default=Substatus.NEW)
+    # Empty for resolved issues (Sentry's null). Every change goes through issues/lifecycle.py.
+    substatus = models.CharField(max_length=32, choices=Substatus.choices, default=Substatus.NEW, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     first_release = models.CharField(max_length=200, blank=True, default="")
@@ -44,10 +48,21 @@ class Issue(models.Model):
     # times_seen when retention last left at most the project's cap of events stored: only an issue
     # whose times_seen grew past it can hold too many events (see issues/retention.py).
     retention_times_seen = models.BigIntegerField(default=0)
+    # At most one of the two: a user or a team of the project's organization.
+    assignee_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
-        indexes = [models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx")]
+        indexes = [
+            models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx"),
+            # The scheduler's `new` -> `ongoing` pass reads only the issues still new.
+            models.Index(fields=["substatus", "first_seen"], name="issue_substatus_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -155,3 +170,98 @@ class PayloadDictionary(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["project", "-created"], name="payload_dict_latest_idx")]
+
+
+class IssueSnooze(models.Model):
+    """What ends an ignore (Sentry's GroupSnooze): a time, N more events or N more users.
+
+    The counts at the moment of ignoring are kept, so "N more" compares against the issue's own
+    counters that the batch writer already maintains.
+    """
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="snooze")
+    until = models.DateTimeField(null=True, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    user_count = models.PositiveIntegerField(null=True, blank=True)
+    times_seen_at_start = models.BigIntegerField(default=0)
+    user_count_at_start = models.BigIntegerField(default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["until"], name="snooze_until_idx")]
+
+
+class Activity(models.Model):
+    """One entry of an issue's history: every state change (by a user, or by the system when `user`
+    is empty) and every comment (`note`). Types are Sentry's activity type names."""
+
+    class Type(models.TextChoices):
+        SET_RESOLVED = "set_resolved"
+        SET_UNRESOLVED = "set_unresolved"
+        SET_IGNORED = "set_ignored"
+        SET_REGRESSION = "set_regression"
+        SET_ESCALATING = "set_escalating"
+        AUTO_SET_ONGOING = "auto_set_ongoing"
+        ASSIGNED = "assigned"
+        UNASSIGNED = "unassigned"
+        NOTE = "note"
+        MERGE = "merge"
+        UNMERGE_SOURCE = "unmerge_source"
+        UNMERGE_DESTINATION = "unmerge_destination"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    created = models.DateTimeField(default=timezone.now)
+    edited = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["issue", "-created", "-id"], name="activity_issue_idx")]
+
+
+class IssueBookmark(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "user"], name="uniq_issue_bookmark")]
+        indexes = [models.Index(fields=["user", "issue"], name="bookmark_user_idx")]
+
+
+class IssueSeen(models.Model):
+    """The last time a user looked at an issue (Sentry's GroupSeen)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "user"], name="uniq_issue_seen")]
+
+
+class IssueSubscription(models.Model):
+    """Who follows an issue's workflow. An inactive row is an explicit unsubscribe, which a later
+    comment or assignment does not override."""
+
+    class Reason(models.TextChoices):
+        UNKNOWN = "unknown"
+        COMMENT = "comment"
+        ASSIGNED = "assigned"
+        BOOKMARK = "bookmark"
+        STATUS_CHANGE = "status_change"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    is_active = models.BooleanField(default=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.UNKNOWN)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "user"], name="uniq_issue_subscription")]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shlex
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import Issue, IssueTag
+from .models import Issue, IssueBookmark, IssueTag
 
 # Each term is a condition the database evaluates; an unbounded list is a way to stall it.
 MAX_TERMS = 20
@@ -24,6 +25,9 @@ _STATUS = {
     "regressed": Q(substatus=Issue.Substatus.REGRESSED),
     "new": Q(substatus=Issue.Substatus.NEW),
     "ongoing": Q(substatus=Issue.Substatus.ONGOING),
+    "escalating": Q(substatus=Issue.Substatus.ESCALATING),
+    "assigned": Q(assignee_user__isnull=False) | Q(assignee_team__isnull=False),
+    "unassigned": Q(assignee_user__isnull=True, assignee_team__isnull=True),
 }
 
 
@@ -34,8 +38,9 @@ def _tokens(query: str) -> list[str]:
         return query.split()
 
 
-def apply_query(issues: QuerySet[Issue], query: str | None) -> QuerySet[Issue]:
-    """None means no query parameter at all, which Sentry reads as `is:unresolved`."""
+def apply_query(issues: QuerySet[Issue], query: str | None, user=None) -> QuerySet[Issue]:
+    """None means no query parameter at all, which Sentry reads as `is:unresolved`. `user` is who
+    `me` is (`assigned:me`, `bookmarks:me`, `is:bookmarked`)."""
     if query is None:
         query = "is:unresolved"
     words: list[str] = []
@@ -46,7 +51,7 @@ def apply_query(issues: QuerySet[Issue], query: str | None) -> QuerySet[Issue]:
         key, sep, value = token.partition(":")
         negate = key.startswith("!")
         key = key.lstrip("!")
-        condition = _condition(key, value) if sep and value else None
+        condition = (_personal(key, value, user) or _condition(key, value)) if sep and value else None
         if condition is None:
             words.append(token)
         else:
@@ -76,6 +81,25 @@ def _condition(key: str, value: str) -> Q | None:
     if key == "issue":
         return Q(short_id=_short_number(value))
     return None
+
+
+def _personal(key: str, value: str, user) -> Q | None:
+    """Triage terms: `assigned:me|username|#team`, `bookmarks:me|username`, `is:bookmarked`."""
+    if key == "is" and value == "bookmarked":
+        key, value = "bookmarks", "me"
+    if key not in ("assigned", "bookmarks"):
+        return None
+    me = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+    if key == "assigned" and value.startswith("#"):
+        return Q(assignee_team__slug=value[1:])
+    person = Q(pk=me) if value == "me" else Q(username=value)
+    if key == "assigned":
+        return Q(assignee_user__in=_users(person))
+    return Q(pk__in=IssueBookmark.objects.filter(user__in=_users(person)).values("issue_id"))
+
+
+def _users(condition: Q) -> QuerySet:
+    return get_user_model().objects.filter(condition).values("pk")
 
 
 def _short_number(value: str) -> int:

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count
 from django.urls import reverse
 
 from releases.models import Release
 from releases.serializers import serialize_release
 
 from .eventinfo import crash_frame, processing_errors
-from .models import Event, Issue
+from .models import Activity, Event, Issue, IssueSnooze
+from .participation import UserFlags, participants, seen_by, user_flags
 from .payload import decode_event_data
+
+# Everything serialize_issue reads besides the issue row: fetch issues with this and the per-user
+# flags with user_flags, and a page of issues costs the same few queries whatever its size.
+ISSUE_RELATIONS = ("project__organization", "assignee_user", "assignee_team", "snooze__actor")
 
 
 def iso(dt) -> str | None:
@@ -24,8 +30,85 @@ def issue_permalink(issue: Issue) -> str:
     return settings.LIGHTTRACE_URL + reverse("issue-detail", args=[org, issue.project.slug, issue.pk])
 
 
-def serialize_issue(issue: Issue) -> dict[str, Any]:
+def serialize_user(user) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {
+        "id": str(user.pk),
+        "name": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        "email": user.email,
+    }
+
+
+def serialize_assignee(issue: Issue) -> dict[str, Any] | None:
+    if issue.assignee_team_id is not None:
+        team = issue.assignee_team
+        return {"type": "team", "id": str(team.pk), "name": team.slug}
+    if issue.assignee_user_id is not None:
+        return {"type": "user", **(serialize_user(issue.assignee_user) or {})}
+    return None
+
+
+def status_details(issue: Issue) -> dict[str, Any]:
+    """Sentry's shape: what is left of an ignore's condition (events and users still allowed)."""
+    if issue.status != Issue.Status.IGNORED:
+        return {}
+    try:
+        snooze = issue.snooze
+    except IssueSnooze.DoesNotExist:
+        return {}
+    events_left = users_left = None
+    if snooze.count:
+        events_left = max(0, snooze.count - (issue.times_seen - snooze.times_seen_at_start))
+    if snooze.user_count:
+        users_left = max(0, snooze.user_count - (issue.user_count - snooze.user_count_at_start))
+    return {
+        "ignoreCount": events_left,
+        "ignoreUntil": iso(snooze.until),
+        "ignoreUserCount": users_left,
+        "ignoreUserWindow": None,
+        "ignoreWindow": None,
+        "actor": serialize_user(snooze.actor),
+    }
+
+
+def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
+    """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size."""
+    ids = [i.pk for i in issues]
+    flags = user_flags(ids, user)
+    comments = dict(
+        Activity.objects.filter(issue_id__in=ids, type=Activity.Type.NOTE)
+        .values("issue_id")
+        .annotate(n=Count("id"))
+        .values_list("issue_id", "n")
+    )
+    return [serialize_issue(i, flags, comments.get(i.pk, 0)) for i in issues]
+
+
+def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
+    data = serialize_issues([issue], user)[0]
+    activity = Activity.objects.filter(issue=issue).select_related("user").order_by("-created", "-id")[:100]
+    data["activity"] = [serialize_activity(a) for a in activity]
+    data["participants"] = [serialize_user(u) for u in participants(issue.pk)]
+    data["seenBy"] = [{**(serialize_user(u) or {}), "lastSeen": iso(when)} for u, when in seen_by(issue.pk)]
+    return data
+
+
+def serialize_activity(activity: Activity) -> dict[str, Any]:
+    return {
+        "id": str(activity.pk),
+        "user": serialize_user(activity.user),
+        "sentry_app": None,
+        "type": activity.type,
+        "data": activity.data,
+        "dateCreated": iso(activity.created),
+    }
+
+
+def serialize_issue(issue: Issue, flags: UserFlags | None = None, num_comments: int = 0) -> dict[str, Any]:
     project = issue.project
+    flags = flags or UserFlags()
     return {
         "id": str(issue.pk),
         "shortId": issue.short_id_display,
@@ -35,8 +118,8 @@ def serialize_issue(issue: Issue) -> dict[str, Any]:
         "logger": None,
         "level": issue.level,
         "status": issue.status,
-        "substatus": issue.substatus,
-        "statusDetails": {},
+        "substatus": issue.substatus or None,
+        "statusDetails": status_details(issue),
         "isPublic": False,
         "platform": issue.platform,
         "project": {
@@ -49,11 +132,11 @@ def serialize_issue(issue: Issue) -> dict[str, Any]:
         "issueType": "error",
         "issueCategory": "error",
         "metadata": issue.metadata,
-        "numComments": 0,
-        "assignedTo": None,
-        "isBookmarked": False,
-        "isSubscribed": False,
-        "hasSeen": False,
+        "numComments": num_comments,
+        "assignedTo": serialize_assignee(issue),
+        "isBookmarked": issue.pk in flags.bookmarked,
+        "isSubscribed": issue.pk in flags.subscribed,
+        "hasSeen": issue.pk in flags.seen,
         "annotations": [],
         "count": str(issue.times_seen),
         "userCount": issue.user_count,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 
 from core.sql import execute, fetch, insert_rows, placeholders, upsert
 from releases.ingest import record_releases
 
+from . import lifecycle
 from .models import Issue
 
 
@@ -45,11 +46,9 @@ class StoreResult:
     stored: int = 0
     new_issue_ids: list[int] = field(default_factory=list)
     regressed_issue_ids: list[int] = field(default_factory=list)
+    # Ignored issues whose ignore ended with this batch (more events or users than allowed, or time up).
+    unignored_issue_ids: list[int] = field(default_factory=list)
     issue_ids: list[int] = field(default_factory=list)
-
-
-# Sentry shows an issue as "new" for its first days, then as "ongoing".
-NEW_ISSUE_PERIOD = timedelta(days=3)
 
 
 def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
@@ -74,6 +73,8 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         record_releases(
             project_id, inserted, [by_issue[i][0] for i in sorted(new_issue_ids) if i in by_issue]
         )
+        # After the counters: an "until N more events/users" ignore is judged on the new counts.
+        result.unignored_issue_ids = lifecycle.end_ignores(sorted(by_issue))
     result.stored = len(inserted)
     result.new_issue_ids = sorted(i for i in new_issue_ids if i in by_issue)
     result.issue_ids = sorted(by_issue)
@@ -220,12 +221,7 @@ def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
         fetch(
             f"SELECT id FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids
         )
-    # Regression is what this conditional UPDATE changed, not what an earlier SELECT saw.
-    regressed = fetch(
-        "UPDATE issues_issue SET status = 'unresolved', substatus = 'regressed', resolved_at = NULL "
-        f"WHERE status = 'resolved' AND id IN ({placeholders(len(ids))}) RETURNING id",
-        ids,
-    )
+    regressed = lifecycle.regress(ids)
     for issue_id in ids:
         events = by_issue[issue_id]
         latest = max(events, key=lambda e: e.timestamp)
@@ -238,8 +234,7 @@ def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
                 first_seen = CASE WHEN first_seen > %s THEN %s ELSE first_seen END,
                 last_release = CASE WHEN last_seen <= %s AND %s <> '' THEN %s ELSE last_release END,
                 first_release = CASE WHEN first_release = '' THEN %s ELSE first_release END,
-                level = CASE WHEN last_seen <= %s THEN %s ELSE level END,
-                substatus = CASE WHEN substatus = 'new' AND first_seen < %s THEN 'ongoing' ELSE substatus END
+                level = CASE WHEN last_seen <= %s THEN %s ELSE level END
             WHERE id = %s
             """,
             [
@@ -254,11 +249,10 @@ def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
                 latest.release,
                 latest.timestamp,
                 latest.level,
-                latest.timestamp - NEW_ISSUE_PERIOD,
                 issue_id,
             ],  # fmt: skip
         )
-    return sorted(row[0] for row in regressed)
+    return regressed
 
 
 def _upsert_users(by_issue: dict[int, list[PreparedEvent]]) -> None:

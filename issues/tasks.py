@@ -1,4 +1,5 @@
-"""Celery tasks of issues. Thin: the work lives in issues/retention.py and issues/dictionaries.py."""
+"""Celery tasks of issues. Thin: the work lives in issues/retention.py, issues/dictionaries.py and
+issues/lifecycle.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from . import lifecycle
 from .dictionaries import projects_due_for_training, train_project_dictionary
 from .retention import run_cleanup
 
@@ -46,3 +48,10 @@ def train_due_payload_dictionaries() -> int:
     if not settings.PAYLOAD_DICTIONARY["ENABLED"]:
         return 0
     return sum(train_project_dictionary(p) is not None for p in projects_due_for_training())
+
+
+@shared_task(name="issues.tasks.advance_lifecycle", ignore_result=True)
+def advance_lifecycle() -> int:
+    """The lifecycle's timed changes: `new` -> `ongoing` after 3 days, and ignores whose time is up.
+    Idempotent: each pass changes only issues still due, at most BULK_LIMIT of each per run."""
+    return len(lifecycle.mark_ongoing()) + len(lifecycle.end_expired_ignores())

@@ -8,7 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .access import get_issue, get_project, visible_projects
+from . import lifecycle
+from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
 from .eventinfo import problem_text, processing_errors
 from .grouping import (
@@ -17,12 +18,12 @@ from .grouping import (
     parse_enhancements,
     parse_fingerprint_rules,
 )
-from .merge import merge_issues, unmerge_hashes
+from .lifecycle import LifecycleError
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
 from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
-from .services import set_status
+from .views_triage import triage_context
 
 
 @login_required
@@ -37,7 +38,10 @@ def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRe
     query = request.GET.get("query")
     search_error = ""
     try:
-        issues = apply_query(Issue.objects.filter(project=project), query).order_by("-last_seen", "-id")
+        issues = apply_query(Issue.objects.filter(project=project), query, request.user).order_by(
+            "-last_seen", "-id"
+        )
+        issues = issues.select_related("assignee_user", "assignee_team")
     except SearchError as exc:
         issues, search_error = Issue.objects.none(), str(exc)
     page = Paginator(issues, 50).get_page(request.GET.get("page"))
@@ -72,6 +76,7 @@ def issue_detail(
         "tags": _tag_summary(issue),
         "permalink": issue_permalink(issue),
         "hashes": list(GroupHash.objects.filter(issue=issue).order_by("hash").values_list("hash", "config")),
+        **triage_context(issue, request.user),
     }
     if event is not None:
         data = decode_event_data(event.data)
@@ -139,25 +144,14 @@ def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
 
 @login_required
 @require_POST
-def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
-    issue = get_issue(request.user, issue_id)
-    status = request.POST.get("status", "")
-    if status not in Issue.Status.values:
-        return HttpResponse("unknown status", status=400)
-    set_status(issue, status)
-    return redirect(issue_permalink(issue))
-
-
-@login_required
-@require_POST
 def merge_selected(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    ids = [i for i in request.POST.getlist("issue") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
     issues = list(Issue.objects.filter(project=project, pk__in=ids))
-    if len(issues) < 2:
+    try:
+        parent, _ = lifecycle.merge(issues, request.user)
+    except LifecycleError:
         return HttpResponse("select at least two issues to merge", status=400)
-    parent = max(issues, key=lambda i: (i.times_seen, -i.pk))
-    merge_issues(parent, [i for i in issues if i.pk != parent.pk])
     parent.project = project
     return redirect(issue_permalink(parent))
 
@@ -168,7 +162,7 @@ def unmerge_hash(request: HttpRequest, org_slug: str, project_slug: str, issue_i
     issue = get_issue(request.user, issue_id)
     if issue.project.slug != project_slug or issue.project.organization.slug != org_slug:
         raise Http404("No such issue")
-    new_issue = unmerge_hashes(issue, request.POST.getlist("hash"))
+    new_issue = lifecycle.unmerge(issue, request.POST.getlist("hash"), request.user)
     if new_issue is None:
         return HttpResponse("nothing to unmerge", status=400)
     return redirect(issue_permalink(new_issue))

@@ -1,6 +1,8 @@
 """The Sentry-compatible API: token auth, shapes, pagination, search, isolation."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiToken
 from issues.models import Issue
@@ -114,10 +116,17 @@ def test_non_members_get_404(setup, make_project):
 
 
 def test_issue_list_query_count_does_not_grow_with_issues(setup, django_assert_max_num_queries):
+    """Token, project, page, and per-user flags (bookmarks, seen, subscriptions) and comment
+    counts for the whole page at once: the same queries for 1 issue as for 20."""
     project, client = setup
     store_events(project.id, [prepared_event(hashes=[f"{i:032d}"]) for i in range(20)])
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(8):
         assert len(client.get("/api/0/projects/acme/web/issues/?limit=20").json()) == 20
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/0/projects/acme/web/issues/?limit=1")
+    with CaptureQueriesContext(connection) as twenty:
+        client.get("/api/0/projects/acme/web/issues/?limit=20")
+    assert len(one) == len(twenty)
 
 
 def test_a_flood_of_search_terms_is_a_400_with_the_limit(setup):

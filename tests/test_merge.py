@@ -80,7 +80,8 @@ def test_bulk_status_and_bad_bodies(api_client):
     first, second = _two_issues(project)
     url = f"/api/0/projects/acme/web/issues/?id={first.id}"
     assert client.put(url, {"status": "resolved"}, content_type="application/json").json() == {
-        "status": "resolved"
+        "status": "resolved",
+        "statusDetails": {},
     }
     assert client.put(url, [1, 2], content_type="application/json").status_code == 400
     assert client.put(url, {"merge": 1}, content_type="application/json").status_code == 400

@@ -1,0 +1,80 @@
+"""Comments on issues: Sentry's `note` activities, written in Markdown and shown as sanitized HTML.
+
+Markdown is rendered by markdown-it-py with raw HTML off, then the HTML goes through nh3 (the
+Ammonia sanitizer) with a short list of tags and only http(s)/mailto links, so a comment can
+format text but never run script, frame content or style the page.
+"""
+
+from __future__ import annotations
+
+import nh3
+from django.db import transaction
+from django.utils import timezone
+from markdown_it import MarkdownIt
+
+from .access import parse_id
+from .models import Activity, Issue
+from .participation import subscribe
+
+MAX_NOTE_CHARS = 10_000
+_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
+)
+_TAGS = {
+    "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+
+
+class CommentError(ValueError):
+    """A comment that cannot be saved as sent (empty, too long, or not the user's own)."""
+
+
+def render_markdown(text: str) -> str:
+    html = _markdown.render(text)
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes={"a": {"href", "title"}, "code": {"class"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _clean_text(text: object) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise CommentError("a comment needs some text")
+    if len(text) > MAX_NOTE_CHARS:
+        raise CommentError(f"a comment has at most {MAX_NOTE_CHARS} characters")
+    return text
+
+
+@transaction.atomic
+def add_note(issue: Issue, user, text: object) -> Activity:
+    """The commenter is subscribed to the issue, unless they unsubscribed before."""
+    note = Activity.objects.create(
+        issue=issue, type=Activity.Type.NOTE, user=user, data={"text": _clean_text(text)}
+    )
+    subscribe([issue.pk], user, "comment")
+    return note
+
+
+def _own_note(issue: Issue, note_id: object, user) -> Activity:
+    note = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE, pk=parse_id(note_id) or -1).first()
+    if note is None:
+        raise Activity.DoesNotExist("No such comment")
+    if note.user_id != user.pk:
+        raise CommentError("only its author can change a comment")
+    return note
+
+
+def edit_note(issue: Issue, note_id: object, user, text: object) -> Activity:
+    note = _own_note(issue, note_id, user)
+    note.data = {**note.data, "text": _clean_text(text)}
+    note.edited = timezone.now()
+    note.save(update_fields=["data", "edited"])
+    return note
+
+
+def delete_note(issue: Issue, note_id: object, user) -> None:
+    _own_note(issue, note_id, user).delete()

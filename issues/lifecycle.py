@@ -1,0 +1,375 @@
+"""The issue lifecycle: the one home of every change to an issue's status, substatus, assignee and
+grouping, whether a user makes it (pages, API) or the system does (batch writer, scheduler).
+
+Every function takes the issues as ids and the acting user (None: the system), changes only the
+issues that really change (a conditional selection under lock), and writes one Activity row per
+changed issue in the same transaction. Issues are locked in id order, the order the batch writer
+uses, so a triage change and a batch never wait on each other in a cycle.
+
+Statuses and substatuses are Sentry's:
+- unresolved: `new` (its first 3 days), `ongoing`, `regressed` (a resolved issue got an event),
+  `escalating` (an "until N more events/users" ignore was outgrown);
+- ignored: `archived_forever`, `archived_until_condition_met` (the condition is an IssueSnooze);
+- resolved: no substatus.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.sql import fetch, placeholders
+from projects.models import Organization, OrganizationMember, Team
+
+from .access import parse_id
+from .merge import merge_issues, unmerge_hashes
+from .models import Activity, Event, Issue, IssueSnooze
+from .participation import subscribe
+
+log = logging.getLogger(__name__)
+
+Status, Substatus, Type = Issue.Status, Issue.Substatus, Activity.Type
+NEW_ISSUE_PERIOD = timedelta(days=3)
+# Issues one bulk change or one scheduled pass touches (Sentry's bulk mutation limit).
+BULK_LIMIT = 1000
+# "Ignore for N minutes" / "until N more events or users": a year and a billion are bounds, not needs.
+MAX_IGNORE_MINUTES = 366 * 24 * 60
+MAX_IGNORE_COUNT = 1_000_000_000
+DELETE_CHUNK = 1000
+
+
+class LifecycleError(ValueError):
+    """A change that cannot be made as asked: a 400 with this text in the API, a message on the page."""
+
+
+@dataclass(frozen=True)
+class IgnoreCondition:
+    """What ends an ignore; all None means forever."""
+
+    minutes: int | None = None
+    count: int | None = None
+    user_count: int | None = None
+
+    @property
+    def forever(self) -> bool:
+        return self.minutes is None and self.count is None and self.user_count is None
+
+    def details(self) -> dict:
+        """Sentry's statusDetails names."""
+        named = {
+            "ignoreDuration": self.minutes,
+            "ignoreCount": self.count,
+            "ignoreUserCount": self.user_count,
+        }
+        return {k: v for k, v in named.items() if v is not None}
+
+
+# What a client may ask for; `muted` is sentry-cli's (and old Sentry's) word for ignored.
+STATUS_WORDS = {"resolved": Status.RESOLVED, "unresolved": Status.UNRESOLVED, "ignored": Status.IGNORED}
+STATUS_WORDS["muted"] = Status.IGNORED
+STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_UNRESOLVED, Type.SET_IGNORED}
+NEEDS_RELEASES = "resolving in a release needs releases, which LightTrace does not track yet"
+
+
+def parse_status(value: object) -> str:
+    """The single validation of a requested status."""
+    if value in ("resolvedInNextRelease", "resolvedInRelease"):
+        raise LifecycleError(NEEDS_RELEASES)
+    if not isinstance(value, str) or value not in STATUS_WORDS:
+        raise LifecycleError(f"unknown status {value!r}: use resolved, unresolved or ignored")
+    return STATUS_WORDS[value]
+
+
+def parse_ignore_condition(details: dict) -> IgnoreCondition:
+    """Sentry's statusDetails for an ignore. Windows ("N events within M minutes") need per-issue
+    time buckets, which LightTrace does not keep yet: refused rather than silently dropped."""
+    for key in ("ignoreWindow", "ignoreUserWindow"):
+        if details.get(key):
+            raise LifecycleError(f"{key} is not supported yet: ignore until a number of events or users")
+    if details.get("inRelease") or details.get("inNextRelease") or details.get("inCommit"):
+        raise LifecycleError(NEEDS_RELEASES)
+    minutes = _positive(details, "ignoreDuration", MAX_IGNORE_MINUTES)
+    count = _positive(details, "ignoreCount", MAX_IGNORE_COUNT)
+    user_count = _positive(details, "ignoreUserCount", MAX_IGNORE_COUNT)
+    return IgnoreCondition(minutes=minutes, count=count, user_count=user_count)
+
+
+def _positive(details: dict, key: str, limit: int) -> int | None:
+    value = details.get(key)
+    if value in (None, "", 0):
+        return None
+    number = parse_id(value)
+    if number is None:
+        raise LifecycleError(f"{key} must be a positive whole number")
+    if not 0 < number <= limit:
+        raise LifecycleError(f"{key} must be between 1 and {limit}")
+    return number
+
+
+def _locked(ids: Iterable[int], condition: Q | None = None) -> list[int]:
+    """Ids among `ids` that satisfy `condition`, locked (PostgreSQL) until the transaction ends.
+    SQLite transactions here are immediate: the write lock already serializes every writer."""
+    rows = Issue.objects.filter(condition or Q(), pk__in=sorted(set(ids))).order_by("pk")
+    if connection.features.has_select_for_update:
+        rows = rows.select_for_update()
+    return list(rows.values_list("pk", flat=True))
+
+
+def _record(issue_ids: Iterable[int], type_: str, user, data: dict | None = None) -> None:
+    issue_ids = list(issue_ids)
+    if user is not None and type_ in STATUS_CHANGES:
+        # Whoever resolves, reopens or ignores an issue follows it from then on (as in Sentry).
+        subscribe(issue_ids, user, "status_change")
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        [Activity(issue_id=i, type=type_, user=user, data=data or {}, created=now) for i in issue_ids]
+    )
+
+
+def set_status(ids: Iterable[int], user, status: str, condition: IgnoreCondition | None = None) -> list[int]:
+    """Resolve, unresolve (also un-ignore) or ignore; returns the ids that changed."""
+    status = parse_status(status)
+    if status == Status.RESOLVED:
+        return resolve(ids, user)
+    if status == Status.UNRESOLVED:
+        return unresolve(ids, user)
+    return ignore(ids, user, condition or IgnoreCondition())
+
+
+@transaction.atomic
+def resolve(ids: Iterable[int], user) -> list[int]:
+    changed = _locked(ids, ~Q(status=Status.RESOLVED))
+    Issue.objects.filter(pk__in=changed).update(
+        status=Status.RESOLVED, substatus="", resolved_at=timezone.now()
+    )
+    IssueSnooze.objects.filter(issue_id__in=changed).delete()
+    _record(changed, Type.SET_RESOLVED, user)
+    return changed
+
+
+@transaction.atomic
+def unresolve(ids: Iterable[int], user) -> list[int]:
+    """Reopens resolved issues and un-ignores ignored ones."""
+    changed = _locked(ids, ~Q(status=Status.UNRESOLVED))
+    Issue.objects.filter(pk__in=changed).update(
+        status=Status.UNRESOLVED, substatus=Substatus.ONGOING, resolved_at=None
+    )
+    IssueSnooze.objects.filter(issue_id__in=changed).delete()
+    _record(changed, Type.SET_UNRESOLVED, user)
+    return changed
+
+
+@transaction.atomic
+def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
+    """Ignoring an ignored issue again replaces its condition (and records it)."""
+    changed = _locked(ids)
+    substatus = Substatus.ARCHIVED_FOREVER if condition.forever else Substatus.ARCHIVED_UNTIL_CONDITION_MET
+    Issue.objects.filter(pk__in=changed).update(status=Status.IGNORED, substatus=substatus, resolved_at=None)
+    IssueSnooze.objects.filter(issue_id__in=changed).delete()
+    if not condition.forever:
+        now = timezone.now()
+        until = now + timedelta(minutes=condition.minutes) if condition.minutes else None
+        counts = Issue.objects.filter(pk__in=changed).values_list("pk", "times_seen", "user_count")
+        IssueSnooze.objects.bulk_create(
+            IssueSnooze(
+                issue_id=pk,
+                until=until,
+                count=condition.count,
+                user_count=condition.user_count,
+                times_seen_at_start=seen,
+                user_count_at_start=users,
+                actor=user,
+                created=now,
+            )  # fmt: skip
+            for pk, seen, users in counts
+        )
+    _record(changed, Type.SET_IGNORED, user, condition.details())
+    return changed
+
+
+# Automatic changes. The batch writer calls these inside its transaction, with the batch's issues
+# already locked; the scheduler calls the passes at the end.
+
+
+def regress(ids: list[int]) -> list[int]:
+    """Resolved issues that got an event reopen as `regressed`. The conditional UPDATE decides, so
+    a concurrent batch cannot regress the same issue twice."""
+    if not ids:
+        return []
+    rows = fetch(
+        "UPDATE issues_issue SET status = 'unresolved', substatus = 'regressed', resolved_at = NULL "
+        f"WHERE status = 'resolved' AND id IN ({placeholders(len(ids))}) RETURNING id",
+        sorted(ids),
+    )
+    regressed = sorted(row[0] for row in rows)
+    _record(regressed, Type.SET_REGRESSION, None)
+    return regressed
+
+
+def end_ignores(ids: list[int], now: datetime | None = None) -> list[int]:
+    """Ignored issues of a batch whose condition no longer holds, judged on the counters the batch
+    writer just updated: more events or users than allowed make the issue `escalating`; an ignore
+    whose time is up reopens it as `ongoing`."""
+    if not ids:
+        return []
+    now = now or timezone.now()
+    snoozes = IssueSnooze.objects.filter(issue_id__in=ids, issue__status=Status.IGNORED).values_list(
+        "issue_id", "until", "count", "user_count", "times_seen_at_start", "user_count_at_start",
+        "issue__times_seen", "issue__user_count",
+    )  # fmt: skip
+    outgrown, expired = [], []
+    for issue_id, until, count, user_count, seen_at, users_at, seen, users in snoozes:
+        if (count and seen - seen_at >= count) or (user_count and users - users_at >= user_count):
+            outgrown.append(issue_id)
+        elif until and until <= now:
+            expired.append(issue_id)
+    _reopen(outgrown, Substatus.ESCALATING, Type.SET_ESCALATING, "ignore_condition_met")
+    _reopen(expired, Substatus.ONGOING, Type.SET_UNRESOLVED, "ignore_duration_expired")
+    return sorted(outgrown + expired)
+
+
+def _reopen(ids: list[int], substatus: str, activity: str, reason: str) -> None:
+    if not ids:
+        return
+    snoozes = {
+        s.issue_id: {
+            "until": s.until.isoformat() if s.until else None,
+            "count": s.count,
+            "user_count": s.user_count,
+        }
+        for s in IssueSnooze.objects.filter(issue_id__in=ids)
+    }
+    Issue.objects.filter(pk__in=ids, status=Status.IGNORED).update(
+        status=Status.UNRESOLVED, substatus=substatus
+    )
+    IssueSnooze.objects.filter(issue_id__in=ids).delete()
+    Activity.objects.bulk_create(
+        Activity(issue_id=i, type=activity, data={"reason": reason, "expired_snooze": snoozes.get(i)})
+        for i in ids
+    )
+
+
+@transaction.atomic
+def end_expired_ignores(now: datetime | None = None) -> list[int]:
+    """Scheduled: ignores whose time is up end even when no event arrives."""
+    now = now or timezone.now()
+    due = IssueSnooze.objects.filter(until__lte=now, issue__status=Status.IGNORED).order_by("issue_id")
+    ids = _locked(list(due.values_list("issue_id", flat=True)[:BULK_LIMIT]), Q(status=Status.IGNORED))
+    return end_ignores(ids, now)
+
+
+@transaction.atomic
+def mark_ongoing(now: datetime | None = None) -> list[int]:
+    """Scheduled: an unresolved issue is `new` for its first 3 days, then `ongoing`, with or
+    without new events (Sentry's auto_set_ongoing)."""
+    cutoff = (now or timezone.now()) - NEW_ISSUE_PERIOD
+    new = Q(status=Status.UNRESOLVED, substatus=Substatus.NEW, first_seen__lt=cutoff)
+    candidates = Issue.objects.filter(new).order_by("pk").values_list("pk", flat=True)[:BULK_LIMIT]
+    changed = _locked(list(candidates), new)
+    Issue.objects.filter(pk__in=changed).update(substatus=Substatus.ONGOING)
+    _record(changed, Type.AUTO_SET_ONGOING, None, {"after_days": NEW_ISSUE_PERIOD.days})
+    return changed
+
+
+# Assignment.
+
+
+def find_assignee(organization: Organization, value: object):
+    """A user or team of the organization from Sentry's `assignedTo` (`user:ID`, `team:ID` or
+    `team:slug`, a username or email); empty means unassign (None)."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise LifecycleError("assignedTo must be a string")
+    kind, _, ref = value.partition(":")
+    if kind == "team" and ref:
+        teams = Team.objects.filter(organization=organization)
+        found = teams.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
+        found = found or teams.filter(slug=ref).first()
+    else:
+        members = get_user_model().objects.filter(
+            pk__in=OrganizationMember.objects.filter(organization=organization).values("user_id"),
+            is_active=True,
+        )
+        if kind == "user" and ref:
+            found = members.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
+        else:
+            found = members.filter(Q(username=value) | Q(email__iexact=value)).order_by("pk").first()
+    if found is None:
+        raise LifecycleError(f"Unknown actor input: {value!r} is not a member or team of the organization")
+    return found
+
+
+@transaction.atomic
+def assign(ids: Iterable[int], user, assignee) -> list[int]:
+    """Assigns to a user or a Team, or unassigns (None); the assigned user is subscribed."""
+    team = assignee if isinstance(assignee, Team) else None
+    person = None if team is not None else assignee
+    same = Q(assignee_team=team, assignee_user=person)
+    changed = _locked(ids, ~same)
+    Issue.objects.filter(pk__in=changed).update(assignee_team=team, assignee_user=person)
+    if assignee is None:
+        _record(changed, Type.UNASSIGNED, user)
+        return changed
+    data = {"assignee": str(assignee.pk), "assigneeType": "team" if team else "user"}
+    if person is not None:
+        data["assigneeEmail"] = person.email
+        subscribe(changed, person, "assigned")
+    _record(changed, Type.ASSIGNED, user, data)
+    return changed
+
+
+# Grouping changes and deletion.
+
+
+@transaction.atomic
+def merge(issues: list[Issue], user) -> tuple[Issue, list[Issue]]:
+    """Like Sentry, the issue with the most events becomes the parent; the children's history
+    moves with their events."""
+    if len({i.pk for i in issues}) < 2:
+        raise LifecycleError("merging needs at least two issues")
+    parent = max(issues, key=lambda i: (i.times_seen, -i.pk))
+    children = sorted((i for i in issues if i.pk != parent.pk), key=lambda i: i.pk)
+    Activity.objects.filter(issue_id__in=[c.pk for c in children]).update(issue=parent)
+    merge_issues(parent, children)
+    merged = [{"id": str(c.pk), "shortId": c.short_id_display} for c in children]
+    _record([parent.pk], Type.MERGE, user, {"issues": merged})
+    return parent, children
+
+
+@transaction.atomic
+def unmerge(issue: Issue, hashes: list[str], user) -> Issue | None:
+    new_issue = unmerge_hashes(issue, hashes)
+    if new_issue is not None:
+        moved = sorted(set(hashes) & set(new_issue.hashes.values_list("hash", flat=True)))
+        _record(
+            [issue.pk], Type.UNMERGE_SOURCE, user, {"fingerprints": moved, "destination_id": new_issue.pk}
+        )
+        _record(
+            [new_issue.pk], Type.UNMERGE_DESTINATION, user, {"fingerprints": moved, "source_id": issue.pk}
+        )
+    return new_issue
+
+
+def delete(ids: Iterable[int], user) -> int:
+    """Deletes issues with their events, hashes and history. The history goes with them, so the
+    deletion is logged instead. Events go first, DELETE_CHUNK at a time: an issue may hold 10,000
+    events and a bulk delete take 1,000 issues, and no single statement may outlast the request's
+    statement timeout."""
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    events = Event.objects.filter(issue_id__in=ids).order_by().values("pk")
+    while Event.objects.filter(pk__in=events[:DELETE_CHUNK]).delete()[0]:
+        pass
+    with transaction.atomic():
+        deleted = Issue.objects.filter(pk__in=ids).delete()[1].get(Issue._meta.label, 0)
+    log.info("user %s deleted %d issues: %s", getattr(user, "pk", None), deleted, ids[:50])
+    return deleted

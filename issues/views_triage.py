@@ -1,0 +1,221 @@
+"""The issue page's triage actions (status, ignore conditions, assignment, bookmark, subscription,
+delete, comments) and the activity stream it shows. Every form is a CSRF-protected POST that calls
+one lifecycle, participation or comments function and redirects back to the issue."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from projects.models import OrganizationMember, Team
+
+from . import lifecycle, participation
+from .access import get_issue, get_project, parse_id
+from .comments import CommentError, add_note, delete_note, edit_note, render_markdown
+from .lifecycle import LifecycleError
+from .models import Activity, Issue
+from .serializers import issue_permalink
+
+# Activity types in words, for the page (the API keeps Sentry's names).
+ACTIVITY_WORDS = {
+    Activity.Type.SET_RESOLVED: "resolved the issue",
+    Activity.Type.SET_UNRESOLVED: "marked the issue unresolved",
+    Activity.Type.SET_IGNORED: "ignored the issue",
+    Activity.Type.SET_REGRESSION: "marked the issue as a regression",
+    Activity.Type.SET_ESCALATING: "marked the issue as escalating",
+    Activity.Type.AUTO_SET_ONGOING: "marked the issue as ongoing",
+    Activity.Type.ASSIGNED: "assigned the issue",
+    Activity.Type.UNASSIGNED: "unassigned the issue",
+    Activity.Type.NOTE: "commented",
+    Activity.Type.MERGE: "merged issues into this one",
+    Activity.Type.UNMERGE_SOURCE: "unmerged hashes into a new issue",
+    Activity.Type.UNMERGE_DESTINATION: "created this issue by unmerging hashes",
+}
+REASON_WORDS = {
+    "ignore_condition_met": "it got more events or users than the ignore allowed",
+    "ignore_duration_expired": "the ignore's time was up",
+}
+SUBSTATUS_WORDS = {
+    "new": "New",
+    "ongoing": "Ongoing",
+    "regressed": "Regressed",
+    "escalating": "Escalating",
+    "archived_forever": "Ignored forever",
+    "archived_until_condition_met": "Ignored until a condition is met",
+    "archived_until_escalating": "Ignored until it escalates",
+}
+
+
+def triage_context(issue: Issue, user) -> dict:
+    """What the issue page shows besides the event; marks the issue seen by the viewer."""
+    participation.set_seen([issue.pk], user, True)
+    flags = participation.user_flags([issue.pk], user)
+    activity = list(
+        Activity.objects.filter(issue=issue).select_related("user").order_by("-created", "-id")[:200]
+    )
+    for entry in activity:
+        entry.words = ACTIVITY_WORDS.get(entry.type, entry.type)
+        entry.detail = _detail(entry)
+        if entry.type == Activity.Type.NOTE:
+            entry.html = render_markdown(str(entry.data.get("text", "")))
+    org = issue.project.organization
+    member_ids = OrganizationMember.objects.filter(organization=org).values("user_id")
+    return {
+        "activity": activity,
+        "status_words": status_words(issue),
+        "is_bookmarked": issue.pk in flags.bookmarked,
+        "is_subscribed": issue.pk in flags.subscribed,
+        "members": get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username"),
+        "teams": Team.objects.filter(organization=org).order_by("slug"),
+        "snooze": getattr(issue, "snooze", None) if issue.status == Issue.Status.IGNORED else None,
+    }
+
+
+def status_words(issue: Issue) -> str:
+    """ "Unresolved · Regressed", "Ignored until a condition is met", "Resolved"."""
+    words = SUBSTATUS_WORDS.get(issue.substatus, "")
+    if issue.status == Issue.Status.UNRESOLVED:
+        return f"Unresolved · {words}" if words else "Unresolved"
+    return words if issue.status == Issue.Status.IGNORED and words else issue.get_status_display()
+
+
+def _detail(entry: Activity) -> str:
+    data = entry.data or {}
+    if entry.type == Activity.Type.SET_IGNORED:
+        parts = [
+            f"for {data['ignoreDuration']} minutes" if data.get("ignoreDuration") else "",
+            f"until {data['ignoreCount']} more events" if data.get("ignoreCount") else "",
+            f"until {data['ignoreUserCount']} more users" if data.get("ignoreUserCount") else "",
+        ]
+        return ", ".join(p for p in parts if p) or "forever"
+    if entry.type == Activity.Type.ASSIGNED:
+        return f"to {data.get('assigneeType', '')} {data.get('assigneeEmail') or data.get('assignee', '')}"
+    if entry.type == Activity.Type.MERGE:
+        return ", ".join(i.get("shortId", "") for i in data.get("issues", []))
+    return REASON_WORDS.get(data.get("reason", ""), "")
+
+
+def _issue(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> Issue:
+    issue = get_issue(request.user, issue_id)
+    if issue.project.slug != project_slug or issue.project.organization.slug != org_slug:
+        raise Http404("No such issue")
+    return issue
+
+
+def _back(request: HttpRequest, issue: Issue, error: Exception | None = None) -> HttpResponse:
+    if error is not None:
+        messages.error(request, str(error))
+    return redirect(issue_permalink(issue))
+
+
+@login_required
+@require_POST
+def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    """`status` resolved / unresolved / ignored; an ignore may carry `ignore_minutes`,
+    `ignore_count` or `ignore_user_count` (the first one filled in)."""
+    issue = _issue(request, org_slug, project_slug, issue_id)
+    try:
+        details = {
+            "ignoreDuration": request.POST.get("ignore_minutes", ""),
+            "ignoreCount": request.POST.get("ignore_count", ""),
+            "ignoreUserCount": request.POST.get("ignore_user_count", ""),
+        }
+        condition = lifecycle.parse_ignore_condition({k: v.strip() for k, v in details.items()})
+        lifecycle.set_status([issue.pk], request.user, request.POST.get("status", ""), condition)
+    except LifecycleError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    return _back(request, issue)
+
+
+@login_required
+@require_POST
+def issue_assign(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    """`assignee`: `user:ID`, `team:ID`, or empty to unassign."""
+    issue = _issue(request, org_slug, project_slug, issue_id)
+    try:
+        assignee = lifecycle.find_assignee(issue.project.organization, request.POST.get("assignee", ""))
+    except LifecycleError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    lifecycle.assign([issue.pk], request.user, assignee)
+    return _back(request, issue)
+
+
+@login_required
+@require_POST
+def issue_flag(
+    request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, flag: str
+) -> HttpResponse:
+    """Bookmark or subscribe (`on` = 1) and undo it (`on` = 0)."""
+    issue = _issue(request, org_slug, project_slug, issue_id)
+    setter = {"bookmark": participation.set_bookmarked, "subscribe": participation.set_subscribed}.get(flag)
+    if setter is None:
+        raise Http404("No such action")
+    setter([issue.pk], request.user, request.POST.get("on") == "1")
+    return _back(request, issue)
+
+
+@login_required
+@require_POST
+def issue_delete(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    issue = _issue(request, org_slug, project_slug, issue_id)
+    if request.POST.get("confirm") != "yes":
+        return HttpResponse("confirm the deletion", status=400, content_type="text/plain")
+    lifecycle.delete([issue.pk], request.user)
+    messages.info(request, f"Deleted {issue.short_id_display}.")
+    return redirect(reverse("issue-list", args=[org_slug, project_slug]))
+
+
+@login_required
+@require_POST
+def issue_comment(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
+    """Adds a comment; with `note` it edits that comment, with `note` and `delete` removes it."""
+    issue = _issue(request, org_slug, project_slug, issue_id)
+    note_id = request.POST.get("note")
+    try:
+        if not note_id:
+            add_note(issue, request.user, request.POST.get("text", ""))
+        elif request.POST.get("delete") == "1":
+            delete_note(issue, note_id, request.user)
+        else:
+            edit_note(issue, note_id, request.user, request.POST.get("text", ""))
+    except Activity.DoesNotExist as exc:
+        raise Http404("No such comment") from exc
+    except CommentError as exc:
+        return _back(request, issue, exc)
+    return _back(request, issue)
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """The issue list's checkboxes: `action` resolved / unresolved / ignored / delete (with
+    `confirm` = yes) on the selected issues of the project."""
+    project = get_project(request.user, org_slug, project_slug)
+    wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
+    ids = list(
+        Issue.objects.filter(project=project, pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list(
+            "pk", flat=True
+        )
+    )
+    action = request.POST.get("action", "")
+    if not ids:
+        return HttpResponse("select at least one issue", status=400, content_type="text/plain")
+    if action == "delete":
+        if request.POST.get("confirm") != "yes":
+            return HttpResponse("confirm the deletion", status=400, content_type="text/plain")
+        messages.info(request, f"Deleted {lifecycle.delete(ids, request.user)} issues.")
+    else:
+        try:
+            changed = lifecycle.set_status(ids, request.user, action)
+        except LifecycleError as exc:
+            return HttpResponse(str(exc), status=400, content_type="text/plain")
+        messages.info(request, f"{len(changed)} of {len(ids)} issues changed.")
+    query = request.POST.get("query", "")
+    return redirect(reverse("issue-list", args=[org_slug, project_slug]) + "?" + urlencode({"query": query}))

@@ -1,0 +1,234 @@
+"""Sentry's triage API: issue PUT/DELETE, bulk changes, statusDetails, assignment, per-user flags,
+comments, the organization endpoints, isolation and query counts."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import ApiToken
+from issues.models import Activity, Issue
+from issues.store import store_events
+from tests.factories import prepared_event, user_with_membership
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    _, token = ApiToken.issue(user)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def api(make_project):
+    project, _ = make_project()
+    store_events(project.id, [prepared_event(hashes=[f"{i:032x}"], seconds=i) for i in range(3)])
+    jane = user_with_membership(project, "jane")
+    return project, _client(jane), jane, list(Issue.objects.order_by("pk"))
+
+
+def put(client, url, body):
+    return client.put(url, body, content_type="application/json")
+
+
+def test_put_one_issue_resolves_ignores_and_answers_the_issue(api):
+    _, client, jane, (issue, *_) = api
+    response = put(client, f"/api/0/issues/{issue.pk}/", {"status": "resolved"})
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "resolved" and body["substatus"] is None
+    assert body["activity"][0]["type"] == "set_resolved" and body["activity"][0]["user"]["username"] == "jane"
+    body = put(
+        client, f"/api/0/issues/{issue.pk}/", {"status": "ignored", "statusDetails": {"ignoreCount": 2}}
+    ).json()
+    assert (body["status"], body["substatus"]) == ("ignored", "archived_until_condition_met")
+    assert body["statusDetails"]["ignoreCount"] == 2 and body["statusDetails"]["actor"]["username"] == "jane"
+    store_events(issue.project_id, [prepared_event(hashes=[f"{0:032x}"])])
+    assert client.get(f"/api/0/issues/{issue.pk}/").json()["statusDetails"]["ignoreCount"] == 1
+    store_events(issue.project_id, [prepared_event(hashes=[f"{0:032x}"])])
+    after = client.get(f"/api/0/issues/{issue.pk}/").json()
+    assert (after["status"], after["substatus"], after["statusDetails"]) == ("unresolved", "escalating", {})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "resolvedInNextRelease"},
+        {"status": "resolved", "statusDetails": {"inRelease": "1.0"}},
+        {"status": "resolved", "statusDetails": {"inNextRelease": True}},
+        {"status": "ignored", "statusDetails": {"ignoreCount": 10, "ignoreWindow": 60}},
+        {"status": "ignored", "statusDetails": {"ignoreUserCount": 5, "ignoreUserWindow": 60}},
+        {"status": "ignored", "substatus": "archived_until_escalating"},
+        {"status": "ignored", "statusDetails": {"ignoreDuration": -5}},
+        {"status": "closed"},
+        {"assignedTo": "nobody-here"},
+        {"isBookmarked": "yes"},
+    ],
+)
+def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
+    _, client, _, (issue, *_) = api
+    response = put(client, f"/api/0/issues/{issue.pk}/", body)
+    assert response.status_code == 400 and response.json()["detail"]
+    issue.refresh_from_db()
+    assert issue.status == "unresolved" and not Activity.objects.exists()
+
+
+def test_assigned_to_username_user_id_and_team(api):
+    project, client, jane, (issue, *_) = api
+    url = f"/api/0/issues/{issue.pk}/"
+    assigned = put(client, url, {"assignedTo": "jane"}).json()["assignedTo"]
+    assert assigned == {"type": "user", "id": str(jane.pk), "name": "jane", "username": "jane", "email": ""}
+    assert put(client, url, {"assignedTo": f"user:{jane.pk}"}).json()["assignedTo"]["id"] == str(jane.pk)
+    team = put(client, url, {"assignedTo": "team:web"}).json()["assignedTo"]
+    assert team["type"] == "team" and team["name"] == "web"
+    assert put(client, url, {"assignedTo": ""}).json()["assignedTo"] is None
+    listed = client.get("/api/0/projects/acme/web/issues/").json()
+    assert all(i["assignedTo"] is None for i in listed)
+    types = [a["type"] for a in client.get(url).json()["activity"]]
+    assert types == ["unassigned", "assigned", "assigned"]  # user:ID was no change
+
+
+def test_per_user_flags_are_per_user(api):
+    project, client, jane, (issue, *_) = api
+    url = f"/api/0/issues/{issue.pk}/"
+    body = put(client, url, {"isBookmarked": True, "hasSeen": True, "isSubscribed": True}).json()
+    assert (body["isBookmarked"], body["hasSeen"], body["isSubscribed"]) == (True, True, True)
+    assert [u["username"] for u in body["participants"]] == ["jane"]
+    assert [u["username"] for u in body["seenBy"]] == ["jane"]
+    other = _client(user_with_membership(project, "bob")).get(url).json()
+    assert (other["isBookmarked"], other["hasSeen"], other["isSubscribed"]) == (False, False, False)
+    body = put(client, url, {"isSubscribed": False, "hasSeen": False}).json()
+    assert (body["isSubscribed"], body["hasSeen"], body["participants"]) == (False, False, [])
+
+
+def test_bulk_without_ids_changes_every_issue_matching_status_or_query(api):
+    project, client, _, issues = api
+    base = "/api/0/projects/acme/web/issues/"
+    response = put(client, base, {"status": "resolved"})  # default query: is:unresolved
+    assert response.status_code == 200 and response.json()["status"] == "resolved"
+    assert set(Issue.objects.values_list("status", flat=True)) == {"resolved"}
+    assert put(client, base, {"status": "resolved"}).status_code == 204  # none left to match
+    assert put(client, f"{base}?status=resolved", {"status": "muted"}).json()["status"] == "ignored"
+    assert set(Issue.objects.values_list("status", flat=True)) == {"ignored"}
+    assert put(client, f"{base}?status=muted", {"status": "unresolved"}).status_code == 200
+    assert put(client, f"{base}?query=is:unresolved", {"isBookmarked": True}).status_code == 400  # needs id=
+    assert put(client, f"{base}?id={issues[0].pk}", {"status": "resolved"}).status_code == 200
+    response = client.delete(f"{base}?query=is:unresolved")
+    assert response.status_code == 204
+    assert list(Issue.objects.values_list("pk", flat=True)) == [issues[0].pk]
+
+
+def test_organization_endpoints_take_ids_and_short_ids(api):
+    project, client, _, (first, second, third) = api
+    assert client.get("/api/0/organizations/acme/issues/WEB-2/").json()["id"] == str(second.pk)
+    assert client.get(f"/api/0/organizations/acme/issues/{second.pk}/").json()["shortId"] == "WEB-2"
+    assert client.get("/api/0/organizations/acme/issues/WEB-99/").status_code == 404
+    assert client.get("/api/0/organizations/acme/issues/NOPE-1/").status_code == 404
+    body = put(client, "/api/0/organizations/acme/issues/WEB-1/", {"status": "ignored"}).json()
+    assert (body["id"], body["status"], body["substatus"]) == (str(first.pk), "ignored", "archived_forever")
+    listed = client.get("/api/0/organizations/acme/issues/", {"project": project.pk, "query": ""}).json()
+    assert len(listed) == 3
+    merged = put(client, f"/api/0/organizations/acme/issues/?id={second.pk}&id={third.pk}", {"merge": 1})
+    assert merged.status_code == 200 and merged.json()["merge"]["children"]
+    assert client.delete("/api/0/organizations/acme/issues/WEB-1/").status_code == 202
+    assert client.delete(f"/api/0/issues/{first.pk}/").status_code == 404
+    assert Issue.objects.count() == 1
+
+
+def test_comments_api(api):
+    project, client, jane, (issue, *_) = api
+    url = f"/api/0/issues/{issue.pk}/comments/"
+    created = client.post(url, {"text": "Looking **into** it"}, content_type="application/json")
+    assert created.status_code == 201
+    note = created.json()
+    assert note["type"] == "note" and note["data"] == {"text": "Looking **into** it"}
+    assert client.post(url, {"text": "  "}, content_type="application/json").status_code == 400
+    assert [n["id"] for n in client.get(url).json()] == [note["id"]]
+    assert client.get(f"/api/0/issues/{issue.pk}/").json()["numComments"] == 1
+    bob = _client(user_with_membership(project, "bob"))
+    assert put(bob, f"{url}{note['id']}/", {"text": "mine now"}).status_code == 400
+    assert bob.delete(f"{url}{note['id']}/").status_code == 403
+    assert put(client, f"{url}{note['id']}/", {"text": "done"}).json()["data"]["text"] == "done"
+    assert client.delete(f"{url}{note['id']}/").status_code == 204
+    assert client.get(url).json() == [] and client.delete(f"{url}{note['id']}/").status_code == 404
+    detail = client.get(f"/api/0/issues/{issue.pk}/").json()
+    assert [u["username"] for u in detail["participants"]] == ["jane"]  # commenters are subscribed
+
+
+def test_another_organization_gets_404_on_every_triage_endpoint(api, make_project):
+    _, _, _, (issue, *_) = api
+    other, _ = make_project(org="other", slug="app")
+    stranger = _client(user_with_membership(other, "mallory"))
+    assert put(stranger, f"/api/0/issues/{issue.pk}/", {"status": "resolved"}).status_code == 404
+    assert stranger.delete(f"/api/0/issues/{issue.pk}/").status_code == 404
+    assert put(stranger, "/api/0/organizations/acme/issues/WEB-1/", {"status": "resolved"}).status_code == 404
+    assert put(stranger, "/api/0/organizations/acme/issues/", {"status": "resolved"}).status_code == 404
+    assert stranger.delete("/api/0/projects/acme/web/issues/").status_code == 404
+    assert stranger.get(f"/api/0/issues/{issue.pk}/comments/").status_code == 404
+    assert stranger.post(f"/api/0/issues/{issue.pk}/comments/", {"text": "x"}).status_code == 404
+    # Their own organization's bulk endpoint does not reach our issues either.
+    assert (
+        put(stranger, f"/api/0/organizations/other/issues/?id={issue.pk}", {"status": "resolved"}).status_code
+        == 204
+    )
+    assert set(Issue.objects.values_list("status", flat=True)) == {"unresolved"}
+
+
+def test_list_queries_do_not_grow_with_the_page(api):
+    project, client, jane, issues = api
+    for issue in issues:
+        put(client, f"/api/0/issues/{issue.pk}/", {"assignedTo": "jane", "isBookmarked": True, "status": "ignored",
+                                                   "statusDetails": {"ignoreCount": 5}})  # fmt: skip
+        client.post(f"/api/0/issues/{issue.pk}/comments/", {"text": "x"}, content_type="application/json")
+    for path in ("/api/0/projects/acme/web/issues/", "/api/0/organizations/acme/issues/"):
+        with CaptureQueriesContext(connection) as one:
+            assert len(client.get(path, {"query": "", "limit": 1}).json()) == 1
+        with CaptureQueriesContext(connection) as three:
+            page = client.get(path, {"query": "", "limit": 3}).json()
+        assert len(page) == 3 and len(one) == len(three) <= 9, [q["sql"] for q in three]
+        assert all(i["assignedTo"]["username"] == "jane" and i["isBookmarked"] for i in page)
+        assert all(i["statusDetails"]["ignoreCount"] == 5 and i["numComments"] == 1 for i in page)
+
+
+def test_triage_search_terms(api):
+    project, client, jane, (first, second, third) = api
+    put(client, f"/api/0/issues/{first.pk}/", {"assignedTo": "jane", "isBookmarked": True})
+    put(client, f"/api/0/issues/{second.pk}/", {"assignedTo": "team:web"})
+    put(client, f"/api/0/issues/{third.pk}/", {"status": "ignored", "statusDetails": {"ignoreCount": 1}})
+    store_events(project.id, [prepared_event(hashes=[f"{2:032x}"])])
+
+    def found(query: str) -> list[str]:
+        return sorted(
+            i["shortId"] for i in client.get("/api/0/projects/acme/web/issues/", {"query": query}).json()
+        )
+
+    assert found("assigned:me") == found("assigned:jane") == ["WEB-1"]
+    assert found("assigned:#web") == ["WEB-2"]
+    assert found("is:assigned") == ["WEB-1", "WEB-2"] and found("is:unassigned") == ["WEB-3"]
+    assert found("bookmarks:me") == found("is:bookmarked") == ["WEB-1"]
+    assert found("is:escalating") == ["WEB-3"]
+    bob = _client(user_with_membership(project, "bob"))
+    assert bob.get("/api/0/projects/acme/web/issues/", {"query": "bookmarks:me"}).json() == []
+
+
+def test_hostile_ids_are_400_or_404_never_500(api):
+    _, client, _, (issue, *_) = api
+    huge = "9" * 30
+    for value in (f"team:{huge}", f"user:{huge}", "user:²", "team:²"):
+        assert put(client, f"/api/0/issues/{issue.pk}/", {"assignedTo": value}).status_code == 400, value
+    for path in (
+        f"/api/0/issues/{huge}/",
+        "/api/0/issues/²/",
+        f"/api/0/organizations/acme/issues/WEB-{huge}/",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert (
+        put(client, f"/api/0/projects/acme/web/issues/?id={huge}", {"status": "resolved"}).status_code == 400
+    )
+    assert put(client, "/api/0/projects/acme/web/issues/?id=²", {"status": "resolved"}).status_code == 400
+    many = "&".join(f"id={n}" for n in range(1, 1002))
+    assert put(client, f"/api/0/projects/acme/web/issues/?{many}", {"status": "resolved"}).status_code == 400
+    assert client.get("/api/0/organizations/acme/issues/", {"project": huge}).status_code == 400
+    big_count = {"status": "ignored", "statusDetails": {"ignoreCount": huge}}
+    assert put(client, f"/api/0/issues/{issue.pk}/", big_count).status_code == 400
+    assert put(client, f"/api/0/issues/{issue.pk}/comments/{huge}/", {"text": "x"}).status_code == 404
+    assert set(Issue.objects.values_list("status", flat=True)) == {"unresolved"}
