@@ -186,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
     "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
+    "expire-issue-buckets": {"task": "issues.tasks.expire_issue_buckets", "schedule": 600.0},
 }
 
 HEALTH = {

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .access import get_issue, get_project
+from .buckets import issue_stats
 from .merge import merge_issues, unmerge_hashes
 from .models import Event, GroupHash, Issue
 from .search import SearchError, apply_query
@@ -69,7 +70,9 @@ class ProjectIssuesView(APIView):
                 offset : offset + limit + 1
             ]
         )
-        return _paginated(request, rows, offset, limit, [serialize_issue(i) for i in rows[:limit]])
+        stats = issue_stats(i.pk for i in rows[:limit])
+        data = [serialize_issue(i, stats[i.pk]) for i in rows[:limit]]
+        return _paginated(request, rows, offset, limit, data)
 
     def put(self, request: Request, org_slug: str, project_slug: str) -> Response:
         """`?id=1&id=2` with `{"merge": 1}` (merge into the issue with most events) or `{"status": ...}`."""

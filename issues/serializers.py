@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from .buckets import issue_stats
 from .eventinfo import processing_errors
 from .models import Event, Issue
 from .payload import decode_event_data
@@ -21,8 +22,12 @@ def issue_permalink(issue: Issue) -> str:
     return settings.LIGHTTRACE_URL + reverse("issue-detail", args=[org, issue.project.slug, issue.pk])
 
 
-def serialize_issue(issue: Issue) -> dict[str, Any]:
+def serialize_issue(issue: Issue, stats: dict[str, list] | None = None) -> dict[str, Any]:
+    """`stats`: this issue's entry of buckets.issue_stats (lists pass the whole page's, fetched in
+    one query); without it, one query for this issue."""
     project = issue.project
+    if stats is None:
+        stats = issue_stats([issue.pk])[issue.pk]
     return {
         "id": str(issue.pk),
         "shortId": issue.short_id_display,
@@ -58,6 +63,7 @@ def serialize_issue(issue: Issue) -> dict[str, Any]:
         "lastSeen": iso(issue.last_seen),
         "firstRelease": issue.first_release or None,
         "lastRelease": issue.last_release or None,
+        "stats": stats,
     }
 
 

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from core.sql import execute, fetch, insert_rows, placeholders, upsert
 
+from .buckets import record_buckets
 from .models import Issue
 
 
@@ -45,6 +46,8 @@ class StoreResult:
     new_issue_ids: list[int] = field(default_factory=list)
     regressed_issue_ids: list[int] = field(default_factory=list)
     issue_ids: list[int] = field(default_factory=list)
+    # Per issue, the events of this batch really inserted (alert facts are taken from them).
+    events_by_issue: dict[int, list[PreparedEvent]] = field(default_factory=dict)
 
 
 # Sentry shows an issue as "new" for its first days, then as "ongoing".
@@ -70,9 +73,11 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         result.regressed_issue_ids = _update_issues(by_issue)
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
+        record_buckets(by_issue)
     result.stored = len(inserted)
     result.new_issue_ids = sorted(i for i in new_issue_ids if i in by_issue)
     result.issue_ids = sorted(by_issue)
+    result.events_by_issue = dict(by_issue)
     return result
 
 

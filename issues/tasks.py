@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from .buckets import expire_buckets
 from .dictionaries import projects_due_for_training, train_project_dictionary
 from .retention import run_cleanup
 
@@ -46,3 +47,9 @@ def train_due_payload_dictionaries() -> int:
     if not settings.PAYLOAD_DICTIONARY["ENABLED"]:
         return 0
     return sum(train_project_dictionary(p) is not None for p in projects_due_for_training())
+
+
+@shared_task(name="issues.tasks.expire_issue_buckets", ignore_result=True)
+def expire_issue_buckets() -> int:
+    """Idempotent: time buckets past their retention (issues/buckets.py)."""
+    return expire_buckets()

@@ -95,4 +95,5 @@ def test_a_batch_of_100_events_costs_a_bounded_number_of_queries(make_project):
         store_events(project.id, events)
     assert Issue.objects.count() == 10 and sum(Issue.objects.values_list("times_seen", flat=True)) == 100
     # Set-based writes: the statement count grows with the number of issues, not of events.
-    assert len(queries) <= 40, [q["sql"][:80] for q in queries]
+    # (+3: the issue time buckets, issues/buckets.py)
+    assert len(queries) <= 43, [q["sql"][:80] for q in queries]
