@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
     "expire-issue-buckets": {"task": "issues.tasks.expire_issue_buckets", "schedule": 600.0},
+    # Safety nets of the alert chain (batches ask for the outbox task at once; retries wait for this).
+    "process-alert-outbox": {"task": "alerts.tasks.process_alert_outbox", "schedule": 5.0},
+    "deliver-notifications": {"task": "alerts.tasks.deliver_notifications", "schedule": 5.0},
+    "prune-alert-outbox": {"task": "alerts.tasks.prune_alert_outbox", "schedule": 3600.0},
 }
 
 HEALTH = {
@@ -236,6 +240,13 @@ RETENTION = {
     # Bugsink's default: enough history to debug an issue, while a flood of one error cannot fill
     # the disk. Counts (times_seen, users, tags) stay exact whatever the cap keeps.
     "MAX_EVENTS_PER_ISSUE": env.int("MAX_EVENTS_PER_ISSUE", default=10_000),
+}
+
+ALERTS = {
+    # Alerts per project and clock hour; past it, fires are held and the team gets one summary mail.
+    "MAX_PER_PROJECT_PER_HOUR": env.int("ALERTS_MAX_PER_PROJECT_PER_HOUR", default=30),
+    # Webhooks to loopback, private, link-local (metadata) addresses are refused unless this is set.
+    "WEBHOOK_ALLOW_PRIVATE": env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False),
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
