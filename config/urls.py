@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.views import admin_login, login
+from alerts import api as alerts_api
+from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
 from issues import api, project_settings, views
@@ -10,6 +12,11 @@ from usage.views import organization_usage
 
 api_patterns = [
     path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api.ProjectIssuesView.as_view()),
+    path("projects/<slug:org_slug>/<slug:project_slug>/rules/", alerts_api.ProjectRulesView.as_view()),
+    path(
+        "projects/<slug:org_slug>/<slug:project_slug>/rules/<int:rule_id>/",
+        alerts_api.ProjectRuleView.as_view(),
+    ),
     path("issues/<str:issue_id>/", api.IssueView.as_view()),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
@@ -33,6 +40,26 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
         project_settings.project_settings,
         name="project-settings",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/",
+        alerts_views.rule_list,
+        name="alert-rules",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/new/",
+        alerts_views.rule_edit,
+        name="alert-rule-new",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/",
+        alerts_views.rule_edit,
+        name="alert-rule-edit",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/<str:action>/",
+        alerts_views.rule_action,
+        name="alert-rule-action",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/merge/",
