@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.dispatch import send_task
 from core.sql import fetch, insert_rows
 from issues.buckets import events_since, hour_of, hourly_counts, users_since
 from issues.models import Issue
@@ -21,7 +20,6 @@ from . import recipients, rules
 from .models import AlertFire, AlertOutbox, AlertRule
 
 log = logging.getLogger(__name__)
-DELIVER_TASK = "alerts.tasks.deliver_notifications"
 OUTBOX_BATCH = 200
 OUTBOX_KEPT = timedelta(days=1)
 
@@ -44,8 +42,6 @@ def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tu
         for project_id, project_rows in sorted(by_project.items()):
             created += _evaluate_project(project_id, project_rows, now)
         AlertOutbox.objects.filter(pk__in=[r.pk for r in rows]).update(processed_at=now)
-        if created:
-            transaction.on_commit(lambda: send_task(DELIVER_TASK))
     return len(rows), created
 
 

@@ -296,3 +296,32 @@ def test_flood_guard_holds_alerts_past_the_cap_and_sends_one_summary(
     assert deliver_due(now=end_of_hour) == (2, False)
     summaries = smtp.messages[4:]
     assert [m["Subject"] for m in summaries] == ["[acme/web] 3 alerts held back this hour"] * 2
+
+
+def test_a_send_cut_off_by_a_killed_worker_is_sent_once_its_lease_expires(client, team_project, drain, smtp):
+    from alerts.delivery import LEASE, claim
+
+    project, _ = team_project
+    send_error(client, project)
+    drain()
+    process_outbox()
+    now = timezone.now()
+    first, second = Notification.objects.order_by("id")
+    assert claim(first.pk, now) and not claim(first.pk, now)  # one lease at a time
+    # The worker holding `first` dies here. Others deliver everything else, not `first`...
+    assert deliver_due(now=now) == (1, False)
+    assert [str(m["To"]) for m in smtp.messages] == [second.target]
+    # ...until its lease has expired.
+    assert deliver_due(now=now + LEASE + timedelta(seconds=1)) == (1, False)
+    assert sorted(str(m["To"]) for m in smtp.messages) == sorted([first.target, second.target])
+    assert Notification.objects.get(pk=first.pk).attempts == 2
+
+
+def test_the_alert_task_evaluates_and_delivers(client, team_project, drain, smtp):
+    from alerts.tasks import process_alert_outbox
+
+    project, _ = team_project
+    send_error(client, project)
+    drain()
+    assert process_alert_outbox.run() == 2
+    assert len(smtp.messages) == 2 and AlertOutbox.objects.filter(processed_at__isnull=True).count() == 0
