@@ -263,6 +263,8 @@ def find_roles(serve_pid: int) -> dict[str, int]:
         line = cmdline(p.pid)
         if "granian" in line or "gunicorn" in line:
             roles["web"] = p.pid
+        elif "--queues alerts" in line:
+            roles["alerts"] = p.pid  # the alert worker (serve's "alerts" role), not the ingest worker
         elif (" worker" in line and "celery" in line) or "config.runner" in line:
             roles["worker"] = p.pid
         elif " beat" in line and "celery" in line:

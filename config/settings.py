@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -174,6 +175,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Alert tasks have a queue of their own, so an alert never waits behind a backlog of drain tasks
+# (kombu takes from the queues in turn). A worker started without -Q consumes every queue listed.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("alerts", routing_key="alerts"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"alerts.tasks.*": {"queue": "alerts"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Celery beat's own scheduler plus a heartbeat for /_health/.
 CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
@@ -194,6 +200,11 @@ CELERY_BEAT_SCHEDULE = {
     "cleanup-artifact-bundles": {"task": "sourcemaps.tasks.cleanup_artifact_bundles", "schedule": 3600.0},
     # Issue lifecycle: `new` -> `ongoing` after 3 days, ignores whose time is up (issues/lifecycle.py).
     "advance-issue-lifecycle": {"task": "issues.tasks.advance_lifecycle", "schedule": 60.0},
+    "expire-issue-buckets": {"task": "issues.tasks.expire_issue_buckets", "schedule": 600.0},
+    # Safety nets of the alert chain (batches ask for the outbox task at once; retries wait for this).
+    "process-alert-outbox": {"task": "alerts.tasks.process_alert_outbox", "schedule": 5.0},
+    "deliver-notifications": {"task": "alerts.tasks.deliver_notifications", "schedule": 5.0},
+    "prune-alert-outbox": {"task": "alerts.tasks.prune_alert_outbox", "schedule": 3600.0},
 }
 
 HEALTH = {
@@ -269,6 +280,13 @@ SOURCEMAPS = {
     # Parsed source maps kept per worker process: at most this many, of this many input bytes.
     "CACHE_ENTRIES": env.int("SOURCEMAP_CACHE_ENTRIES", default=64),
     "CACHE_BYTES": env.int("SOURCEMAP_CACHE_BYTES", default=128 * 1024 * 1024),
+}
+
+ALERTS = {
+    # Alerts per project and clock hour; past it, fires are held and the team gets one summary mail.
+    "MAX_PER_PROJECT_PER_HOUR": env.int("ALERTS_MAX_PER_PROJECT_PER_HOUR", default=30),
+    # Webhooks to loopback, private, link-local (metadata) addresses are refused unless this is set.
+    "WEBHOOK_ALLOW_PRIVATE": env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False),
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -5,6 +5,8 @@ from django.urls import include, path, re_path
 from django.views.generic.base import RedirectView
 
 from accounts.views import admin_login, login
+from alerts import api as alerts_api
+from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
 from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
@@ -25,6 +27,11 @@ api_patterns = [
     path("issues/<str:issue_id>/", api_issues.IssueView.as_view()),
     path("issues/<str:issue_id>/comments/", api_issues.IssueCommentsView.as_view()),
     path("issues/<str:issue_id>/comments/<str:note_id>/", api_issues.IssueCommentView.as_view()),
+    path("projects/<slug:org_slug>/<slug:project_slug>/rules/", alerts_api.ProjectRulesView.as_view()),
+    path(
+        "projects/<slug:org_slug>/<slug:project_slug>/rules/<int:rule_id>/",
+        alerts_api.ProjectRuleView.as_view(),
+    ),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
     path("issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
@@ -96,6 +103,26 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/bulk/",
         views_triage.bulk_action,
         name="issue-bulk",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/",
+        alerts_views.rule_list,
+        name="alert-rules",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/new/",
+        alerts_views.rule_edit,
+        name="alert-rule-new",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/",
+        alerts_views.rule_edit,
+        name="alert-rule-edit",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/<str:action>/",
+        alerts_views.rule_action,
+        name="alert-rule-action",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/merge/",

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 
-from alerts.dispatch import issues_changed
+from alerts.dispatch import batch_committed, record_batch
 from core.dispatch import send_task
 from core.memory import return_freed_memory
 from core.sql import drop_broken_connection
@@ -139,8 +139,8 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
         with transaction.atomic():
             result = _store_batch(project_id, batch)
             write_outcomes(_outcomes(project_id, batch, result, day))
-        # After the commit for now; once alerts keep an outbox, this call moves into the block above.
-        issues_changed(project_id, result.new_issue_ids, result.regressed_issue_ids)
+            alert_facts = record_batch(project_id, result)
+        batch_committed(alert_facts)
         _train_dictionary_if_due(project_id, result)
         results.append(result)
     return results
@@ -226,6 +226,8 @@ def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> Store
         merged.new_issue_ids += one.new_issue_ids
         merged.regressed_issue_ids += one.regressed_issue_ids
         merged.unignored_issue_ids += one.unignored_issue_ids
+        for issue_id, stored in one.events_by_issue.items():
+            merged.events_by_issue.setdefault(issue_id, []).extend(stored)
     for row in rows:
         try:
             with transaction.atomic():

@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Min
 
 from core.sql import execute, fetch, insert_rows, placeholders
 
+from .buckets import merge_buckets
 from .models import Event, GroupHash, Issue, IssueTag, IssueUser
 from .payload import decode_event_data
 
@@ -58,6 +59,7 @@ def merge_issues(target: Issue, sources: list[Issue]) -> Issue:
     times_seen = sum(
         Issue.objects.filter(pk__in=[target.pk, *source_ids]).values_list("times_seen", flat=True)
     )
+    merge_buckets(target.pk, source_ids)
     Issue.objects.filter(pk__in=source_ids).delete()
     Issue.objects.filter(pk=target.pk).update(
         times_seen=times_seen,

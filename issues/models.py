@@ -265,3 +265,45 @@ class IssueSubscription(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issue", "user"], name="uniq_issue_subscription")]
+
+
+class IssueHourBucket(models.Model):
+    """Events and distinct users of one issue in one hour (by the time the event was received),
+    upserted by the batch writer in the batch's transaction (issues/buckets.py). Charts, sparklines
+    and the alert triggers read these, never the events table: events expire, buckets stay exact."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    times_seen = models.BigIntegerField(default=0)
+    users = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "hour"], name="uniq_issue_hour_bucket")]
+        indexes = [models.Index(fields=["hour"], name="issue_hour_bucket_hour_idx")]
+
+
+class IssueMinuteBucket(models.Model):
+    """Events of one issue in one minute, kept a few hours: the short windows of alert triggers."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    times_seen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issue", "minute"], name="uniq_issue_minute_bucket")]
+        indexes = [models.Index(fields=["minute"], name="issue_minute_bucket_minute_idx")]
+
+
+class IssueHourUser(models.Model):
+    """Which users an issue saw in an hour, kept a day: makes the hourly `users` exact under
+    redelivery and concurrent workers, and distinct users over windows of whole hours countable."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    user_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "hour", "user_key"], name="uniq_issue_hour_user")
+        ]
+        indexes = [models.Index(fields=["hour"], name="issue_hour_user_hour_idx")]

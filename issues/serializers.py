@@ -11,6 +11,7 @@ from django.urls import reverse
 from releases.models import Release
 from releases.serializers import serialize_release
 
+from .buckets import issue_stats
 from .eventinfo import crash_frame, processing_errors
 from .models import Activity, Event, Issue, IssueSnooze
 from .participation import UserFlags, participants, seen_by, user_flags
@@ -83,7 +84,8 @@ def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .values_list("issue_id", "n")
     )
-    return [serialize_issue(i, flags, comments.get(i.pk, 0)) for i in issues]
+    stats = issue_stats(ids)
+    return [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk]) for i in issues]
 
 
 def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
@@ -106,9 +108,15 @@ def serialize_activity(activity: Activity) -> dict[str, Any]:
     }
 
 
-def serialize_issue(issue: Issue, flags: UserFlags | None = None, num_comments: int = 0) -> dict[str, Any]:
+def serialize_issue(
+    issue: Issue, flags: UserFlags | None = None, num_comments: int = 0, stats: dict[str, list] | None = None
+) -> dict[str, Any]:
+    """`stats`: this issue's entry of buckets.issue_stats (serialize_issues passes the whole page's,
+    fetched in one query); without it, one query for this issue."""
     project = issue.project
     flags = flags or UserFlags()
+    if stats is None:
+        stats = issue_stats([issue.pk])[issue.pk]
     return {
         "id": str(issue.pk),
         "shortId": issue.short_id_display,
@@ -144,6 +152,7 @@ def serialize_issue(issue: Issue, flags: UserFlags | None = None, num_comments: 
         "lastSeen": iso(issue.last_seen),
         "firstRelease": issue.first_release or None,
         "lastRelease": issue.last_release or None,
+        "stats": stats,
     }
 
 

@@ -17,6 +17,7 @@ from core.sql import execute, fetch, insert_rows, placeholders, upsert
 from releases.ingest import record_releases
 
 from . import lifecycle
+from .buckets import record_buckets
 from .models import Issue
 
 
@@ -49,6 +50,8 @@ class StoreResult:
     # Ignored issues whose ignore ended with this batch (more events or users than allowed, or time up).
     unignored_issue_ids: list[int] = field(default_factory=list)
     issue_ids: list[int] = field(default_factory=list)
+    # Per issue, the events of this batch really inserted (alert facts are taken from them).
+    events_by_issue: dict[int, list[PreparedEvent]] = field(default_factory=dict)
 
 
 def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
@@ -70,6 +73,7 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         result.regressed_issue_ids = _update_issues(by_issue)
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
+        record_buckets(by_issue)
         record_releases(
             project_id, inserted, [by_issue[i][0] for i in sorted(new_issue_ids) if i in by_issue]
         )
@@ -78,6 +82,7 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
     result.stored = len(inserted)
     result.new_issue_ids = sorted(i for i in new_issue_ids if i in by_issue)
     result.issue_ids = sorted(by_issue)
+    result.events_by_issue = dict(by_issue)
     return result
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from . import lifecycle
+from .buckets import expire_buckets
 from .dictionaries import projects_due_for_training, train_project_dictionary
 from .retention import run_cleanup
 
@@ -55,3 +56,9 @@ def advance_lifecycle() -> int:
     """The lifecycle's timed changes: `new` -> `ongoing` after 3 days, and ignores whose time is up.
     Idempotent: each pass changes only issues still due, at most BULK_LIMIT of each per run."""
     return len(lifecycle.mark_ongoing()) + len(lifecycle.end_expired_ignores())
+
+
+@shared_task(name="issues.tasks.expire_issue_buckets", ignore_result=True)
+def expire_issue_buckets() -> int:
+    """Idempotent: time buckets past their retention (issues/buckets.py)."""
+    return expire_buckets()

@@ -84,8 +84,9 @@ def test_serve_only_runs_the_roles_asked_for(monkeypatch, settings):
     started = {}
     monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
     call_command("serve", "--only", "worker,scheduler")
-    assert sorted(started) == ["scheduler", "worker"]
+    assert sorted(started) == ["alerts", "scheduler", "worker"]  # the alert worker comes with workers
     assert "celery" in started["worker"][0] and "beat" in started["scheduler"]
+    assert started["alerts"][-3:] == ["4", "--hostname", "alerts@%h"]
     with pytest.raises(CommandError, match="unknown role"):
         call_command("serve", "--only", "web,gpu")
 

@@ -36,12 +36,19 @@ def _commands() -> dict[str, list[str]]:
     celery = [os.path.join(bin_dir, "celery"), "-A", "config", "--quiet"]  # --quiet: no banner
     worker = [
         *celery, "worker", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-        "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+        "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"), "--queues", "celery",
+    ]  # fmt: skip
+    # Alert tasks (queue "alerts", config/settings.py) get a worker of their own: under steady
+    # traffic every ingest worker process is inside a drain of up to 10 s, and an alert waiting for
+    # one would miss its seconds. Threads: delivery waits on SMTP and HTTP, not on the CPU.
+    alerts = [
+        *celery, "worker", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+        "--queues", "alerts", "--pool", "threads", "--concurrency", "4", "--hostname", "alerts@%h",
     ]  # fmt: skip
     beat = [
         *celery, "beat", "--loglevel", "WARNING", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule"),
     ]  # fmt: skip
-    return {"web": web, "worker": worker, "scheduler": beat}
+    return {"web": web, "worker": worker, "alerts": alerts, "scheduler": beat}
 
 
 class Command(BaseCommand):
@@ -51,7 +58,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--only",
             default="",
-            help="comma-separated roles to run on this machine (web, worker, scheduler), for scale-out; "
+            help="comma-separated roles to run on this machine (web, worker, scheduler; worker brings the "
+            "alerts worker along), for scale-out; "
             "default: all of them",
         )
 
@@ -62,7 +70,9 @@ class Command(BaseCommand):
             unknown = sorted(set(roles) - set(commands))
             if unknown:
                 raise CommandError(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(commands)}")
-            commands = {role: commands[role] for role in roles}
+            if "worker" in roles and "alerts" in commands:
+                roles.append("alerts")  # a machine that runs workers also runs the alert worker
+            commands = {role: commands[role] for role in dict.fromkeys(roles)}
         # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
         # the embedded runner's threads would multiply resident memory (issue: <= 200 MB embedded).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")

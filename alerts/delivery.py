@@ -1,0 +1,115 @@
+"""Delivering notifications: each row is claimed by one conditional UPDATE (a lease), sent, then
+marked sent, or rescheduled with exponential backoff and its error kept for the history page.
+
+A worker killed mid-send leaves a lease that expires (LEASE): the row is sent again then, so an
+alert is never lost (at worst one mail repeated after a crash inside the SMTP conversation); two
+workers never hold the same lease, so they never send it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.mail import get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from projects.models import Project
+
+from . import safe_http, webhook
+from .content import alert_content
+from .email import alert_message, summary_message
+from .models import AlertFire, Notification
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(seconds=10)
+LEASE = timedelta(minutes=2)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s, 80 s, 160 s after attempts 1..5."""
+    return FIRST_RETRY * (2 ** max(0, attempts - 1))
+
+
+def due_ids(now: datetime, limit: int) -> list[int]:
+    due = Q(status=Notification.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Notification.Status.SENDING, lease_until__lt=now
+    )
+    return list(
+        Notification.objects.filter(due)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def claim(notification_id: int, now: datetime) -> bool:
+    due = Q(status=Notification.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Notification.Status.SENDING, lease_until__lt=now
+    )
+    return bool(
+        Notification.objects.filter(due, pk=notification_id).update(
+            status=Notification.Status.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    )
+
+
+def deliver_due(limit: int = 20, now: datetime | None = None) -> tuple[int, bool]:
+    """(delivered, more due). Never raises for a failed delivery: that is recorded on its row."""
+    now = now or timezone.now()
+    ids = due_ids(now, limit)
+    delivered = 0
+    for notification_id in ids:
+        if claim(notification_id, now):
+            delivered += deliver_one(Notification.objects.get(pk=notification_id), now)
+    return delivered, len(ids) == limit
+
+
+def deliver_one(notification: Notification, now: datetime) -> int:
+    try:
+        send(notification)
+    except Exception as exc:  # anything: SMTP, HTTP, a template; recorded, retried
+        _failed(notification, exc, now)
+        return 0
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+    )
+    return 1
+
+
+def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    final = notification.attempts >= MAX_ATTEMPTS or isinstance(exc, safe_http.UnsafeDestination)
+    log.warning("notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.FAILED if final else Notification.Status.PENDING,
+        next_attempt_at=now + retry_delay(notification.attempts),
+        lease_until=None,
+        last_error=error,
+    )
+
+
+def send(notification: Notification) -> None:
+    if notification.channel == "summary":
+        project = Project.objects.select_related("organization").get(pk=notification.project_id)
+        hour = datetime.fromisoformat(notification.options["hour"])
+        _send_mail(summary_message(project, hour, notification.target))
+        return
+    fire = AlertFire.objects.select_related("rule").get(pk=notification.fire_id)
+    content = alert_content(fire)
+    if notification.channel == "email":
+        _send_mail(alert_message(content, notification.target))
+    elif notification.channel == "webhook":
+        options = notification.options or {}
+        body, headers = webhook.request_for(
+            options.get("format", "sentry"), options.get("secret", ""), content
+        )
+        safe_http.post(notification.target, body, headers)
+    else:
+        raise ValueError(f"unknown channel {notification.channel!r}")
+
+
+def _send_mail(message) -> None:
+    with get_connection(fail_silently=False) as connection:
+        connection.send_messages([message])

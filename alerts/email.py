@@ -1,0 +1,66 @@
+"""Alert mails: multipart text + HTML, from DEFAULT_FROM_EMAIL through EMAIL_URL's backend.
+
+The subject names the project, the level and the issue's title ("Regression" first for a
+regression); event content is text in the plain part and escaped by Django's templates in the HTML
+part, and control characters never reach a header.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from projects.models import Project
+
+from .content import AlertContent, one_line
+from .models import AlertFire
+
+TRIGGER_WORDS = {
+    "new": "New issue",
+    "regression": "Regression",
+    "frequency": "Frequent issue",
+    "users": "Many users affected",
+    "spike": "Spike",
+}
+
+
+def alert_subject(content: AlertContent) -> str:
+    return one_line(f"[{content.project_label}] {content.headline}", 250)
+
+
+def alert_message(content: AlertContent, to: str) -> EmailMultiAlternatives:
+    context = {"c": content, "trigger_words": TRIGGER_WORDS.get(content.trigger, content.trigger)}
+    message = EmailMultiAlternatives(
+        subject=alert_subject(content),
+        body=render_to_string("alerts/alert_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={"X-LightTrace-Issue": str(content.issue_id)},
+    )
+    message.attach_alternative(render_to_string("alerts/alert_email.html", context), "text/html")
+    return message
+
+
+def summary_message(project: Project, hour: datetime, to: str) -> EmailMultiAlternatives:
+    held = AlertFire.objects.filter(
+        project=project, held=True, created__gte=hour, created__lt=hour + timedelta(hours=1)
+    )
+    context = {
+        "project_label": f"{project.organization.slug}/{project.slug}",
+        "held": held.count(),
+        "issues": held.values("issue_id").distinct().count(),
+        "hour": hour,
+        "cap": settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"],
+        "url": settings.LIGHTTRACE_URL,
+    }
+    message = EmailMultiAlternatives(
+        subject=one_line(f"[{context['project_label']}] {context['held']} alerts held back this hour"),
+        body=render_to_string("alerts/summary_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(render_to_string("alerts/summary_email.html", context), "text/html")
+    return message

@@ -1,0 +1,193 @@
+"""Evaluating the outbox against the rules: fires and notifications, each created ON CONFLICT DO
+NOTHING under a unique key, so a row processed twice (two workers, a retry after a crash) creates
+nothing twice. The matching itself is alerts/rules.py (pure)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.sql import fetch, insert_rows
+from issues.buckets import events_since, hour_of, hourly_counts, users_since
+from issues.models import Issue
+
+from . import recipients, rules
+from .models import AlertFire, AlertOutbox, AlertRule
+
+log = logging.getLogger(__name__)
+OUTBOX_BATCH = 200
+OUTBOX_KEPT = timedelta(days=1)
+
+
+def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tuple[int, int]:
+    """Evaluates up to `limit` outbox rows in one transaction: (rows, notifications created).
+    A crash before the commit leaves the rows for the next run, which redoes the same work."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        pending = AlertOutbox.objects.filter(processed_at__isnull=True).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        rows = list(pending[:limit])
+        if not rows:
+            return 0, 0
+        created = 0
+        by_project: dict[int, list[AlertOutbox]] = defaultdict(list)
+        for row in rows:
+            by_project[row.project_id].append(row)
+        for project_id, project_rows in sorted(by_project.items()):
+            created += _evaluate_project(project_id, project_rows, now)
+        AlertOutbox.objects.filter(pk__in=[r.pk for r in rows]).update(processed_at=now)
+    return len(rows), created
+
+
+def prune_outbox(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    deleted, _ = AlertOutbox.objects.filter(processed_at__lt=now - OUTBOX_KEPT).delete()
+    return deleted
+
+
+def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -> int:
+    rule_list = list(AlertRule.objects.filter(project_id=project_id, enabled=True).order_by("id"))
+    if not rule_list:
+        return 0
+    issues = Issue.objects.select_related("project__organization", "project__team").in_bulk(
+        [r.issue_id for r in rows]
+    )
+    counts = _window_counts(rule_list, [r.issue_id for r in rows if r.events], now)
+    created = 0
+    for row in rows:
+        issue = issues.get(row.issue_id)
+        if issue is None:  # deleted since
+            continue
+        facts = _issue_facts(issue, row)
+        for rule in rule_list:
+            created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now)
+    return created
+
+
+def _apply_rule(rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, now: datetime) -> int:
+    if rule.environment and facts.environment != rule.environment:
+        return 0
+    conditions = rule.conditions if row.events else [
+        c for c in rule.conditions if c.get("id") not in rules.COUNTING
+    ]  # fmt: skip
+    baselines = _baselines(issue.pk, conditions, counts, now)
+    matches = rules.triggered(conditions, facts, counts, baselines)
+    if not matches or not rules.filters_pass(rule.filters, rule.filter_match, facts, now):
+        return 0
+    fire = _fire(rule, issue, row, matches[0], now)
+    if fire is None:
+        return 0
+    if fire.held:
+        return recipients.summary_notifications(fire, now)
+    return recipients.notify(fire, rule, issue, now)
+
+
+def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
+    facts = row.facts or {}
+    return rules.IssueFacts(
+        level=facts.get("level") or issue.level,
+        environment=facts.get("environment", ""),
+        release=facts.get("release") or issue.last_release,
+        tags=[(str(k), str(v)) for k, v in facts.get("tags", [])],
+        first_seen=issue.first_seen,
+        # Assignment arrives with the issue lifecycle; until then every issue is unassigned.
+        assigned=bool(getattr(issue, "assigned_to_id", None) or getattr(issue, "assigned_team_id", None)),
+        is_new=row.is_new,
+        is_regression=row.is_regression,
+    )
+
+
+def _window_counts(rule_list: list[AlertRule], issue_ids: list[int], now: datetime) -> dict:
+    """Per issue, the counts every counting condition of the project's rules needs: one query per
+    distinct window, from the time buckets (never a COUNT over events)."""
+    needed: set[rules.Window] = set()
+    for rule in rule_list:
+        needed |= rules.windows(rule.conditions)
+    counts: dict[int, dict[rules.Window, int]] = defaultdict(dict)
+    for window in sorted(needed, key=lambda w: (w.kind, w.span)):
+        since = now - window.span
+        found = users_since(issue_ids, since) if window.kind == "users" else events_since(issue_ids, since)
+        for issue_id, n in found.items():
+            counts[issue_id][window] = n
+    return counts
+
+
+def _baselines(issue_id: int, conditions: list[dict], counts, now: datetime) -> dict[timedelta, float]:
+    spans = set()
+    for cond in conditions:
+        if cond.get("id") == rules.SPIKE:
+            span = rules.INTERVALS[cond.get("interval", "1h")]
+            # Only a window that reached its floor can spike: skip the baseline query otherwise.
+            if counts.get(rules.Window("events", span), 0) >= int(cond.get("floor", 10)):
+                spans.add(span)
+    result = {}
+    for span in spans:
+        hour_counts = hourly_counts(issue_id, rules.baseline_hours(now, span))
+        result[span] = rules.baseline_from(hour_counts, now, span)
+    return result
+
+
+def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime):
+    """The fire row for this trigger occurrence, or None when it exists already or the action
+    interval holds a counting trigger back."""
+    if match.trigger == "regression":
+        occurrence = f"regression:{row.pk}"  # every regression is its own occurrence
+    elif match.trigger == "new":
+        occurrence = "new"
+    else:
+        if not _claim_interval(rule, issue, now):
+            return None
+        occurrence = f"{match.trigger}:{now.strftime('%Y%m%dT%H%M%S%f')}"
+    held = _over_hourly_cap(issue.project_id, now)
+    inserted = insert_rows(
+        "alerts_alertfire",
+        ["project_id", "rule_id", "issue_id", "occurrence", "trigger", "reason", "facts", "held", "created"],
+        [(issue.project_id, rule.pk, issue.pk, occurrence, match.trigger, match.reason[:300],
+          _json(row.facts), held, now)],
+        conflict=["rule_id", "issue_id", "occurrence"],
+        returning=["id"],
+    )  # fmt: skip
+    if not inserted:
+        return None
+    if match.trigger in ("new", "regression"):
+        _touch_interval(rule, issue, now)
+    return AlertFire.objects.select_related("rule").get(pk=inserted[0][0])
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value or {})
+
+
+def _claim_interval(rule: AlertRule, issue: Issue, now: datetime) -> bool:
+    """One conditional upsert: true for exactly one caller per action interval."""
+    rows = fetch(
+        "INSERT INTO alerts_ruleissuestate (rule_id, issue_id, last_fired) VALUES (%s, %s, %s) "
+        "ON CONFLICT (rule_id, issue_id) DO UPDATE SET last_fired = excluded.last_fired "
+        "WHERE alerts_ruleissuestate.last_fired <= %s RETURNING rule_id",
+        [rule.pk, issue.pk, now, now - timedelta(minutes=rule.frequency)],
+    )
+    return bool(rows)
+
+
+def _touch_interval(rule: AlertRule, issue: Issue, now: datetime) -> None:
+    fetch(
+        "INSERT INTO alerts_ruleissuestate (rule_id, issue_id, last_fired) VALUES (%s, %s, %s) "
+        "ON CONFLICT (rule_id, issue_id) DO UPDATE SET last_fired = excluded.last_fired RETURNING rule_id",
+        [rule.pk, issue.pk, now],
+    )
+
+
+def _over_hourly_cap(project_id: int, now: datetime) -> bool:
+    cap = settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"]
+    if not cap:
+        return False
+    sent = AlertFire.objects.filter(project_id=project_id, held=False, created__gte=hour_of(now)).count()
+    return sent >= cap

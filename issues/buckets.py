@@ -1,0 +1,237 @@
+"""Per-issue time buckets: events per issue per hour (with distinct users) and per minute.
+
+The batch writer calls record_buckets() inside the batch's transaction with the events RETURNING said
+were really inserted, so a redelivered batch adds nothing and concurrent workers add each event once
+(ON CONFLICT upserts, rows in sorted order). Buckets go by the time an event was *received*, not its
+SDK timestamp: a client with a wrong clock cannot put counts into the past or future, and "the last
+M minutes" of an alert trigger means what arrived in the last M minutes.
+
+What is exact:
+* `IssueHourBucket.times_seen` and `IssueMinuteBucket.times_seen`: every stored event counted once.
+* `IssueHourBucket.users`: distinct users of that hour, exact (an `IssueHourUser` row per issue, hour
+  and user decides, inserted ON CONFLICT DO NOTHING). Users of several hours cannot be summed; distinct
+  users over a window of whole hours is exact while the `IssueHourUser` rows are kept
+  (USER_ROWS_KEPT), so user-count triggers look back at most that far, rounded out to whole hours.
+* Daily series are sums of hourly counts (events only).
+
+Retention (expire_buckets, scheduled): hourly buckets HOUR_BUCKETS_KEPT, minute buckets
+MINUTE_BUCKETS_KEPT, user rows USER_ROWS_KEPT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from core.sql import execute, fetch, insert_rows, placeholders
+
+from .models import IssueHourBucket, IssueHourUser, IssueMinuteBucket
+
+if TYPE_CHECKING:
+    from .store import PreparedEvent
+
+HOUR_BUCKETS_KEPT = timedelta(days=90)
+MINUTE_BUCKETS_KEPT = timedelta(hours=3)
+USER_ROWS_KEPT = timedelta(hours=25)
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def record_buckets(by_issue: dict[int, list[PreparedEvent]]) -> None:
+    """Count newly inserted events into their issues' buckets (inside the batch's transaction)."""
+    hours: Counter = Counter()
+    minutes: Counter = Counter()
+    user_rows: set[tuple[int, datetime, str]] = set()
+    for issue_id, events in by_issue.items():
+        for event in events:
+            hours[(issue_id, hour_of(event.received))] += 1
+            minutes[(issue_id, minute_of(event.received))] += 1
+            if event.user_key:
+                user_rows.add((issue_id, hour_of(event.received), event.user_key))
+    new_users = _insert_hour_users(user_rows)
+    # Plain multi-row INSERTs (one statement each): a batch has few distinct issue-hours, and
+    # COPY's temporary table would cost four statements per table.
+    insert_rows(
+        "issues_issuehourbucket",
+        ["issue_id", "hour", "times_seen", "users"],
+        [(i, h, n, new_users.get((i, _key(h)), 0)) for (i, h), n in sorted(hours.items())],
+        conflict=["issue_id", "hour"],
+        update_sql=(
+            "times_seen = issues_issuehourbucket.times_seen + excluded.times_seen, "
+            "users = issues_issuehourbucket.users + excluded.users"
+        ),
+    )
+    insert_rows(
+        "issues_issueminutebucket",
+        ["issue_id", "minute", "times_seen"],
+        [(i, m, n) for (i, m), n in sorted(minutes.items())],
+        conflict=["issue_id", "minute"],
+        update_sql="times_seen = issues_issueminutebucket.times_seen + excluded.times_seen",
+    )
+
+
+def _key(moment: datetime | str) -> str:
+    """One spelling for an hour whether it comes from Python or back from RETURNING (SQLite gives
+    the stored text, PostgreSQL a datetime)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def _insert_hour_users(rows: set[tuple[int, datetime, str]]) -> dict[tuple[int, str], int]:
+    """Users new to their issue's hour, counted per (issue, hour): what RETURNING says was inserted."""
+    inserted = insert_rows(
+        "issues_issuehouruser",
+        ["issue_id", "hour", "user_key"],
+        sorted(rows),
+        conflict=["issue_id", "hour", "user_key"],
+        returning=["issue_id", "hour"],
+    )
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    for issue_id, hour in inserted:
+        counts[(issue_id, _key(hour))] += 1
+    return counts
+
+
+def expire_buckets(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    deleted = 0
+    for model, field, kept in (
+        (IssueMinuteBucket, "minute", MINUTE_BUCKETS_KEPT),
+        (IssueHourUser, "hour", USER_ROWS_KEPT),
+        (IssueHourBucket, "hour", HOUR_BUCKETS_KEPT),
+    ):
+        count, _ = model.objects.filter(**{f"{field}__lt": now - kept}).delete()
+        deleted += count
+    return deleted
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+
+def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[int, dict[str, list]]:
+    """Sentry's `stats` of issue objects for many issues in one query: `24h` (24 hourly points, the
+    last one the current hour) and `30d` (30 daily points, the last one today, UTC), `[[ts, n], ...]`
+    with ts in seconds at the start of each bucket."""
+    ids = sorted(set(issue_ids))
+    now = now or timezone.now()
+    this_hour = hour_of(now)
+    today = this_hour.replace(hour=0)
+    hours = [this_hour - timedelta(hours=n) for n in range(23, -1, -1)]
+    days = [today - timedelta(days=n) for n in range(29, -1, -1)]
+    hourly: dict[int, Counter] = {i: Counter() for i in ids}
+    daily: dict[int, Counter] = {i: Counter() for i in ids}
+    if ids:
+        rows = fetch(
+            "SELECT issue_id, hour, times_seen FROM issues_issuehourbucket "
+            f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s",
+            [*ids, days[0]],
+        )
+        for issue_id, hour, count in rows:
+            moment = datetime.fromisoformat(_key(hour))
+            hourly[issue_id][moment] += count
+            daily[issue_id][moment.replace(hour=0)] += count
+    return {
+        i: {
+            "24h": [[int(h.timestamp()), hourly[i][h]] for h in hours],
+            "30d": [[int(d.timestamp()), daily[i][d]] for d in days],
+        }
+        for i in ids
+    }
+
+
+def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
+    """Events per issue received since `since`: minute buckets for the last MINUTE_BUCKETS_KEPT,
+    hourly buckets (whole hours, rounded out) further back."""
+    ids = sorted(set(issue_ids))
+    if not ids:
+        return {}
+    if timezone.now() - since < MINUTE_BUCKETS_KEPT - timedelta(minutes=5):
+        table, column, start = "issues_issueminutebucket", "minute", minute_of(since)
+    else:
+        table, column, start = "issues_issuehourbucket", "hour", hour_of(since)
+    rows = fetch(
+        f"SELECT issue_id, SUM(times_seen) FROM {table} WHERE issue_id IN ({placeholders(len(ids))}) "
+        f"AND {column} >= %s GROUP BY issue_id",
+        [*ids, start],
+    )
+    found = {issue_id: int(total) for issue_id, total in rows}
+    return {i: found.get(i, 0) for i in ids}
+
+
+def users_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
+    """Distinct users per issue in the hours since `since` (rounded out to whole hours), exact for
+    windows within USER_ROWS_KEPT."""
+    ids = sorted(set(issue_ids))
+    if not ids:
+        return {}
+    rows = fetch(
+        "SELECT issue_id, COUNT(DISTINCT user_key) FROM issues_issuehouruser "
+        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s GROUP BY issue_id",
+        [*ids, hour_of(since)],
+    )
+    found = {issue_id: int(total) for issue_id, total in rows}
+    return {i: found.get(i, 0) for i in ids}
+
+
+def hourly_counts(issue_id: int, hours: Iterable[datetime]) -> dict[datetime, int]:
+    """Events of one issue in the given hours (for a baseline): hours without a bucket count 0."""
+    wanted = sorted({hour_of(h) for h in hours})
+    if not wanted:
+        return {}
+    rows = fetch(
+        "SELECT hour, times_seen FROM issues_issuehourbucket "
+        f"WHERE issue_id = %s AND hour IN ({placeholders(len(wanted))})",
+        [issue_id, *wanted],
+    )
+    found = {_key(hour): int(n) for hour, n in rows}
+    return {h: found.get(_key(h), 0) for h in wanted}
+
+
+def merge_buckets(target_id: int, source_ids: list[int]) -> None:
+    """Buckets of merged issues are added to the target's (before the sources are deleted)."""
+    if not source_ids:
+        return
+    marks = placeholders(len(source_ids))
+    execute(
+        "INSERT INTO issues_issuehouruser (issue_id, hour, user_key) SELECT %s, hour, user_key "
+        f"FROM issues_issuehouruser WHERE issue_id IN ({marks}) "
+        "ON CONFLICT (issue_id, hour, user_key) DO NOTHING",
+        [target_id, *source_ids],
+    )
+    execute(
+        "INSERT INTO issues_issuehourbucket (issue_id, hour, times_seen, users) "
+        "SELECT %s, hour, SUM(times_seen), MAX(users) FROM issues_issuehourbucket "
+        f"WHERE issue_id IN ({marks}) GROUP BY hour ON CONFLICT (issue_id, hour) DO UPDATE SET "
+        "times_seen = issues_issuehourbucket.times_seen + excluded.times_seen, "
+        "users = CASE WHEN excluded.users > issues_issuehourbucket.users THEN excluded.users "
+        "ELSE issues_issuehourbucket.users END",
+        [target_id, *source_ids],
+    )
+    execute(
+        "INSERT INTO issues_issueminutebucket (issue_id, minute, times_seen) "
+        "SELECT %s, minute, SUM(times_seen) FROM issues_issueminutebucket "
+        f"WHERE issue_id IN ({marks}) GROUP BY minute ON CONFLICT (issue_id, minute) DO UPDATE SET "
+        "times_seen = issues_issueminutebucket.times_seen + excluded.times_seen",
+        [target_id, *source_ids],
+    )
+    # Users of the hours whose user rows are all still kept are recounted exactly; older hours keep
+    # the largest of the merged counts (a lower bound).
+    execute(
+        "UPDATE issues_issuehourbucket SET users = (SELECT COUNT(*) FROM issues_issuehouruser u "
+        "WHERE u.issue_id = issues_issuehourbucket.issue_id AND u.hour = issues_issuehourbucket.hour) "
+        "WHERE issue_id = %s AND hour >= %s",
+        [target_id, hour_of(timezone.now()) - USER_ROWS_KEPT + timedelta(hours=1)],
+    )
