@@ -96,8 +96,7 @@ def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
         release=facts.get("release") or issue.last_release,
         tags=[(str(k), str(v)) for k, v in facts.get("tags", [])],
         first_seen=issue.first_seen,
-        # Assignment arrives with the issue lifecycle; until then every issue is unassigned.
-        assigned=bool(getattr(issue, "assigned_to_id", None) or getattr(issue, "assigned_team_id", None)),
+        assigned=issue.assignee_user_id is not None or issue.assignee_team_id is not None,
         is_new=row.is_new,
         is_regression=row.is_regression,
     )
