@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "issues",
     "alerts",
     "usage",
+    "logs",
     "ingest",
     "core",
 ]
@@ -186,6 +187,8 @@ CELERY_BEAT_SCHEDULE = {
     "train-payload-dictionaries": {"task": "issues.tasks.train_due_payload_dictionaries", "schedule": 3600.0},
     # Bounded per run; a backlog larger than one run's budget is continued by the next run.
     "cleanup-retention": {"task": "issues.tasks.cleanup_retention", "schedule": 600.0},
+    # Log partitions for the days ahead, and whole days past retention dropped (logs/tasks.py).
+    "maintain-log-store": {"task": "logs.tasks.maintain_log_store", "schedule": 3600.0},
 }
 
 HEALTH = {
@@ -236,6 +239,19 @@ RETENTION = {
     # the disk. Counts (times_seen, users, tags) stay exact whatever the cap keeps.
     "MAX_EVENTS_PER_ISSUE": env.int("MAX_EVENTS_PER_ISSUE", default=10_000),
 }
+
+LOGS = {
+    # Days a project keeps its structured log records unless it has its own (logs.LogRetention).
+    "RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
+    # Day partitions (PostgreSQL) the scheduler creates ahead of time.
+    "PARTITION_DAYS_AHEAD": 3,
+}
+# The log store's backend (logs/store.py): the engine of the main database.
+LOG_STORE = (
+    "logs.backends.postgres.PostgresLogStore"
+    if _db["ENGINE"].endswith("postgresql")
+    else "logs.backends.sqlite.SqliteLogStore"
+)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
