@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+
 from logs.records import StoredLog
 from logs.services import retention_days
 
