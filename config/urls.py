@@ -6,6 +6,8 @@ from accounts.views import admin_login, login
 from config.health import health, web_health
 from config.status import status_page
 from issues import api, project_settings, views
+from logs import api as logs_api
+from logs import views as logs_views
 from usage.views import organization_usage
 
 api_patterns = [
@@ -14,6 +16,8 @@ api_patterns = [
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
+    path("projects/<slug:org_slug>/<slug:project_slug>/logs/", logs_api.ProjectLogsView.as_view()),
+    path("organizations/<slug:org_slug>/logs/", logs_api.OrganizationLogsView.as_view()),
 ]
 
 urlpatterns = [
@@ -29,6 +33,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/logs/",
+        logs_views.project_logs,
+        name="project-logs",
+    ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
         project_settings.project_settings,

@@ -3,23 +3,11 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.models import Project
+from projects.access import get_project, visible_projects
 
 from .models import Issue
 
-
-def visible_projects(user) -> QuerySet[Project]:
-    projects = Project.objects.select_related("organization")
-    if user.is_superuser:
-        return projects
-    return projects.filter(organization__members__user=user)
-
-
-def get_project(user, org_slug: str, project_slug: str) -> Project:
-    project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
-    if project is None:
-        raise Http404("No such project")
-    return project
+__all__ = ["get_issue", "get_project", "visible_issues", "visible_projects"]
 
 
 def visible_issues(user) -> QuerySet[Issue]:

@@ -10,6 +10,17 @@ from .query.parser import Term
 AttributeValue = str | int | float | bool
 
 
+def attribute_type(value: AttributeValue) -> str:
+    """The protocol's name for a stored value's type (bool before int: a bool is an int in Python)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "double"
+    return "string"
+
+
 @dataclass
 class StoredLog:
     id: str  # 32 hex, derived from the buffered record and the record's place in it (idempotent)

@@ -36,7 +36,7 @@ _ATTRIBUTE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 _BODY_KEYS = {"message", "body"}
 _KEY = re.compile(r"[A-Za-z_@][A-Za-z0-9_.\-@/\[\]]*\Z")
-_TOKEN = re.compile(r'(!?)(?:([^\s:"]+):)?("(?:[^"\\]|\\.)*"?|[^\s"]+)|(\S)')
+_TOKEN = re.compile(r'(!?)(?:([^\s:"]+):)?("(?:[^"\\]|\\.)*"?|[^\s"]*)|(\S)')
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?\Z")
 _OPERATORS = (">=", "<=", ">", "<")
 
@@ -97,6 +97,8 @@ def parse_query(query: str | None) -> list[Term]:
         raise SearchError(f"a search is at most {MAX_QUERY_CHARS} characters")
     terms: list[Term] = []
     for match in _TOKEN.finditer(query):
+        if not match.group(0):
+            continue  # the empty match between two tokens
         bang, key, raw, stray = match.groups()
         if stray is not None:
             raise SearchError(f"unexpected {stray!r} in the search")
@@ -138,7 +140,7 @@ def _term(key: str | None, raw: str, negated: bool) -> Term:
     keys = _ATTRIBUTE_ALIASES.get(lowered, (key,))
     if not quoted and "*" in value:
         return AttributeTerm(keys, pattern=value, negated=negated)
-    return AttributeTerm(keys, _typed_values(value, quoted), negated=negated)
+    return AttributeTerm(keys, typed_values(value, quoted), negated=negated)
 
 
 def _trace_id(value: str) -> str:
@@ -166,7 +168,7 @@ def _comparison(key: str, value: str, negated: bool) -> CompareTerm:
     return CompareTerm(key, operator, float(number), negated)
 
 
-def _typed_values(value: str, quoted: bool) -> tuple[Value, ...]:
+def typed_values(value: str, quoted: bool) -> tuple[Value, ...]:
     """An attribute matches under its own type: 42 the integer (or double) 42 and the string "42";
     true the boolean and the string. A quoted value is a string only."""
     if quoted:
