@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 
@@ -19,7 +20,7 @@ def log_record(
     project_id: int, body: str = "Order placed", *, seconds_ago: float | None = None, **fields
 ) -> StoredLog:
     when = NOW - timedelta(seconds=next(_counter) if seconds_ago is None else seconds_ago)
-    values = {
+    values: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "project_id": project_id,
         "timestamp": when,
