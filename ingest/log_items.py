@@ -12,8 +12,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
 from logs.records import StoredLog
 from logs.services import retention_days
 
@@ -24,9 +22,12 @@ from .record import RecordHeader
 
 
 def prepare_logs(
-    payload: Any, header: RecordHeader, config: ProjectConfig, item_number: int
+    payload: Any, header: RecordHeader, config: ProjectConfig, item_number: int, item_bytes: int
 ) -> list[StoredLog]:
     raws, _ = container_records(payload)
+    # `log_byte` counts each record's share of the item as sent (serializing each record again
+    # would cost more than storing it).
+    share = item_bytes // max(1, len(raws))
     oldest = header.received - timedelta(days=retention_days(config.project_id)).total_seconds()
     prepared = []
     for number, raw in enumerate(raws):
@@ -49,7 +50,7 @@ def prepare_logs(
                 trace_id=record.trace_id,
                 span_id=record.span_id,
                 attributes=dict(record.attributes),
-                size=len(orjson.dumps(raw)),
+                size=share,
             )
         )
     return prepared

@@ -87,7 +87,7 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
             for (category, reason), quantity in client_report_discards(orjson.loads(item.payload)).items():
                 facts[category, "client_discard", reason] += quantity
         elif kind in ("log", "otel_log"):
-            batch.logs += prepare_logs(orjson.loads(item.payload), header, config, number)
+            batch.logs += prepare_logs(orjson.loads(item.payload), header, config, number, len(item.payload))
         # Every other item type is accepted and dropped for now (README, "What is stored").
     if facts:
         batch.record_facts.append((header.record_id, facts))

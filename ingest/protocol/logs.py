@@ -31,6 +31,8 @@ MAX_STRING_CHARS = 4096
 MAX_FUTURE_SECONDS = 3600.0
 
 AttributeValue = str | int | float | bool
+_TYPE_NAMES: dict[type, str] = {str: "string", int: "integer", float: "double", bool: "boolean"}
+_STORED_TYPES = frozenset(_TYPE_NAMES)
 
 
 @dataclass
@@ -95,11 +97,12 @@ def typed_record(raw: dict[str, Any], received: float) -> dict[str, Any]:
 
 
 def flatten(typed: dict[str, Any]) -> LogRecord:
-    """A typed (and scrubbed) record as stored: attribute values carry their type as Python type."""
+    """A typed (and scrubbed) record as stored: attribute values carry their type as Python type.
+    Values were coerced by typed_record; the scrubber only puts strings in their place."""
     attributes: dict[str, AttributeValue] = {}
     for key, attr in typed["attributes"].items():
-        value = _coerce(attr.get("value"), attr.get("type")) if isinstance(attr, dict) else None
-        if value is not None:
+        value = attr.get("value") if type(attr) is dict else None
+        if type(value) in _STORED_TYPES:
             attributes[key] = value
     return LogRecord(
         timestamp=typed["timestamp"],
@@ -140,41 +143,44 @@ def _hex_id(value: Any, length: int) -> str:
 
 def _clip(value: str, limit: int) -> str:
     # PostgreSQL text cannot hold NUL; browsers and C libraries can send it.
-    return value[:limit].replace("\x00", "\ufffd")
+    if len(value) > limit:
+        value = value[:limit]
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _attributes(raw: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         return {}
     kept: dict[str, dict[str, Any]] = {}
     for key, attr in list(raw.items())[:MAX_ATTRIBUTES]:
-        if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+        if type(key) is not str or not key or len(key) > MAX_KEY_CHARS:
             continue
-        if isinstance(attr, dict) and "value" in attr:
+        if type(attr) is dict and "value" in attr:
             value = _coerce(attr["value"], attr.get("type"))
         else:
             value = _coerce(attr, None)  # a bare value, as older SDKs and OTLP bridges send
         if value is not None:
-            kept[_clip(key, MAX_KEY_CHARS)] = {"value": value, "type": attribute_type(value)}
+            kept[_clip(key, MAX_KEY_CHARS)] = {"value": value, "type": _TYPE_NAMES[type(value)]}
     return kept
 
 
 def _coerce(value: Any, declared: Any) -> AttributeValue | None:
     """The value in the type it declares (OTLP JSON sends 64-bit integers as strings); a value that
     does not fit its declared type keeps its own JSON type; arrays and objects become JSON text."""
-    if declared == "integer" and isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    if declared == "double" and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) or isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
+        if declared == "integer":
+            try:
+                return int(value)
+            except ValueError:
+                pass
         return _clip(value, MAX_STRING_CHARS)
+    if kind is int:
+        return float(value) if declared == "double" else value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is bool:
+        return value
     if value is None:
         return None
     try:

@@ -118,6 +118,7 @@ class PostgresLogStore(SqlLogStore):
     def prepare(self, now: datetime) -> None:
         today = now.astimezone(UTC).date()
         ahead = settings.LOGS["PARTITION_DAYS_AHEAD"]
+        self._known_days = existing_partition_days()  # hourly: look, rather than trust the cache
         self._ensure_partitions({today + timedelta(days=n) for n in range(-1, ahead + 1)})
 
     def expire(self, now: datetime, retention_days: dict[int, int], default_days: int) -> int:
