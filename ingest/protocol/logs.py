@@ -32,7 +32,6 @@ MAX_FUTURE_SECONDS = 3600.0
 
 AttributeValue = str | int | float | bool
 _TYPE_NAMES: dict[type, str] = {str: "string", int: "integer", float: "double", bool: "boolean"}
-_STORED_TYPES = frozenset(_TYPE_NAMES)
 
 
 @dataclass
@@ -102,7 +101,7 @@ def flatten(typed: dict[str, Any]) -> LogRecord:
     attributes: dict[str, AttributeValue] = {}
     for key, attr in typed["attributes"].items():
         value = attr.get("value") if type(attr) is dict else None
-        if type(value) in _STORED_TYPES:
+        if isinstance(value, str | int | float):  # bool is an int
             attributes[key] = value
     return LogRecord(
         timestamp=typed["timestamp"],
@@ -167,20 +166,19 @@ def _attributes(raw: Any) -> dict[str, dict[str, Any]]:
 def _coerce(value: Any, declared: Any) -> AttributeValue | None:
     """The value in the type it declares (OTLP JSON sends 64-bit integers as strings); a value that
     does not fit its declared type keeps its own JSON type; arrays and objects become JSON text."""
-    kind = type(value)
-    if kind is str:
+    if isinstance(value, str):
         if declared == "integer":
             try:
                 return int(value)
             except ValueError:
                 pass
         return _clip(value, MAX_STRING_CHARS)
-    if kind is int:
-        return float(value) if declared == "double" else value
-    if kind is float:
-        return value if math.isfinite(value) else None
-    if kind is bool:
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return float(value) if declared == "double" else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if value is None:
         return None
     try:

@@ -90,7 +90,9 @@ def _login(live_stack) -> urllib.request.OpenerDirector:
         pass
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     page = opener.open(live_stack.url + "/login/", timeout=10).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match, "no CSRF token on the login page"
+    token = match.group(1)
     form = urllib.parse.urlencode(
         {"username": "e2e-viewer", "password": "e2e-pass-123", "csrfmiddlewaretoken": token}
     )
@@ -195,3 +197,27 @@ def test_a_flood_of_logs_is_limited_as_log_item_and_errors_still_pass(live_stack
     stored = len(logs(live_stack, "py-logs-quota", org="e2e-logs-quota"))
     assert stored == outcome("log_item", "accepted") and stored <= 50
     assert outcome("log_item", "rate_limited") + stored <= 300
+
+
+def test_opentelemetry_sdk_exports_over_otlp_http(live_stack):
+    dsn = live_stack.create_project("otel-logs")
+    key, project_id = dsn.split("//")[1].split("@")[0], dsn.rsplit("/", 1)[1]
+    app = Path(__file__).parent / "apps" / "otel_logs.py"
+    done = subprocess.run(
+        [sys.executable, str(app), live_stack.url, project_id, key],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = {r["body"]: r for r in wait_for_logs(live_stack, "otel-logs", 2)}
+    low = records["OTel stock low for SKU-9"]
+    assert low["level"] == "warn" and low["severityNumber"] == 13
+    assert low["attributes"]["remaining"] == {"value": 2, "type": "integer"}
+    assert low["attributes"]["ratio"] == {"value": 0.5, "type": "double"}
+    assert low["attributes"]["urgent"] == {"value": True, "type": "boolean"}
+    assert low["attributes"]["service.name"]["value"] == "otel-stock"
+    assert low["traceId"] and low["traceId"] == records["OTel restock failed"]["traceId"]
+    assert bodies(logs(live_stack, "otel-logs", f"trace:{low['traceId']} level:error")) == {
+        "OTel restock failed"
+    }

@@ -15,6 +15,7 @@ import sys
 from wsgiref.util import setup_testing_defaults
 
 import sentry_sdk
+from sentry_sdk import logger as sentry_logger
 from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
 
 dsn, scenario = sys.argv[1], sys.argv[2]
@@ -28,10 +29,10 @@ shop_log = logging.getLogger("shop")
 def app(environ, start_response):
     sentry_sdk.set_user({"id": "42", "email": "alice@example.com", "username": "alice"})
     if environ["PATH_INFO"] == "/checkout":
-        sentry_sdk.logger.info("Checkout started for cart {cart_id}", cart_id=1001)
+        sentry_logger.info("Checkout started for cart {cart_id}", cart_id=1001)
         shop_log.warning("Stock low for %s", "SKU-7")
         raise RuntimeError("payment gateway timed out")
-    sentry_sdk.logger.info("Browsing catalog page {page}", page=3)
+    sentry_logger.info("Browsing catalog page {page}", page=3)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
 
@@ -50,20 +51,20 @@ if scenario == "requests":
     request("/checkout")
     request("/browse")
 elif scenario == "typed":
-    sentry_sdk.logger.warning(
+    sentry_logger.warning(
         "Order {order_id} total {amount} paid {paid} by {customer}",
         order_id=42, amount=9.5, paid=True, customer="bob",
         attributes={"warehouse": "ber-1", "items": 3, "express": False, "weight": 1.25},
     )  # fmt: skip
-    sentry_sdk.logger.error("Payment declined", attributes={"retry": 2, "provider": "stripe"})
-    sentry_sdk.logger.debug("Cache warmed", attributes={"retry": 0})
+    sentry_logger.error("Payment declined", attributes={"retry": 2, "provider": "stripe"})
+    sentry_logger.debug("Cache warmed", attributes={"retry": 0})
 elif scenario == "secrets":
-    sentry_sdk.logger.error(
+    sentry_logger.error(
         "Login for {who} with Authorization: Bearer SECRET-BEARER-01 failed",
         who="carol", password="SECRET-PASSWORD-02",
         attributes={"api_key": "SECRET-APIKEY-03", "card": "4111 1111 1111 1111", "db": "postgres://u:SECRET-URL-04@db/x"},
     )  # fmt: skip
 elif scenario == "flood":
     for n in range(int(sys.argv[3])):
-        sentry_sdk.logger.info("Flood record {n}", n=n)
+        sentry_logger.info("Flood record {n}", n=n)
 sentry_sdk.flush(timeout=60)
