@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
+    path("organizations/<slug:org_slug>/logs/", logs_views.organization_logs, name="organization-logs"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/logs/",

@@ -54,13 +54,12 @@ def _links(request: Request, current: str | None, next_cursor: str | None) -> st
     params = {k: v for k, v in request.query_params.items() if k != "cursor"}
 
     def link(rel: str, cursor: str, results: bool) -> str:
-        url = f"{base}?{urlencode({**params, 'cursor': cursor})}"
-        return f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
+        query = urlencode({**params, "cursor": cursor} if cursor else params)
+        return f'<{base}?{query}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
 
-    # Keyset cursors only go forward; "previous" starts again from the newest records.
-    first = "0-" + "0" * 32 + ":0:0"
+    # Keyset cursors go forward only: "previous" is the first page (newest records) again.
     return ", ".join(
-        [link("previous", first, False), link("next", next_cursor or current or first, bool(next_cursor))]
+        [link("previous", "", False), link("next", next_cursor or current or "", bool(next_cursor))]
     )
 
 

@@ -85,7 +85,7 @@ def test_organization_logs_cover_its_projects_only(setup, make_project):
         [
             log_record(project.id, "from web"),
             log_record(second.id, "from api"),
-            log_record(stranger.id, "hidden"),
+            log_record(stranger.id, "from the stranger"),
         ]
     )
     bodies = {
@@ -99,6 +99,20 @@ def test_organization_logs_cover_its_projects_only(setup, make_project):
     client = Client()
     client.force_login(user)
     assert client.get("/organizations/other/projects/secret/logs/").status_code == 404
+    assert client.get("/organizations/other/logs/").status_code == 404
+    page = client.get("/organizations/acme/logs/?statsPeriod=1h").content.decode()
+    assert "from web" in page and "from api" in page and "from the stranger" not in page
+
+
+def test_previous_link_is_the_first_page(setup):
+    project, _, api = setup
+    store_logs([log_record(project.id, f"r{i}") for i in range(3)])
+    first = api.get("/api/0/projects/acme/web/logs/?statsPeriod=1h&per_page=2")
+    next_url = first["Link"].split(", ")[1]
+    second = api.get(next_url[next_url.index("<") + 1 : next_url.index(">")])
+    previous = second["Link"].split(", ")[0]
+    assert 'results="false"' in previous and "cursor=" not in previous[: previous.index(">")]
+    assert [r["body"] for r in api.get(previous[1 : previous.index(">")]).json()] == ["r0", "r1"]
 
 
 def test_logs_page_escapes_and_shows_facets(setup, client):
