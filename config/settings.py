@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "releases",
     "alerts",
     "usage",
+    "logs",
     "ingest",
     "core",
     "sourcemaps",
@@ -205,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "process-alert-outbox": {"task": "alerts.tasks.process_alert_outbox", "schedule": 5.0},
     "deliver-notifications": {"task": "alerts.tasks.deliver_notifications", "schedule": 5.0},
     "prune-alert-outbox": {"task": "alerts.tasks.prune_alert_outbox", "schedule": 3600.0},
+    # Log partitions for the days ahead, and whole days past retention dropped (logs/tasks.py).
+    "maintain-log-store": {"task": "logs.tasks.maintain_log_store", "schedule": 3600.0},
 }
 
 HEALTH = {
@@ -288,6 +291,18 @@ ALERTS = {
     # Webhooks to loopback, private, link-local (metadata) addresses are refused unless this is set.
     "WEBHOOK_ALLOW_PRIVATE": env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False),
 }
+LOGS = {
+    # Days a project keeps its structured log records unless it has its own (logs.LogRetention).
+    "RETENTION_DAYS": env.int("LOG_RETENTION_DAYS", default=30),
+    # Day partitions (PostgreSQL) the scheduler creates ahead of time.
+    "PARTITION_DAYS_AHEAD": 3,
+}
+# The log store's backend (logs/store.py): the engine of the main database.
+LOG_STORE = (
+    "logs.backends.postgres.PostgresLogStore"
+    if _db["ENGINE"].endswith("postgresql")
+    else "logs.backends.sqlite.SqliteLogStore"
+)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -14,6 +14,8 @@ from projects import api as projects_api
 from releases import api as releases_api
 from sourcemaps import api as sourcemaps_api
 from usage import api as usage_api
+from logs import api as logs_api
+from logs import views as logs_views
 from usage.views import organization_usage
 
 ORG = "organizations/<slug:org_slug>"
@@ -62,6 +64,8 @@ api_patterns = [
     path(f"{PROJECT}/events/", event_api.ProjectEventsView.as_view()),
     path(f"{PROJECT}/events/<str:event_id>/", event_api.ProjectEventView.as_view()),
     path(f"{PROJECT}/stats/", usage_api.ProjectStatsView.as_view()),
+    path("projects/<slug:org_slug>/<slug:project_slug>/logs/", logs_api.ProjectLogsView.as_view()),
+    path("organizations/<slug:org_slug>/logs/", logs_api.OrganizationLogsView.as_view()),
     # Last: every other /api/0/ path and method answers JSON, never an HTML page.
     re_path(r"^.*$", projects_api.unknown_route),
 ]
@@ -83,6 +87,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
+    path("organizations/<slug:org_slug>/logs/", logs_views.organization_logs, name="organization-logs"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/",
@@ -93,6 +98,11 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/<str:version>/",
         release_pages.release_detail,
         name="release-detail",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/logs/",
+        logs_views.project_logs,
+        name="project-logs",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",

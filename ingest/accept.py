@@ -29,6 +29,7 @@ from .protocol.envelope import (
     split_valid_items,
 )
 from .protocol.errors import AuthError, BadRequest, PayloadTooLarge, ProtocolError
+from .protocol.logs import container_records, record_problem
 from .protocol.ratelimits import NEVER_LIMITED, RateLimit, category_quantities, item_category
 from .quotas import consume
 from .record import RecordHeader, encode_record
@@ -92,7 +93,7 @@ def accept_envelope(req: IngestRequest) -> Accepted:
     envelope = parse_envelope(body)
     valid, problems = split_valid_items(envelope)
     valid, more = _check_items(valid)
-    problems += more
+    problems += more + _log_record_problems(valid)
     event_id = _event_id(envelope, valid)
     if not valid:
         return Accepted(event_id=event_id, problems=problems)
@@ -187,6 +188,22 @@ def _check_items(items: list[Item]) -> tuple[list[Item], list[str]]:
     if problems and not kept and all("larger than" in p for p in problems):
         raise PayloadTooLarge("; ".join(problems))
     return kept, problems
+
+
+def _log_record_problems(items: list[Item]) -> list[str]:
+    """Log records that cannot be stored, named for the SDK's 400; the item stays, and the worker
+    stores its valid records and skips these (malformed records never block the others)."""
+    problems: list[str] = []
+    for item in items:
+        if item.headers.get("type") not in ("log", "otel_log"):
+            continue
+        records, item_problems = container_records(_parsed(item))
+        problems += item_problems
+        for number, raw in enumerate(records, 1):
+            reason = record_problem(raw)
+            if reason and len(problems) < 20:  # enough to explain, bounded for a hostile item
+                problems.append(f"log item: record {number}: {reason}")
+    return problems
 
 
 def _parsed(item: Item) -> dict:

@@ -19,6 +19,7 @@ from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
 from .backoff import FailureLog
 from .buffer import BacklogFull, BufferUnavailable
 from .keys import KeysUnavailable
+from .otlp import accept_otlp_logs, otlp_answer_body
 from .protocol.errors import BadRequest, ProtocolError
 from .protocol.ratelimits import format_header, retry_after
 
@@ -31,7 +32,8 @@ CORS_ALLOW_HEADERS = (
     "authentication, authorization, content-encoding, transfer-encoding, baggage, sentry-trace"
 )
 CORS_EXPOSE_HEADERS = "x-sentry-error, x-sentry-rate-limits, retry-after"
-ACCEPTORS = {"envelope": accept_envelope, "store": accept_store}
+OTLP_KINDS = {"integration/otlp/v1/logs"}
+ACCEPTORS = {"envelope": accept_envelope, "store": accept_store, "integration/otlp/v1/logs": accept_otlp_logs}
 
 
 @dataclass
@@ -98,9 +100,15 @@ def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) ->
         # Hostile input must never surface as a 500; the reason stays generic on purpose.
         log.info("rejected malformed request for project %s: %s", project_id, type(exc).__name__)
         return _json(400, {"detail": f"malformed request ({type(exc).__name__})"})
-    body_json = {"id": accepted.event_id} if accepted.event_id else {}
     # Limits hit by some items only: the rest was accepted, and SDKs back off for those categories.
     extra = {"X-Sentry-Rate-Limits": format_header(accepted.rate_limits)} if accepted.rate_limits else {}
+    if kind in OTLP_KINDS:
+        # OTLP answers 200 with the records it did not store named in `partialSuccess`.
+        body, content_type = otlp_answer_body(
+            accepted, headers.get("Content-Type") or headers.get("content-type") or ""
+        )
+        return Answer(200, body, {"Content-Type": content_type, **extra})
+    body_json = {"id": accepted.event_id} if accepted.event_id else {}
     if accepted.problems:
         # Valid items beside the bad ones were kept and queued; the SDK learns what was dropped.
         detail = {"detail": "some items were invalid and dropped", "causes": accepted.problems, **body_json}

@@ -17,7 +17,9 @@ from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
 from issues.store import PreparedEvent
 from sourcemaps.process import resolve_source_maps
+from logs.records import StoredLog
 
+from .log_items import prepare_logs
 from .project_config import ProjectConfig, get_project_config
 from .protocol.client_reports import client_report_discards
 from .protocol.decompress import decompress
@@ -46,6 +48,7 @@ class ProjectBatch:
     organization_id: int = 0
     events: list[PreparedEvent] = field(default_factory=list)
     attachments: list[PreparedAttachment] = field(default_factory=list)
+    logs: list[StoredLog] = field(default_factory=list)
     # Per buffered record (its id, None for records from before ids): outcomes the event writer
     # cannot deduplicate, {(category, outcome, reason): quantity}: client discards, attachments.
     record_facts: list[tuple[str | None, Counter]] = field(default_factory=list)
@@ -74,7 +77,7 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
     body = decompress(body, header.content_encoding, settings.INGEST["MAX_ENVELOPE_BYTES"])
     envelope = parse_envelope(body)
     facts: Counter = Counter()
-    for item in envelope.items:
+    for number, item in enumerate(envelope.items):
         kind = item.headers.get("type")
         if kind == "event":
             batch.events.append(prepare_event(orjson.loads(item.payload), header, config))
@@ -84,6 +87,8 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
         elif kind == "client_report":
             for (category, reason), quantity in client_report_discards(orjson.loads(item.payload)).items():
                 facts[category, "client_discard", reason] += quantity
+        elif kind in ("log", "otel_log"):
+            batch.logs += prepare_logs(orjson.loads(item.payload), header, config, number, len(item.payload))
         # Every other item type is accepted and dropped for now (README, "What is stored").
     if facts:
         batch.record_facts.append((header.record_id, facts))

@@ -17,6 +17,7 @@ from core.memory import return_freed_memory
 from core.sql import drop_broken_connection
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
+from logs.store import get_log_store
 from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
 
 from . import shutdown
@@ -138,7 +139,9 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     for project_id, batch in sorted(prepare_entries(payloads).items()):  # one lock order for all
         with transaction.atomic():
             result = _store_batch(project_id, batch)
-            write_outcomes(_outcomes(project_id, batch, result, day))
+            outcomes = _outcomes(project_id, batch, result, day)
+            outcomes.update(_store_logs(project_id, batch, day))
+            write_outcomes(outcomes)
             alert_facts = record_batch(project_id, result)
         batch_committed(alert_facts)
         _train_dictionary_if_due(project_id, result)
@@ -155,6 +158,32 @@ def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, day) ->
         for (category, outcome, reason), quantity in facts.items():
             outcomes[(org, project_id, day, category, outcome, reason)] += quantity
     return outcomes
+
+
+def _store_logs(project_id: int, batch: ProjectBatch, day, attempts: int = 2) -> Counter:
+    """Log records in a savepoint of the batch's transaction; the outcomes count the records the
+    store says were new (`log_item`) and their bytes as sent (`log_byte`), so a redelivered batch
+    counts nothing twice."""
+    if not batch.logs:
+        return Counter()
+    try:
+        with transaction.atomic():
+            new = get_log_store().write(batch.logs)
+    except IntegrityError:
+        if attempts > 1:  # another worker created the same day partition meanwhile
+            return _store_logs(project_id, batch, day, attempts - 1)
+        raise
+    except DataError:
+        log.exception("dropped %d log records the database refused (project %s)", len(batch.logs), project_id)
+        return Counter()
+    org = batch.organization_id
+    size = sum(record.size for record in batch.logs if record.id in new)
+    return Counter(
+        {
+            (org, project_id, day, "log_item", "accepted", ""): len(new),
+            (org, project_id, day, "log_byte", "accepted", ""): size,
+        }
+    )
 
 
 def _first_time_facts(record_facts: list[tuple[str | None, Counter]]) -> list[Counter]:

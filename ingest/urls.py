@@ -6,4 +6,9 @@ from . import views
 urlpatterns = [
     re_path(r"^api/(?P<project_id>\d+)/envelope/?$", views.envelope_endpoint, name="ingest-envelope"),
     re_path(r"^api/(?P<project_id>\d+)/store/?$", views.store_endpoint, name="ingest-store"),
+    re_path(
+        r"^api/(?P<project_id>\d+)/integration/otlp/v1/logs/?$",
+        views.otlp_logs_endpoint,
+        name="ingest-otlp-logs",
+    ),
 ]

@@ -33,3 +33,8 @@ def envelope_endpoint(request: HttpRequest, project_id: str) -> HttpResponse:
 @csrf_exempt
 def store_endpoint(request: HttpRequest, project_id: str) -> HttpResponse:
     return _serve(request, "store", project_id)
+
+
+@csrf_exempt
+def otlp_logs_endpoint(request: HttpRequest, project_id: str) -> HttpResponse:
+    return _serve(request, "integration/otlp/v1/logs", project_id)

@@ -17,7 +17,7 @@ from core.memory import keep_large_buffers_out_of_the_heap, return_freed_memory
 from .endpoint import handle
 from .http import LARGE_BODY_BYTES, client_ip, read_body
 
-INGEST_PATH = re.compile(r"^/api/(\d+)/(envelope|store)/?$")
+INGEST_PATH = re.compile(r"^/api/(\d+)/(envelope|store|integration/otlp/v1/logs)/?$")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 # The web process serves request bodies of up to 20 MiB: those must not stay resident once answered.
 keep_large_buffers_out_of_the_heap()

@@ -3,16 +3,11 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.models import Organization, Project
+from projects.access import get_organization, get_project, visible_projects
 
 from .models import Issue
 
-
-def visible_projects(user) -> QuerySet[Project]:
-    projects = Project.objects.select_related("organization")
-    if user.is_superuser:
-        return projects
-    return projects.filter(organization__members__user=user)
+__all__ = ["get_issue", "get_organization", "get_project", "parse_id", "visible_issues", "visible_projects"]
 
 
 def parse_id(value: object) -> int | None:
@@ -22,23 +17,6 @@ def parse_id(value: object) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return None
     return int(text)
-
-
-def get_project(user, org_slug: str, project_slug: str) -> Project:
-    project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
-    if project is None:
-        raise Http404("No such project")
-    return project
-
-
-def get_organization(user, org_slug: str) -> Organization:
-    orgs = Organization.objects.filter(slug=org_slug)
-    if not user.is_superuser:
-        orgs = orgs.filter(members__user=user)
-    org = orgs.first()
-    if org is None:
-        raise Http404("No such organization")
-    return org
 
 
 def visible_issues(user) -> QuerySet[Issue]:

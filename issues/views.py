@@ -8,6 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from logs.services import logs_around, serialize_record
+
 from . import lifecycle
 from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
@@ -83,7 +85,17 @@ def issue_detail(
         context.update(_event_context(data, minified=request.GET.get("frames") == "minified"))
         context["grouping"] = grouping_explanation(issue.project, data)
         context["older_id"], context["newer_id"] = neighbour_ids(event)
+        context.update(_logs_context(issue, event))
     return render(request, "issues/issue_detail.html", context)
+
+
+def _logs_context(issue: Issue, event: Event) -> dict:
+    """ "Logs around this error": its trace's records in the organization's projects, else the same
+    user's within five minutes (logs/services.py)."""
+    projects = {p.id: p.slug for p in issue.project.organization.projects.all()}
+    data_user = (decode_event_data(event.data).get("user") or {}) if event.data else {}
+    link, records = logs_around(projects, event.trace_id, data_user, event.timestamp)
+    return {"logs_link": link, "logs_around": [serialize_record(r, projects) for r in records]}
 
 
 def _event_context(data: dict, minified: bool = False) -> dict:

@@ -1,0 +1,75 @@
+"""Log retention: whole day partitions dropped on PostgreSQL, per-project days, the same on SQLite."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from logs.models import LogRetention
+from logs.tasks import maintain_log_store
+
+from .conftest import all_records
+from .factories import NOW, log_record, store_logs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def projects(make_project, settings):
+    settings.LOGS = {**settings.LOGS, "RETENTION_DAYS": 30}
+    return make_project()[0], make_project(org="acme", slug="short")[0]
+
+
+def _ages(project) -> list[int]:
+    return sorted(round((NOW - r.timestamp).total_seconds() / 86400) for r in all_records([project.id]))
+
+
+def test_records_past_their_projects_retention_go(projects):
+    keeps_default, short = projects
+    LogRetention.objects.create(project=short, days=7)
+    for project in projects:
+        store_logs(
+            [log_record(project.id, f"{days} days old", seconds_ago=days * 86400) for days in (1, 10, 40)]
+        )
+    maintain_log_store.run()
+    assert _ages(keeps_default) == [1, 10]
+    assert _ages(short) == [1]
+
+
+@pytest.mark.postgresql
+def test_postgresql_drops_whole_day_partitions_and_creates_the_days_ahead(projects):
+    from logs.backends.postgres import existing_partition_days
+
+    keeps_default, _ = projects
+    store_logs([log_record(keeps_default.id, "old", seconds_ago=40 * 86400)])
+    old_day = (NOW - timedelta(days=40)).date()
+    assert old_day in existing_partition_days()
+    maintain_log_store.run()
+    days = existing_partition_days()
+    today = datetime.now(UTC).date()
+    assert old_day not in days and {today + timedelta(days=n) for n in range(4)} <= days
+    with connection.cursor() as cursor:  # a partition of its own per day, with the parent's indexes
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = %s", [f"logs_record_p{today:%Y%m%d}"]
+        )
+        assert cursor.fetchone()[0] == 5
+
+
+def test_records_older_than_retention_are_not_stored_at_ingest(projects, client, settings):
+    from tests.conftest import post_envelope
+
+    _, short = projects
+    LogRetention.objects.create(project=short, days=7)
+    key = short.keys.first()
+    now = datetime.now(UTC).timestamp()
+    body = (
+        b'{}\n{"type":"log"}\n'
+        + f'{{"items":[{{"timestamp":{now - 8 * 86400},"body":"too old"}},{{"timestamp":{now - 60},"body":"fresh"}}]}}'.encode()
+        + b"\n"
+    )
+    assert post_envelope(client, short.id, body, key=key.public_key).status_code == 200
+    from ingest.tasks import drain_ingest_buffer, reset_drain_state
+
+    reset_drain_state()
+    drain_ingest_buffer.run()
+    assert [r.body for r in all_records([short.id])] == ["fresh"]
