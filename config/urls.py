@@ -10,12 +10,12 @@ from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
 from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
+from logs import api as logs_api
+from logs import views as logs_views
 from projects import api as projects_api
 from releases import api as releases_api
 from sourcemaps import api as sourcemaps_api
 from usage import api as usage_api
-from logs import api as logs_api
-from logs import views as logs_views
 from usage.views import organization_usage
 
 ORG = "organizations/<slug:org_slug>"

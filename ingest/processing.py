@@ -16,8 +16,8 @@ from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, co
 from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
 from issues.store import PreparedEvent
-from sourcemaps.process import resolve_source_maps
 from logs.records import StoredLog
+from sourcemaps.process import resolve_source_maps
 
 from .log_items import prepare_logs
 from .project_config import ProjectConfig, get_project_config
