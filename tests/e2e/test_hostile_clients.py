@@ -112,7 +112,7 @@ class SlowClients:
         while not self.stop.wait(1.0):
             for slot, conn in enumerate(self.sockets):
                 ending = _ending(conn) if conn is not None else "not open"
-                if ending is None:
+                if ending is None and conn is not None:
                     try:
                         conn.sendall(self.kinds[self.slots[slot]][1])
                         continue
