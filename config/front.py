@@ -33,7 +33,7 @@ from config.wsgi import application as wsgi_application  # first: sets Django up
 from core.request_body import BodyPolicy, BodyRefused, ByteBudget, Reservation, receive_body
 from ingest.endpoint import Answer, answer_before_body, with_cors
 from ingest.keys import KeyNotCached, cached_key
-from ingest.wsgi import INGEST_PATH
+from ingest.wsgi import INGEST_PATH, serve_request
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, str]]
@@ -116,7 +116,10 @@ class Front:
             scope, proto, headers, settings.INGEST["MAX_COMPRESSED_BYTES"], reservation
         )
         if body is not None:
-            await self._respond(proto, self.ingest_threads, _environ(scope, body))
+            # No WSGI environ on this path: ingest takes the headers and the body as they are.
+            client = scope.client.rpartition(":")[0].strip("[]") or None
+            answer = await self._in(self.ingest_threads, serve_request, *request, lambda limit: body, client)
+            proto.response_bytes(*answer)
 
     async def _page(self, scope, proto, reservation: Reservation) -> None:
         headers = dict(scope.headers.items())

@@ -64,17 +64,23 @@ class KnownKeys:
         self.loaded_at = self.refreshed_at = float("-inf")
         self.since = None  # wall-clock time the last refresh began (created >= since - overlap)
         self.failed = False
+        self.refreshing = threading.Lock()
 
     def contains(self, public_key: str, now: float) -> bool:
-        """Whether the key exists; refreshes first when the key is missing and the set is due."""
+        """Whether the key exists; refreshes first when the key is missing and the set is due. One
+        refresh at a time: a thread that finds one under way waits for its result (the key may be in
+        it) rather than answer "unknown" from the set before it."""
         if public_key in self.keys:
             return True
-        if not self.due(now):
-            if self.failed:
-                raise KeysUnavailable("the database could not be asked for new keys")
-            return False
-        self._refresh(now)
-        return public_key in self.keys
+        with self.refreshing:
+            if public_key in self.keys:
+                return True
+            if not self.due(now):
+                if self.failed:
+                    raise KeysUnavailable("the database could not be asked for new keys")
+                return False
+            self._refresh(now)
+            return public_key in self.keys
 
     def due(self, now: float) -> bool:
         return (
@@ -89,25 +95,31 @@ class KnownKeys:
         from django.db import DatabaseError
         from django.utils import timezone
 
-        from projects.models import ProjectKey
-
         whole = now - self.loaded_at >= KNOWN_KEYS_RELOAD_SECONDS or self.since is None
         started = timezone.now()
-        self.refreshed_at = now  # also after a failure: the database is asked at most once a period
-        rows = ProjectKey.objects.all() if whole else ProjectKey.objects.filter(created__gte=self.since)
         try:
-            found = set(rows.values_list("public_key", flat=True))
+            found = self._query(whole)
         except DatabaseError as exc:
             drop_broken_connection()
             self.failed = True
+            self.refreshed_at = time.monotonic()  # asked again once the period is over, not per request
             raise KeysUnavailable(str(exc)) from exc
-        self.failed = False
         with _lock:
             if whole:
                 self.keys, self.loaded_at = found, now
             else:
                 self.keys |= found
         self.since = started - _CREATED_OVERLAP
+        self.failed = False
+        # Set last: until now the set was due, so the event loop's cached_key() sent its lookups to a
+        # thread (which waited for this refresh) instead of answering them from the set before it.
+        self.refreshed_at = time.monotonic()
+
+    def _query(self, whole: bool) -> set[str]:
+        from projects.models import ProjectKey
+
+        rows = ProjectKey.objects.all() if whole else ProjectKey.objects.filter(created__gte=self.since)
+        return set(rows.values_list("public_key", flat=True))
 
 
 _known = KnownKeys()

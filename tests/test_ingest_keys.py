@@ -117,3 +117,37 @@ def test_a_key_created_by_another_process_works_after_the_refresh_period(fixture
     monkeypatch.setattr(keys, "KNOWN_KEYS_REFRESH_SECONDS", 0.0)
     info = lookup_key(fresh)
     assert info is not None and info.project_id == project.id
+
+
+def test_a_lookup_during_a_refresh_waits_for_its_result(monkeypatch):
+    """Two requests of one new key at once (an SDK's event and its session): the second must not answer
+    "unknown" from the set as it was before the first one's refresh came back."""
+    import threading
+    import time
+
+    from django.utils import timezone
+
+    new = made_up_key()
+
+    def slow_query(self, whole):
+        time.sleep(0.3)
+        return {new}
+
+    monkeypatch.setattr(keys.KnownKeys, "_query", slow_query)
+    known = keys.KnownKeys()
+    known.loaded_at, known.refreshed_at = time.monotonic(), time.monotonic() - 5  # loaded, now due
+    known.since = timezone.now()
+    answers: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(known.contains(new, time.monotonic())))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+    assert answers == [True, True]
+    monkeypatch.setattr(keys, "_known", keys.KnownKeys())
+    with pytest.raises(KeyNotCached):
+        cached_key(new)  # a set never refreshed (or being refreshed) never answers "unknown"
