@@ -101,6 +101,12 @@ class Serve:
         procs = all_procs()
         return sum(procs[p].ticks for p in descendants(self.process.pid, procs) if "granian" in cmdline(p))
 
+    def web_rss_mb(self) -> float:
+        procs = all_procs()
+        return (
+            sum(procs[p].rss for p in descendants(self.process.pid, procs) if "granian" in cmdline(p)) / 2**20
+        )
+
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=30)
@@ -128,6 +134,7 @@ def hot_path(root: Path, requests: int) -> None:
                 f"max {lat['max_ms']:.1f} ms; web CPU {cpu_ms:.2f} ms per request"
             )
             start += count
+        print(f"  web RSS (granian main + worker) after the load: {serve.web_rss_mb():.1f} MB")
     finally:
         serve.stop()
 

@@ -112,9 +112,8 @@ class Front:
             closing = [("connection", "close")] if _has_body(scope, headers) else []
             proto.response_bytes(early.status, [*early.headers.items(), *closing], early.body)
             return
-        body = await self._receive(
-            scope, proto, headers, settings.INGEST["MAX_COMPRESSED_BYTES"], reservation
-        )
+        limit = settings.INGEST["MAX_COMPRESSED_BYTES"]
+        body = await self._receive(scope, proto, headers, limit, reservation, sdk=True)
         if body is not None:
             # No WSGI environ on this path: ingest takes the headers and the body as they are.
             client = scope.client.rpartition(":")[0].strip("[]") or None
@@ -127,8 +126,11 @@ class Front:
         if body is not None:
             await self._respond(proto, self.page_threads, _environ(scope, body))
 
-    async def _receive(self, scope, proto, headers, limit: int, reservation: Reservation) -> bytes | None:
-        """The whole body, or None after answering why it was refused (then the connection closes)."""
+    async def _receive(
+        self, scope, proto, headers, limit: int, reservation: Reservation, sdk: bool = False
+    ) -> bytes | None:
+        """The whole body, or None after answering why it was refused (then the connection closes);
+        to an SDK (maybe a browser's, from another origin) with the CORS headers it can read."""
         declared = headers.get("content-length")
         if declared is None and "transfer-encoding" not in headers and scope.http_version.startswith("1"):
             return b""  # HTTP/1 has a body only with one of the two headers
@@ -142,7 +144,8 @@ class Front:
             )
             if exc.status == 503:
                 answer.headers["Retry-After"] = "5"
-            answer = with_cors(answer, headers)
+            if sdk:
+                answer = with_cors(answer, headers)
             proto.response_bytes(
                 answer.status, [*answer.headers.items(), ("connection", "close")], answer.body
             )
