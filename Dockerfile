@@ -26,4 +26,6 @@ COPY manage.py ./
 USER lighttrace
 EXPOSE 8000
 VOLUME ["/data"]
-CMD ["sh", "-c", "exec granian --interface wsgi config.wsgi:application --host ${HOST} --port ${PORT} --workers ${WEB_WORKERS:-2} --blocking-threads ${WEB_THREADS:-4} --no-ws --respawn-failed-workers"]
+# The web process exactly as `manage.py serve` starts it (granian's RSGI interface with the web front's
+# timeouts and limits, config/front.py), under the same supervisor.
+CMD ["lighttrace", "serve", "--only", "web"]

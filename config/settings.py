@@ -92,6 +92,19 @@ MIDDLEWARE = [
 ]
 # Longest a web request's database query may run (0: no bound); config/request_budget.py.
 WEB_STATEMENT_TIMEOUT_SECONDS = env.float("WEB_STATEMENT_TIMEOUT_SECONDS", default=10.0)
+# The web front (config/front.py): how long and how much a client may take to send a request, and the
+# threads that run requests once they are whole (ingest and pages apart). README, Privacy and security.
+WEB_FRONT = {
+    "HEADER_SECONDS": env.float("WEB_HEADER_TIMEOUT_SECONDS", default=10.0),
+    "BODY_START_SECONDS": env.float("WEB_BODY_TIMEOUT_SECONDS", default=10.0),
+    "BODY_MIN_RATE": env.float("WEB_BODY_MIN_RATE", default=1000.0),
+    "BODY_MAX_SECONDS": env.float("WEB_BODY_MAX_SECONDS", default=120.0),
+    "MAX_BODY_BYTES": env.int("WEB_MAX_BODY_BYTES", default=32 * 1024 * 1024),
+    "MAX_BUFFERED_BYTES": env.int("WEB_MAX_BUFFERED_BYTES", default=64 * 1024 * 1024),
+    "MAX_CONNECTIONS": env.int("WEB_MAX_CONNECTIONS", default=1024),
+    "INGEST_THREADS": env.int("WEB_THREADS", default=4),
+    "PAGE_THREADS": env.int("WEB_PAGE_THREADS", default=4),
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

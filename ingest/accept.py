@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -71,10 +72,12 @@ class IngestRequest:
     client_ip: str | None
 
 
-def authenticate(auth: AuthInfo | None, project_id: int) -> KeyInfo:
+def authenticate(
+    auth: AuthInfo | None, project_id: int, lookup: Callable[[str], KeyInfo | None] = lookup_key
+) -> KeyInfo:
     if auth is None:
         raise AuthError("missing authentication: send X-Sentry-Auth, Authorization or sentry_key")
-    key = lookup_key(auth.public_key)
+    key = lookup(auth.public_key)
     if key is None:
         raise AuthError("unknown public key")
     if not key.is_active:

@@ -15,12 +15,13 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError
 
-from .accept import IngestRequest, RateLimited, accept_envelope, accept_store
+from .accept import IngestRequest, RateLimited, accept_envelope, accept_store, authenticate
 from .backoff import FailureLog
 from .buffer import BacklogFull, BufferUnavailable
-from .keys import KeysUnavailable
+from .keys import KeyInfo, KeysUnavailable, lookup_key
 from .otlp import accept_otlp_logs, otlp_answer_body
-from .protocol.errors import BadRequest, ProtocolError
+from .protocol.auth import extract_auth
+from .protocol.errors import AuthError, BadRequest, ProtocolError
 from .protocol.ratelimits import format_header, retry_after
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,13 @@ def handle(
     read_body: Callable[[int], bytes],
     client_ip: str | None,
 ) -> Answer:
-    answer = _dispatch(method, kind, project_id, headers, query, read_body, client_ip)
+    answer = answer_before_body(method, kind, project_id, headers, query)
+    if answer is not None:
+        return answer
+    return with_cors(_accept(kind, project_id, headers, query, read_body, client_ip), headers)
+
+
+def with_cors(answer: Answer, headers: Mapping[str, str]) -> Answer:
     origin = headers.get("Origin") or headers.get("origin")
     answer.headers["Access-Control-Allow-Origin"] = origin or "*"
     answer.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
@@ -65,15 +72,47 @@ def handle(
     return answer
 
 
-def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) -> Answer:
+def answer_before_body(
+    method: str,
+    kind: str,
+    project_id: int,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    lookup: Callable[[str], KeyInfo | None] = lookup_key,
+) -> Answer | None:
+    """The answer that needs no body: a preflight, a wrong method, or a key from the headers or query
+    that is missing (store/), unknown (401), disabled or another project's (403). None: read the body
+    (a key that may pass, or an envelope whose header line may carry the DSN). The web front calls
+    it with ingest.keys.cached_key on its event loop, so a refused sender never gets a thread."""
     if method == "OPTIONS":
         allow = {
             "Access-Control-Allow-Methods": "POST, OPTIONS",
             "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
         }
-        return Answer(200, b"", {**allow, "Access-Control-Max-Age": "3600"})
+        return with_cors(Answer(200, b"", {**allow, "Access-Control-Max-Age": "3600"}), headers)
     if method != "POST":
-        return _json(405, {"detail": f"method {method} not allowed; use POST"}, {"Allow": "POST, OPTIONS"})
+        answer = _json(405, {"detail": f"method {method} not allowed; use POST"}, {"Allow": "POST, OPTIONS"})
+        return with_cors(answer, headers)
+    try:
+        auth = extract_auth(headers, query)
+        if auth is None and kind == "store":
+            raise AuthError("missing authentication: send X-Sentry-Auth, Authorization or sentry_key")
+        if auth is not None:
+            authenticate(auth, project_id, lookup)
+    except ProtocolError as exc:
+        return with_cors(_json(exc.status, {"detail": exc.reason}), headers)
+    except (KeysUnavailable, DatabaseError) as exc:
+        return with_cors(_unavailable_answer(exc), headers)
+    return None
+
+
+def _unavailable_answer(exc: Exception) -> Answer:
+    # The database or Redis is down: SDKs keep the event and send it again after Retry-After.
+    _unavailable.failed(exc)
+    return _json(503, {"detail": "ingest is temporarily unavailable, retry later"}, {"Retry-After": "60"})
+
+
+def _accept(kind, project_id, headers, query, read_body, client_ip) -> Answer:
     try:
         body = read_body(settings.INGEST["MAX_COMPRESSED_BYTES"])
         if not body:
@@ -93,9 +132,7 @@ def _dispatch(method, kind, project_id, headers, query, read_body, client_ip) ->
         limits = {"Retry-After": "30", "X-Sentry-Rate-Limits": "30::key:backlog"}
         return _json(429, {"detail": "too many events waiting to be processed; retry later"}, limits)
     except (BufferUnavailable, KeysUnavailable, DatabaseError) as exc:
-        # Redis or the database is down: SDKs keep the event and send it again after Retry-After.
-        _unavailable.failed(exc)
-        return _json(503, {"detail": "ingest is temporarily unavailable, retry later"}, {"Retry-After": "60"})
+        return _unavailable_answer(exc)
     except (RecursionError, MemoryError, UnicodeError, ValueError, TypeError, KeyError) as exc:
         # Hostile input must never surface as a 500; the reason stays generic on purpose.
         log.info("rejected malformed request for project %s: %s", project_id, type(exc).__name__)

@@ -4,7 +4,7 @@ and response objects, URL resolver or middleware (config/wsgi.py routes /api/<id
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -47,31 +47,45 @@ def application(environ: dict[str, Any], start_response: Callable) -> Iterable[b
     if match is None:  # config/wsgi.py only sends matching paths; be safe anyway
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
+    status, headers, body = serve_request(
+        environ.get("REQUEST_METHOD", "GET"),
+        match.group(2),
+        int(match.group(1)),
+        _headers(environ),
+        dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
+        lambda limit: read_body(environ, limit),
+        client_ip(environ),
+    )
+    start_response(_REASONS.get(status, f"{status} Unknown"), headers)
+    return [body]
+
+
+def serve_request(
+    method: str,
+    kind: str,
+    project_id: int,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    read: Callable[[int], bytes],
+    client_ip: str | None,
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One SDK request, from the WSGI callable above or from the web front (config/front.py), which
+    has the headers and the whole body already: (status, headers, body) of the answer."""
     _tidy_connections()
     body_size = 0
 
-    def read(limit: int) -> bytes:
+    def read_counted(limit: int) -> bytes:
         nonlocal body_size
-        body = read_body(environ, limit)
+        body = read(limit)
         body_size = len(body)
         return body
 
     try:
-        answer = handle(
-            environ.get("REQUEST_METHOD", "GET"),
-            match.group(2),
-            int(match.group(1)),
-            _headers(environ),
-            dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
-            read,
-            client_ip(environ),
-        )
+        answer = handle(method, kind, project_id, headers, query, read_counted, client_ip)
     finally:
         _tidy_connections()
     if body_size >= LARGE_BODY_BYTES or answer.status == 413:
         # Rare (SDK envelopes are KBs): a big body, an inflated bomb or an oversized item was just
         # freed; trimming took ~0.1-0.2 ms here and keeps hostile traffic from growing the process.
         return_freed_memory()
-    headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
-    start_response(_REASONS.get(answer.status, f"{answer.status} Unknown"), headers)
-    return [answer.body]
+    return answer.status, [*answer.headers.items(), ("Content-Length", str(len(answer.body)))], answer.body

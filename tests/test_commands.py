@@ -133,3 +133,16 @@ def test_create_api_token_with_scopes(capsys):
     assert ApiToken.objects.get(token_hash=hash_token(token)).scopes == ["project:releases", "org:read"]
     with pytest.raises(CommandError, match="unknown scopes: project:everything"):
         call_command("create_api_token", "ci-bot", "--scopes", "project:everything")
+
+
+def test_serve_runs_the_web_front_with_its_limits(monkeypatch, settings):
+    import json as _json
+
+    settings.WEB_FRONT = {**settings.WEB_FRONT, "HEADER_SECONDS": 2.5, "MAX_CONNECTIONS": 77}
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
+    call_command("serve", "--only", "web")
+    web = " ".join(started["web"])
+    assert "--interface rsgi config.front:front" in web  # bodies received before a thread runs them
+    assert "--http1-header-read-timeout 2500" in web and "--backpressure 77" in web
+    assert "--http 1" in web and "--blocking-threads" not in web

@@ -72,18 +72,38 @@ class _CapReached(PayloadTooLarge):
         self.prefix = b"".join(output.chunks)[: output.max_size]
 
 
+class _Truncated(BadRequest):
+    """The stream ended early; carries what it gave, for :func:`decompress_prefix` (the inner layer
+    of a chain is cut where the outer layer's prefix ends)."""
+
+    def __init__(self, reason: str, output: _Output) -> None:
+        super().__init__(reason)
+        self.prefix = output.result()
+
+
+# In a chain of encodings, each layer but the last is inflated this far at most for a prefix: what
+# the next layer needs to give `size` bytes, unless one layer alone packs more than 16x.
+_CHAIN_LAYER_BYTES = 1024 * 1024
+
+
 def decompress_prefix(body: bytes, encoding: str | None, size: int, whole_cap: int) -> bytes:
     """The first ``size`` bytes (or fewer) of the decoded body, inflating little more than that:
     enough to read an envelope's header line before the sender is known. A chain of several
-    encodings is decoded whole, up to ``whole_cap`` (its inner decoder would see a cut stream)."""
-    if encoding and "," in encoding:
-        return decompress(body, encoding, whole_cap)[:size]
+    encodings is undone layer by layer, each one only as far as the next needs (at most
+    min(``whole_cap``, 1 MiB) per layer), so nobody's body is ever inflated whole before it is known
+    whose it is."""
+    tokens = [token.strip().lower() for token in reversed(encoding.split(","))] if encoding else []
+    layer_cap = min(whole_cap, max(size, _CHAIN_LAYER_BYTES))
+    for index, token in enumerate(tokens):
+        body = _prefix_of_layer(body, token, size if index == len(tokens) - 1 else layer_cap)
+    return body[:size]
+
+
+def _prefix_of_layer(body: bytes, token: str, cap: int) -> bytes:
     try:
-        return decompress(body, encoding, size)
-    except _CapReached as exc:
+        return _decode_one(body, token, cap)[:cap]
+    except (_CapReached, _Truncated) as exc:
         return exc.prefix
-    except PayloadTooLarge:  # no compression: the body itself is longer
-        return body[:size]
 
 
 def decompress(body: bytes, encoding: str | None, max_size: int) -> bytes:
@@ -187,7 +207,7 @@ def _inflate(body: bytes, wbits: int, max_size: int, label: str) -> bytes:
     except _INFLATE_ERRORS as exc:
         raise BadRequest(f"invalid {label} body: {exc}") from exc
     if not d.eof:
-        raise BadRequest(f"invalid {label} body: truncated stream")
+        raise _Truncated(f"invalid {label} body: truncated stream", out)
     return out.result()
 
 
@@ -206,7 +226,7 @@ def _brotli(body: bytes, max_size: int) -> bytes:
     except brotli.error as exc:
         raise BadRequest(f"invalid br body: {exc}") from exc
     if not finished:
-        raise BadRequest("invalid br body: truncated stream")
+        raise _Truncated("invalid br body: truncated stream", out)
     return out.result()
 
 
@@ -235,7 +255,7 @@ def _zstd(body: bytes, max_size: int) -> bytes:
     except zstandard.ZstdError as exc:
         raise BadRequest(f"invalid zstd body: {exc}") from exc
     if started:
-        raise BadRequest("invalid zstd body: truncated stream")
+        raise _Truncated("invalid zstd body: truncated stream", out)
     return out.result()
 
 

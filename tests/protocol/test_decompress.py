@@ -246,3 +246,26 @@ def test_prefix_of_a_bomb_inflates_only_the_prefix(encoding: str) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("chain", ["gzip, gzip", "gzip, br", "zstd, deflate", "br, zstd"])
+def test_prefix_of_a_chained_bomb_inflates_no_layer_whole(chain: str) -> None:
+    """A body encoded twice from a sender not known yet: no layer is inflated to the whole cap."""
+    first, second = (token.strip() for token in chain.split(","))
+    body = ENCODERS[second](BOMBS[first]())
+    tracemalloc.start()
+    try:
+        assert decompress_prefix(body, chain, 64 * 1024, 20 * MiB) == bytes(64 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("chain", ["gzip, gzip", "deflate, zstd", "br, gzip", "identity, gzip"])
+def test_prefix_of_a_chain_is_the_start_of_the_decoded_body(chain: str) -> None:
+    body = DATA
+    for token in (t.strip() for t in chain.split(",")):
+        body = body if token == "identity" else ENCODERS[token](body)
+    assert decompress_prefix(body, chain, 100, 20 * MiB) == DATA[:100]
+    assert decompress(body, chain, 20 * MiB) == DATA

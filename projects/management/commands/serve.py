@@ -17,13 +17,16 @@ from django.core.management.base import BaseCommand, CommandError
 def _commands() -> dict[str, list[str]]:
     bin_dir = os.path.dirname(sys.executable)
     embedded = not settings.REDIS_URL
-    # granian (Rust HTTP/1.1 with keep-alive, WSGI): about 2.4x the ingest throughput of gunicorn's
-    # gthread workers on this path, measured on 2 cores (README, Performance).
+    # granian (Rust HTTP/1.1 with keep-alive): about 2.4x the ingest throughput of gunicorn's gthread
+    # workers on this path, measured on 2 cores (README, Performance). Its RSGI interface, so that
+    # requests are received whole on the event loop before a thread runs them (config/front.py).
+    front = settings.WEB_FRONT
     web = [
-        os.path.join(bin_dir, "granian"), "--interface", "wsgi", "config.wsgi:application",
+        os.path.join(bin_dir, "granian"), "--interface", "rsgi", "config.front:front",
         "--host", os.environ.get("HOST", "127.0.0.1"), "--port", str(settings.PORT),
         "--workers", os.environ.get("WEB_WORKERS", "1" if embedded else "2"),
-        "--blocking-threads", os.environ.get("WEB_THREADS", "4"),
+        "--backpressure", str(front["MAX_CONNECTIONS"]),
+        "--http", "1", "--http1-header-read-timeout", str(int(front["HEADER_SECONDS"] * 1000)),
         "--no-ws", "--log-level", "warning", "--respawn-failed-workers",
     ]  # fmt: skip
     if os.environ.get("ACCESS_LOG"):
