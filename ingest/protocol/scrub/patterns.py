@@ -41,6 +41,12 @@ _VALUE_RE = re.compile(
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 
 
+def _token_shaped(word: str) -> bool:
+    """After "Token" or "Basic" a word is taken for a credential when it looks like one: long, with
+    a digit (so "token expired" or "basic authentication failed" stay readable)."""
+    return len(word) >= 16 and any(c.isdigit() for c in word)
+
+
 def _basic_credentials(token: str) -> bool:
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
@@ -132,9 +138,9 @@ def _find_spans(s: str, cls: Classifier) -> list[tuple[int, int, str]] | None:
             elif scheme == "bearer":
                 ok = True
             elif scheme == "token":
-                ok = len(tok) >= 16 and any(c.isdigit() for c in tok)
-            else:
-                ok = len(tok) >= 8 and _basic_credentials(tok)
+                ok = _token_shaped(tok)
+            else:  # Basic: encoded credentials, or a token-shaped word ("basic plan" stays)
+                ok = (len(tok) >= 8 and _basic_credentials(tok)) or _token_shaped(tok)
             if ok:
                 pos = m.end(2)
                 if spans is None:
