@@ -1,4 +1,5 @@
-"""Login throttling for every login form (the product's and the Django admin's).
+"""Login throttling for every login form (the product's and the Django admin's), and the throttle of
+the password reset form (at the end).
 
 An attempt is counted *before* the password is checked, with one atomic increment per counter, so
 40 parallel guesses cannot test more passwords than the limit allows. Two counters per attempt:
@@ -37,12 +38,12 @@ def counter_keys(username: str, address: str) -> tuple[str, str]:
     )
 
 
-def _count(key: str) -> int:
-    cache.add(key, 0, LOCKOUT_SECONDS)  # the window starts with the first attempt
+def _count(key: str, window: int = LOCKOUT_SECONDS) -> int:
+    cache.add(key, 0, window)  # the window starts with the first attempt
     try:
         return cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, LOCKOUT_SECONDS)
+        cache.set(key, 1, window)
         return 1
 
 
@@ -62,6 +63,26 @@ def release_attempt(username: str, address: str) -> None:
         cache.decr(address_key)
     except ValueError:  # the window ended meanwhile
         pass
+
+
+def forget_failures(username: str) -> None:
+    """The password was just reset by mail: its owner is not locked out by earlier guesses."""
+    cache.delete(counter_keys(username, "")[0])
+
+
+# Password reset mails: each costs a mail sent to someone else's inbox, so an address may ask a few
+# times an hour for one account and not much more for all accounts together. Counted whether or not
+# the address belongs to a user, so the answers say nothing about which ones do.
+MAX_RESETS_PER_EMAIL = 3
+MAX_RESETS_PER_ADDRESS = 10
+RESET_WINDOW_SECONDS = 60 * 60
+
+
+def reserve_reset(email: str, address: str) -> bool:
+    """Counts one reset request; False when the email or the address has used up its requests."""
+    email_count = _count(f"password-reset:email:{_digest(email.strip().lower())}", RESET_WINDOW_SECONDS)
+    address_count = _count(f"password-reset:addr:{_digest(address)}", RESET_WINDOW_SECONDS)
+    return email_count <= MAX_RESETS_PER_EMAIL and address_count <= MAX_RESETS_PER_ADDRESS
 
 
 def _locked_out() -> HttpResponse:

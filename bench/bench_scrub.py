@@ -30,8 +30,8 @@ import orjson
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.protocol import scrub as scrub_module  # noqa: E402
 from ingest.protocol.scrub import DEFAULT_SCRUB_CONFIG, scrub_event  # noqa: E402
+from ingest.protocol.scrub.keys import classifier_for  # noqa: E402
 
 FIXTURE = ROOT / "tests/fixtures/sdk/sentry.python-2.75.0/scope_enrichment.envelope"
 
@@ -178,7 +178,7 @@ def vary(event: dict) -> dict:
 
 def bench(name: str, event: dict, rounds: int, cold: bool) -> None:
     raw = orjson.dumps(event)
-    clean = scrub_module._classifier_for(DEFAULT_SCRUB_CONFIG).clean
+    clean = classifier_for(DEFAULT_SCRUB_CONFIG).clean
     for _ in range(min(200, rounds)):  # warm-up (also fills the key memo)
         scrub_event(vary(orjson.loads(raw)))
     times = []

@@ -264,6 +264,14 @@ PAYLOAD_DICTIONARY = {
     "MAX_AGE_DAYS": env.int("PAYLOAD_DICTIONARY_MAX_AGE_DAYS", default=7),
 }
 
+# CPU time one event may spend evaluating a project's own grouping rules (issues/grouping/budget.py);
+# past it the event is grouped without them and the project's rules are suspended until saved again.
+# Normal rules take 0.1-0.5 ms on a 15-frame event and 15 us a frame on long stack traces.
+GROUPING_RULES_BUDGET = {
+    "CPU_MS": env.float("GROUPING_RULES_BUDGET_MS", default=5.0),
+    "CPU_MS_PER_FRAME": env.float("GROUPING_RULES_BUDGET_MS_PER_FRAME", default=0.05),
+}
+
 RETENTION = {
     # Defaults for new projects; each project can change both on its settings page.
     "EVENT_DAYS": env.int("EVENT_RETENTION_DAYS", default=90),
@@ -321,6 +329,17 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="lighttrace@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A mail server that accepts the connection and then stalls must not hold a web thread for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Password reset links are valid for this long (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

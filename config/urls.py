@@ -83,6 +83,7 @@ urlpatterns = [
     path("status/", status_page, name="status"),
     path("login/", login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("accounts.urls")),
     path("admin/login/", admin_login),  # before admin.site.urls, so the throttled view answers
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import orjson
@@ -15,12 +15,13 @@ from issues.dictionaries import current_dictionary
 from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, compute_title, user_identity
 from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
+from issues.rules_budget import rules_budget, suspend_rules
 from issues.store import PreparedEvent
 from logs.records import StoredLog
 from sourcemaps.process import resolve_source_maps
 
 from .log_items import prepare_logs
-from .project_config import ProjectConfig, get_project_config
+from .project_config import ProjectConfig, forget_project_config, get_project_config
 from .protocol.client_reports import client_report_discards
 from .protocol.decompress import decompress
 from .protocol.envelope import Item, parse_envelope
@@ -106,6 +107,8 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
     # The scrubber drops every original value in _meta; the errors hold the scrubbed copies.
     restore_error_values(event)
     grouping = _group(event, config, config.grouping_config)
+    if grouping.rules_over_budget:
+        config = _without_rules(config, event["event_id"])
     hashes = list(grouping.hashes)
     if config.secondary_grouping_config:
         # Transition window: old-config hashes keep the event in the issues the old config made.
@@ -153,7 +156,17 @@ def _group(event: dict, config: ProjectConfig, config_id: str):
         fingerprint_rules=config.fingerprint_rules,
         enhancements=config.enhancements,
         memo=_grouping_memo,
+        budget=rules_budget(),
     )
+
+
+def _without_rules(config: ProjectConfig, event_id: str) -> ProjectConfig:
+    """The project's rules used up the event's CPU budget: suspend them, for this worker at once
+    (its next envelope of the project loads the settings again) and for the others within the
+    config cache's 10 s."""
+    suspend_rules(config.project_id, event_id)
+    forget_project_config(config.project_id)
+    return replace(config, fingerprint_rules=None, enhancements=None)
 
 
 def _clip(value: str, limit: int) -> str:

@@ -50,6 +50,11 @@ def clear_project_config_cache() -> None:
     _cache.clear()
 
 
+def forget_project_config(project_id: int) -> None:
+    """The project's settings changed under this worker (its rules were suspended): load them again."""
+    _cache.pop(project_id, None)
+
+
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
@@ -60,6 +65,8 @@ def _load(project_id: int) -> ProjectConfig | None:
     project = Project.objects.filter(id=project_id).first()
     if project is None:
         return None
+    # Rules that used up an event's CPU budget stay off until they are saved again.
+    rules_on = project.rules_suspended_at is None
     return ProjectConfig(
         project_id=project_id,
         organization_id=project.organization_id,
@@ -70,8 +77,10 @@ def _load(project_id: int) -> ProjectConfig | None:
         ),
         grouping_config=project.grouping_config or DEFAULT_CONFIG_ID,
         secondary_grouping_config=_secondary(project),
-        fingerprint_rules=_parse(parse_fingerprint_rules, project.fingerprint_rules, project_id),
-        enhancements=_parse(parse_enhancements, project.stacktrace_rules, project_id),
+        fingerprint_rules=_parse(parse_fingerprint_rules, project.fingerprint_rules, project_id)
+        if rules_on
+        else None,
+        enhancements=_parse(parse_enhancements, project.stacktrace_rules, project_id) if rules_on else None,
     )
 
 

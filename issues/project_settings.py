@@ -15,6 +15,7 @@ from projects.models import OrganizationMember, Project
 
 from .access import get_project
 from .grouping import RuleSyntaxError, get_config_ids, parse_enhancements, parse_fingerprint_rules
+from .rules_budget import resume_rules, rules_budget
 
 # How long events are also hashed with the previous config after an upgrade.
 TRANSITION_WINDOW = timedelta(days=30)
@@ -82,7 +83,14 @@ def project_settings(request: HttpRequest, org_slug: str, project_slug: str) -> 
             if updated.grouping_config != previous_config:
                 updated.secondary_grouping_config = previous_config
                 updated.secondary_grouping_expiry = timezone.now() + TRANSITION_WINDOW
+            resume_rules(updated)  # saving the rules tries them again
             updated.save()
             return redirect(request.path + "?saved=1")
-    context = {"project": project, "form": form, "can_manage": manage, "saved": request.GET.get("saved")}
+    context = {
+        "project": project,
+        "form": form,
+        "can_manage": manage,
+        "saved": request.GET.get("saved"),
+        "rules_budget_ms": rules_budget().cpu_seconds * 1000,
+    }
     return render(request, "issues/project_settings.html", context)

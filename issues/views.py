@@ -23,6 +23,7 @@ from .grouping import (
 from .lifecycle import LifecycleError
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
+from .rules_budget import rules_budget
 from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
 from .views_triage import triage_context
@@ -130,19 +131,33 @@ def grouping_explanation(project, data: dict) -> dict:
     """The component tree of the event's grouping, recomputed with the config its hashes were made
     with and the project's current rules; `differs` says when that no longer gives the stored hashes."""
     stored = data.get("_grouping") or {}
-    try:
-        fingerprint_rules = (
-            parse_fingerprint_rules(project.fingerprint_rules) if project.fingerprint_rules else None
-        )
-        enhancements = parse_enhancements(project.stacktrace_rules) if project.stacktrace_rules else None
-    except RuleSyntaxError:
-        fingerprint_rules = enhancements = None
+    fingerprint_rules = enhancements = None
+    if project.rules_suspended_at is None:  # suspended rules group nothing, so they explain nothing
+        try:
+            if project.fingerprint_rules:
+                fingerprint_rules = parse_fingerprint_rules(project.fingerprint_rules)
+            if project.stacktrace_rules:
+                enhancements = parse_enhancements(project.stacktrace_rules)
+        except RuleSyntaxError:
+            fingerprint_rules = enhancements = None
     config_id = stored.get("config_id") or project.grouping_config
-    result = compute_grouping(
-        data, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements
-    ).to_dict()
+    # The page runs the tenant's rules too: the same CPU budget as on the workers.
+    grouping = compute_grouping(
+        data,
+        config_id=config_id,
+        fingerprint_rules=fingerprint_rules,
+        enhancements=enhancements,
+        budget=rules_budget(),
+    )
+    result = grouping.to_dict()
     stored_hashes = stored.get("hashes") or result["hashes"]
-    return {**result, "hashes": stored_hashes, "differs": not set(result["hashes"]) & set(stored_hashes)}
+    differs = not set(result["hashes"]) & set(stored_hashes)
+    return {
+        **result,
+        "hashes": stored_hashes,
+        "differs": differs,
+        "rules_over_budget": grouping.rules_over_budget,
+    }
 
 
 def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:

@@ -74,6 +74,10 @@ class Project(models.Model):
     secondary_grouping_expiry = models.DateTimeField(null=True, blank=True)
     fingerprint_rules = models.TextField(blank=True, default="")
     stacktrace_rules = models.TextField(blank=True, default="")
+    # Set by a worker when the rules above used up an event's CPU budget (issues/rules_budget.py):
+    # events are then grouped without them until the rules are saved again.
+    rules_suspended_at = models.DateTimeField(null=True, blank=True)
+    rules_suspended_event_id = models.CharField(max_length=32, blank=True, default="")
     scrub_extra_fields = models.TextField(blank=True, default="", help_text="One field name per line")
     scrub_safe_fields = models.TextField(blank=True, default="", help_text="One field name per line")
     scrub_ip_addresses = models.BooleanField(default=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .budget import RuleBudget, RulesOverBudget
 from .component import GroupingComponent
 from .config import DEFAULT_CONFIG_ID, get_config_ids
 from .engine import compute_grouping as _compute_grouping
@@ -29,7 +30,9 @@ __all__ = [
     "GroupingMemo",
     "GroupingResult",
     "GroupingVariant",
+    "RuleBudget",
     "RuleSyntaxError",
+    "RulesOverBudget",
     "compute_grouping",
     "get_config_ids",
     "parse_enhancements",
@@ -44,13 +47,21 @@ def compute_grouping(
     fingerprint_rules: FingerprintRules | None = None,
     enhancements: Enhancements | None = None,
     memo: GroupingMemo | None = None,
+    budget: RuleBudget | None = None,
 ) -> GroupingResult:
     """Group one event.  Never raises, whatever the shape of ``event``.
 
     With a ``memo``, events shaped like earlier ones reuse their hashes and title (the result then
-    has no variants); see issues/grouping/memo.py."""
+    has no variants); see issues/grouping/memo.py. With a ``budget``, grouping with the project's
+    rules stops when it has used up that much CPU time, and the event is grouped without them
+    (``result.rules_over_budget``); see issues/grouping/budget.py."""
     return _compute_grouping(
-        event, config_id=config_id, fingerprint_rules=fingerprint_rules, enhancements=enhancements, memo=memo
+        event,
+        config_id=config_id,
+        fingerprint_rules=fingerprint_rules,
+        enhancements=enhancements,
+        memo=memo,
+        budget=budget,
     )
 
 

@@ -16,11 +16,12 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from .budget import RuleBudget, within_budget
 from .builtin_rules import ENHANCEMENT_BASES, FINGERPRINT_BASES
 from .component import EMPTY_HASH, GroupingComponent, hash_values, make
 from .config import GroupingConfig, get_config
 from .enhancements import Enhancements
-from .event import JS_FAMILY, EventView
+from .event import JS_FAMILY, EventView, frame_count
 from .exceptions import Context, chained_exception, stacktrace_strategy, threads_strategy
 from .fingerprint_rules import FingerprintRules
 from .fingerprint_vars import expand_title, resolve_fingerprint
@@ -338,6 +339,7 @@ def compute_grouping(
     fingerprint_rules: FingerprintRules | None = None,
     enhancements: Enhancements | None = None,
     memo: GroupingMemo | None = None,
+    budget: RuleBudget | None = None,
 ) -> GroupingResult:
     from .config import DEFAULT_CONFIG_ID
 
@@ -349,11 +351,33 @@ def compute_grouping(
     if not isinstance(enhancements, Enhancements):
         enhancements = None
     try:
-        if memo is not None:
-            return compute_memoized(event, config, fingerprint_rules, enhancements, memo)
-        return compute(event, config, fingerprint_rules, enhancements)
+        if budget is None or not (fingerprint_rules or (enhancements is not None and enhancements.rules)):
+            return _compute_any(event, config, fingerprint_rules, enhancements, memo)
+        # Parsing and compiling the rules (once per process and rule text) is not part of the budget.
+        _combined_enhancements(config.enhancements_base, enhancements)
+        result = within_budget(
+            lambda: _compute_any(event, config, fingerprint_rules, enhancements, memo),
+            budget,
+            frame_count(event),
+        )
+        if result is None:
+            result = _compute_any(event, config, None, None, memo)
+            result.rules_over_budget = True
+        return result
     except Exception as exc:  # noqa: BLE001 - grouping must never take the ingest worker down
         return _failure_result(config, event, exc)
+
+
+def _compute_any(
+    event: Mapping[str, Any],
+    config: GroupingConfig,
+    fingerprint_rules: FingerprintRules | None,
+    enhancements: Enhancements | None,
+    memo: GroupingMemo | None,
+) -> GroupingResult:
+    if memo is not None:
+        return compute_memoized(event, config, fingerprint_rules, enhancements, memo)
+    return compute(event, config, fingerprint_rules, enhancements)
 
 
 def _failure_result(config: GroupingConfig, event: Mapping[str, Any], exc: Exception) -> GroupingResult:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import budget
 from .enhancement_rules import EXCEPTION_KEYS, Action, EnhancementRule, Matcher, bool_from_string
 from .event import Exc, Frame, behavior_family
 from .glob import compile_glob, literal_alternation, normalize_path, path_match
@@ -184,10 +185,12 @@ class RuleSet:
             if key in _PATH_KEYS:
                 value = "/" + value
             if regex.search(value) is not None:
+                budget.spend(len(by_literal))
                 for literal, members in by_literal:
                     if literal in value:
                         maybe.extend(members)
         rules = self.rules
+        budget.spend(len(maybe))
         result = tuple(sorted(i for i in maybe if rules[i].static_ok(mf)))
         if len(self.memo) >= self.memo_limit:
             self.memo.clear()
@@ -203,8 +206,12 @@ class RuleSet:
         the caller adds to it while it applies rules.
         """
         per_rule: dict[int, list[int]] = {}
+        deadline = budget.current()
         for fi, mf in enumerate(mfs):
-            for ri in self.candidates(mf):
+            candidates = self.candidates(mf)
+            if deadline is not None:
+                deadline.spend(len(candidates) + 1)
+            for ri in candidates:
                 per_rule.setdefault(ri, []).append(fi)
         every = list(range(len(mfs)))
         for ri in sorted(per_rule.keys() | set(self.always)):
@@ -214,6 +221,7 @@ class RuleSet:
             if rule.exc_tests and not all(t(exc) for t in rule.exc_tests):
                 continue
             frames = per_rule.get(ri, every)
+            budget.spend(len(frames))
             idxs = [fi for fi in frames if rule.dynamic_ok(mfs, fi)] if rule.dynamic else frames
             if idxs:
                 yield rule, idxs

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import budget
 from .component import GroupingComponent
 from .enhancement_rules import Action, EnhancementRule, parse_rules_text
 from .enhancement_ruleset import CompiledRule, MatchFrame, RuleSet, compile_rule
@@ -96,16 +97,25 @@ class Enhancements:
         if not frames or not self.classifier:
             return
         mfs = _match_frames(frames, event_platform)
+        ruleset = self._ruleset(0, mfs)  # built once per process and platform: not the event's cost
+        with budget.section():
+            self._classify(frames, mfs, ruleset, exc)
+
+    def _classify(
+        self, frames: list[Frame], mfs: list[MatchFrame], ruleset: RuleSet, exc: Exc | None
+    ) -> None:
         n = len(frames)
         categories = {mf.category for mf in mfs if mf.category}
-        for rule, idxs in self._ruleset(0, mfs).matches(mfs, exc, categories):
+        for rule, idxs in ruleset.matches(mfs, exc, categories):
             for idx in idxs:
                 for action in rule.actions:
                     if action.name == "category":
                         frames[idx].category = mfs[idx].category = str(action.value)
                         categories.add(str(action.value))
                         continue
-                    for j in _span(idx, action.range, n):
+                    span = _span(idx, action.range, n)
+                    budget.spend(len(span))
+                    for j in span:
                         frame = frames[j]
                         if frame.in_app != action.flag:
                             frame.in_app = mfs[j].in_app = action.flag
@@ -126,10 +136,17 @@ class Enhancements:
         if not frames or not self.contributes:
             return None, None
         mfs = _match_frames(frames, event_platform)
-        n = len(frames)
+        ruleset = self._ruleset(1, mfs)
+        with budget.section():
+            return self._assemble(components, mfs, ruleset, exc)
+
+    def _assemble(
+        self, components: list[GroupingComponent], mfs: list[MatchFrame], ruleset: RuleSet, exc: Exc | None
+    ) -> tuple[bool | None, str | None]:
+        n = len(mfs)
         variables: dict[str, tuple[object, str]] = {}
         categories = {mf.category for mf in mfs if mf.category}
-        for rule, idxs in self._ruleset(1, mfs).matches(mfs, exc, categories):
+        for rule, idxs in ruleset.matches(mfs, exc, categories):
             for idx in idxs:
                 for action in rule.actions:
                     if action.name == "group":
@@ -142,7 +159,9 @@ class Enhancements:
 def _set_group(
     components: list[GroupingComponent], idx: int, n: int, action: Action, description: str
 ) -> None:
-    for j in _span(idx, action.range, n):
+    span = _span(idx, action.range, n)
+    budget.spend(len(span))
+    for j in span:
         comp = components[j]
         if comp.contributes != action.flag:
             verb = "un-ignored" if action.flag else "ignored"

@@ -68,6 +68,19 @@ def values_of(container: Any) -> list[Any]:
     return []
 
 
+def frame_count(event: Mapping[str, Any]) -> int:
+    """Frames of every stack trace of a raw event (exceptions, top level, threads), counted without
+    parsing them."""
+
+    def count(holder: Any) -> int:
+        stacktrace = holder.get("stacktrace") if isinstance(holder, Mapping) else None
+        frames = stacktrace.get("frames") if isinstance(stacktrace, Mapping) else None
+        return len(frames) if isinstance(frames, list) else 0
+
+    holders = [*values_of(event.get("exception")), event, *values_of(event.get("threads"))]
+    return sum(count(holder) for holder in holders)
+
+
 class Frame:
     __slots__ = (
         "function",

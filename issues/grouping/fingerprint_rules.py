@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from . import budget
 from .errors import RuleSyntaxError
 from .event import EventView
 from .fingerprinting import (
@@ -176,9 +177,11 @@ class FingerprintRules:
         if not self.rules:
             return None
         data = EventData(view)
-        for rule, groups in zip(self.rules, self._groups, strict=True):
-            if rule.matches(data, groups):
-                return rule
+        with budget.section():
+            for rule, groups in zip(self.rules, self._groups, strict=True):
+                budget.spend()
+                if rule.matches(data, groups):
+                    return rule
         return None
 
 

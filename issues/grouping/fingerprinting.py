@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import budget
 from .enhancement_rules import bool_from_string
 from .event import EventView, behavior_family
 from .glob import compile_glob, normalize_path, path_match
@@ -137,9 +138,19 @@ class FingerprintRule:
     ) -> bool:
         # every group must be satisfied, each by a single row (frame, exception, ...)
         for match_type, matchers in groups if groups is not None else self.matcher_groups():
-            if not any(all(m.matches(row) for m in matchers) for row in data.rows(match_type)):
+            if not _some_row_matches(data.rows(match_type), matchers):
                 return False
         return True
+
+
+def _some_row_matches(rows: list[dict[str, Any]], matchers: list[FingerprintMatcher]) -> bool:
+    deadline = budget.current()
+    for row in rows:
+        if deadline is not None:
+            deadline.spend(len(matchers))
+        if all(m.matches(row) for m in matchers):
+            return True
+    return False
 
 
 class EventData:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from .glob_automaton import automaton_matcher
+
 Matcher = Callable[[str], bool]
 
 
@@ -126,50 +128,40 @@ def compile_glob(pattern: str, doublestar: bool = False, ignorecase: bool = Fals
 
     With ``ignorecase`` the caller must pass lower-cased values. Every matcher runs in time linear in
     the value for a given pattern: rules are written by tenants and run on the shared worker, and
-    a backtracking regex for ``*a*a*a*a*a*a?b`` takes minutes on a few thousand characters.
+    a backtracking regex for ``*a*a*a*a*a*a?b`` takes minutes on a few thousand characters. Several
+    stars run as an automaton (glob_automaton.py), which also spends the event's rule budget.
     """
     if ignorecase:
         pattern = pattern.lower()
     pieces = _literal_pieces(pattern, doublestar)
     if pieces is not None:
         return _pieces_matcher(pieces)
-    if pattern.count("*") <= 1:
-        # One star: the regex engine backtracks over one run at most (value x pattern steps).
-        regex = re.compile(glob_to_regex(pattern, doublestar) + r"\Z", re.DOTALL)
-        return lambda v: regex.match(v) is not None
-    return _automaton_matcher(_atoms(pattern, doublestar))
+    atoms = _atoms(pattern, doublestar)
+    stars = [i for i, atom in enumerate(atoms) if atom[0] == "star"]
+    if len(stars) <= 1:
+        return _one_star_matcher(atoms, stars[0] if stars else None)
+    return automaton_matcher(atoms)
 
 
-def _automaton_matcher(atoms: list[Atom]) -> Matcher:
-    """Simulates the glob as a set of positions (Thompson's construction): each character of the
-    value advances every live position once, so a match costs len(value) x len(atoms) at worst."""
-    classes = {i: re.compile(body, re.DOTALL) for i, (kind, body) in enumerate(atoms) if kind == "class"}
-    end = len(atoms)
-
-    def closure(states: set[int]) -> set[int]:
-        for i in sorted(states):  # a star may match nothing: the position after it is live too
-            while i < end and atoms[i][0] == "star":
-                i += 1
-                states.add(i)
-        return states
-
-    def step(i: int, c: str) -> int | None:
-        kind, data = atoms[i]
-        if kind == "star":
-            return i if c != data else None
-        if kind == "any" or (kind == "lit" and c == data):
-            return i + 1
-        if kind == "class" and classes[i].fullmatch(c) is not None:
-            return i + 1
-        return None
+def _one_star_matcher(atoms: list[Atom], star: int | None) -> Matcher:
+    """At most one star: every other atom is one character, so what comes before the star matches a
+    prefix of known length and what follows it a suffix; two fixed-length regex matches, no search.
+    (A regex ``head.*tail`` would try the tail at every position: value x pattern steps.)"""
+    if star is None:
+        whole = re.compile("".join(map(_atom_regex, atoms)), re.DOTALL)
+        return lambda v: whole.fullmatch(v) is not None
+    head_atoms, tail_atoms = atoms[:star], atoms[star + 1 :]
+    head = re.compile("".join(map(_atom_regex, head_atoms)), re.DOTALL)
+    tail = re.compile("".join(map(_atom_regex, tail_atoms)), re.DOTALL)
+    head_len, tail_len, barrier = len(head_atoms), len(tail_atoms), atoms[star][1]
 
     def match(value: str) -> bool:
-        states = closure({0})
-        for c in value:
-            states = closure({j for i in states if i < end and (j := step(i, c)) is not None})
-            if not states:
-                return False
-        return end in states
+        cut = len(value) - tail_len
+        if cut < head_len or head.fullmatch(value, 0, head_len) is None:
+            return False
+        if tail.fullmatch(value, cut) is None:
+            return False
+        return not barrier or barrier not in value[head_len:cut]
 
     return match
 

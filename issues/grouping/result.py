@@ -52,6 +52,8 @@ class GroupingResult:
     hashes: list[str]
     variants: list[GroupingVariant]
     title: str | None = None
+    # The project's rules used up the RuleBudget: this result was computed without them.
+    rules_over_budget: bool = False
 
     @property
     def primary_hash(self) -> str:

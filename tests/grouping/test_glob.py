@@ -61,3 +61,27 @@ def test_rule_text_and_rule_lines_are_bounded(parse: str) -> None:
     assert too_long_line.value.line == 2
     with pytest.raises(grouping.RuleSyntaxError):
         parser("\n".join(["error.type:X -> y"] * 5000))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(PATTERN_PARTS, min_size=2, max_size=8),
+    value=st.text(alphabet="abx/[", max_size=30),
+    doublestar=st.booleans(),
+)
+def test_the_automaton_agrees_when_it_runs_out_of_remembered_states(
+    parts: list[str], value: str, doublestar: bool
+) -> None:
+    """Past MAX_STATES sets of positions the automaton stops remembering and steps plain sets."""
+    import issues.grouping.glob_automaton as automaton
+    from issues.grouping.glob import _atoms
+
+    pattern = "".join(parts) + "*a*"
+    saved = automaton.MAX_STATES
+    automaton.MAX_STATES = 3
+    try:
+        matcher = automaton.automaton_matcher(_atoms(pattern, doublestar))
+        assert matcher(value) == _regex_matches(pattern, value, doublestar)
+        assert matcher(value) == _regex_matches(pattern, value, doublestar)  # warm, as full as it gets
+    finally:
+        automaton.MAX_STATES = saved

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.protocol import scrub as scrub_module
 from ingest.protocol.scrub import (
     DEFAULT_SCRUB_CONFIG,
     FILTERED,
@@ -21,6 +20,7 @@ from ingest.protocol.scrub import (
     scrub_log,
     scrub_string,
 )
+from ingest.protocol.scrub import event as scrub_event_module
 
 SDK = Path(__file__).resolve().parent.parent / "fixtures" / "sdk"
 
@@ -780,7 +780,7 @@ def test_fail_closed_on_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(scrub_module, "_walk", broken)
+    monkeypatch.setattr(scrub_event_module, "walk", broken)
     event: dict[str, Any] = {"event_id": "a" * 32, "extra": {"note": "Bearer abc"}, "message": "hello"}
     assert scrub_event(event) is event
     assert event == {"event_id": "a" * 32, "extra": {"note": FILTERED}, "message": FILTERED}
