@@ -3,16 +3,12 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from projects.access import visible_projects
 from projects.models import Project
 
 from .models import Issue
 
-
-def visible_projects(user) -> QuerySet[Project]:
-    projects = Project.objects.select_related("organization")
-    if user.is_superuser:
-        return projects
-    return projects.filter(organization__members__user=user)
+__all__ = ["get_issue", "get_project", "visible_issues", "visible_projects"]
 
 
 def get_project(user, org_slug: str, project_slug: str) -> Project:
