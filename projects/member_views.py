@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -134,12 +135,20 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             membership.accept_invite(invite, request.user)
             return redirect("organization", org.slug)
         if form is not None and form.is_valid():
-            data = form.cleaned_data
-            user = membership.accept_invite_as_new_user(
-                invite, data["username"], data["password1"], data["name"]
-            )
-            if user is None:
-                return render(request, "projects/invite.html", {"invalid": True}, status=404)
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            return redirect("organization", org.slug)
+            return _sign_up(request, invite, form)
     return render(request, "projects/invite.html", {"invite": invite, "org": org, "form": form})
+
+
+def _sign_up(request: HttpRequest, invite, form: SignupForm) -> HttpResponse:
+    data = form.cleaned_data
+    try:
+        user = membership.accept_invite_as_new_user(invite, data["username"], data["password1"], data["name"])
+    except IntegrityError:  # the username was taken since the form checked it
+        form.add_error("username", "This username is taken.")
+        return render(
+            request, "projects/invite.html", {"invite": invite, "org": invite.organization, "form": form}
+        )
+    if user is None:  # the invite was used meanwhile
+        return render(request, "projects/invite.html", {"invalid": True}, status=404)
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    return redirect("organization", invite.organization.slug)

@@ -117,6 +117,12 @@ class Project(models.Model):
         return f"{self.organization.slug}/{self.slug}"
 
     @property
+    def team(self) -> Team | None:
+        """The first of its teams (Sentry's project serializer has `team` beside `teams`); uses a
+        `prefetch_related("teams")` when there is one."""
+        return min(self.teams.all(), key=lambda team: team.pk, default=None)
+
+    @property
     def short_prefix(self) -> str:
         return slugify(self.slug).upper()
 

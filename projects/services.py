@@ -48,7 +48,7 @@ def create_project(
     )
     if owner is not None:
         add_member(org, owner, OrganizationMember.Role.OWNER)
-        (project.teams.order_by("id").first() or team).members.add(owner)
+        (project.team or team).members.add(owner)
     return project, key
 
 

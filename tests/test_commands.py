@@ -36,7 +36,7 @@ def test_create_project_owner(capsys):
     call_command("create_project", "acme", "api", "--owner", "olga")
     project = Project.objects.get(slug="api")
     assert OrganizationMember.objects.get(user=user).role == "owner"
-    assert user in project.teams.get().members.all()
+    assert user in project.team.members.all()
 
 
 def test_create_api_token_creates_superuser_and_prints_token(capsys):
