@@ -87,6 +87,8 @@ urlpatterns = [
     path("admin/login/", admin_login),  # before admin.site.urls, so the throttled view answers
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
+    path("", include("projects.urls")),
+    path("account/", include("accounts.page_urls")),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/logs/", logs_views.organization_logs, name="organization-logs"),
     path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from projects.models import OrganizationMember, Project
+from projects.access import can_manage
+from projects.models import Project
 
 from .access import get_project
 from .grouping import RuleSyntaxError, get_config_ids, parse_enhancements, parse_fingerprint_rules
@@ -62,22 +64,15 @@ class ProjectSettingsForm(forms.ModelForm):
         return self._clean_rules("stacktrace_rules", parse_enhancements)
 
 
-def can_manage(user, project: Project) -> bool:
-    if user.is_superuser:
-        return True
-    roles = (OrganizationMember.Role.OWNER, OrganizationMember.Role.MANAGER)
-    return project.organization.members.filter(user=user, role__in=roles).exists()
-
-
 @login_required
 def project_settings(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    manage = can_manage(request.user, project)
+    manage = can_manage(request.user, project.organization)
     previous_config = project.grouping_config
     form = ProjectSettingsForm(request.POST or None, instance=project)
     if request.method == "POST":
         if not manage:
-            raise Http404("No such page")
+            raise PermissionDenied("Only owners and managers can change these settings")
         if form.is_valid():
             updated = form.save(commit=False)
             if updated.grouping_config != previous_config:

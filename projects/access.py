@@ -14,7 +14,8 @@ from django.http import Http404
 
 from .models import Organization, OrganizationMember, Project
 
-ADMIN_ROLES = frozenset({OrganizationMember.Role.OWNER, OrganizationMember.Role.MANAGER})
+Role = OrganizationMember.Role
+MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
 
 
 def visible_organizations(user) -> QuerySet[Organization]:
@@ -47,12 +48,44 @@ def get_project(user, org_slug: str, project_slug: str) -> Project:
 def role_in(user, org: Organization) -> str | None:
     """The user's role in a visible organization; superusers act as owners."""
     if user.is_superuser:
-        return OrganizationMember.Role.OWNER
+        return Role.OWNER
     return (
         OrganizationMember.objects.filter(organization=org, user=user).values_list("role", flat=True).first()
     )
 
 
 def require_admin(user, org: Organization) -> None:
-    if role_in(user, org) not in ADMIN_ROLES:
+    if not can_manage(user, org):
         raise PermissionDenied("Only owners and managers of the organization may do this.")
+
+
+def can_manage(user, org: Organization) -> bool:
+    return role_in(user, org) in MANAGING_ROLES
+
+
+def organization_and_role(user, org_slug: str, *, manage: bool = False) -> tuple[Organization, str]:
+    """The organization and the user's role in it, for pages that depend on the role: 404 for
+    non-members, 403 without a managing role when `manage`."""
+    org = Organization.objects.filter(slug=org_slug).first()
+    role = role_in(user, org) if org is not None else None
+    if org is None or role is None:
+        raise Http404("No such organization")
+    if manage and role not in MANAGING_ROLES:
+        raise PermissionDenied("Only owners and managers can do this")
+    return org, role
+
+
+def project_and_role(user, org_slug: str, project_slug: str, *, manage: bool = False) -> tuple[Project, str]:
+    org, role = organization_and_role(user, org_slug)
+    project = Project.objects.filter(organization=org, slug=project_slug).first()
+    if project is None:
+        raise Http404("No such project")
+    project.organization = org  # already loaded: saves a query for every template that shows it
+    if manage and role not in MANAGING_ROLES:
+        raise PermissionDenied("Only owners and managers can do this")
+    return project, role
+
+
+def may_grant(actor_role: str, role: str) -> bool:
+    """Managers may hand out the member and manager roles; only owners make owners."""
+    return actor_role == Role.OWNER or (actor_role == Role.MANAGER and role != Role.OWNER)

@@ -58,9 +58,28 @@ class Team(models.Model):
         return self.slug
 
 
+class OrganizationInvite(models.Model):
+    """An invitation to join an organization. Only the SHA-256 of its link's token is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField(blank=True, default="")
+    role = models.CharField(
+        max_length=16, choices=OrganizationMember.Role.choices, default=OrganizationMember.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    accepted = models.DateTimeField(null=True, blank=True)
+
+
 class Project(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="projects")
+    # A project belongs to one or more teams (Sentry's model); members see every project of their
+    # organization, teams say who works on what (and are assignees).
+    teams = models.ManyToManyField(Team, related_name="projects", blank=True)
     slug = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     platform = models.CharField(max_length=64, blank=True, default="")
@@ -100,6 +119,12 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization.slug}/{self.slug}"
+
+    @property
+    def team(self) -> Team | None:
+        """The first of its teams (Sentry's project serializer has `team` beside `teams`); uses a
+        `prefetch_related("teams")` when there is one."""
+        return min(self.teams.all(), key=lambda team: team.pk, default=None)
 
     @property
     def short_prefix(self) -> str:

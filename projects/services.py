@@ -1,9 +1,13 @@
-"""Provisioning: organizations, projects and their keys, created idempotently."""
+"""Provisioning: organizations, teams, projects and their keys."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from .models import Organization, OrganizationMember, Project, ProjectKey, Team
+
+
+class AlreadyExists(Exception):
+    """A slug is taken (the database's unique constraint said so)."""
 
 
 def get_or_create_organization(slug: str) -> Organization:
@@ -28,13 +32,14 @@ def add_member(org: Organization, user: AbstractBaseUser, role: str = Organizati
 def create_project(
     org_slug: str, project_slug: str, platform: str = "", owner: AbstractBaseUser | None = None
 ) -> tuple[Project, ProjectKey]:
+    """Idempotent (manage.py create_project): the same slugs give the same project and DSN."""
     org = get_or_create_organization(org_slug)
     team, _ = Team.objects.get_or_create(organization=org, slug=project_slug)
-    project, _ = Project.objects.get_or_create(
-        organization=org,
-        slug=project_slug,
-        defaults={"name": project_slug, "platform": platform, "team": team},
+    project, created = Project.objects.get_or_create(
+        organization=org, slug=project_slug, defaults={"name": project_slug, "platform": platform}
     )
+    if created:
+        project.teams.add(team)
     if platform and project.platform != platform:
         project.platform = platform
         project.save(update_fields=["platform"])
@@ -45,3 +50,56 @@ def create_project(
         add_member(org, owner, OrganizationMember.Role.OWNER)
         (project.team or team).members.add(owner)
     return project, key
+
+
+def create_organization(slug: str, name: str, owner: AbstractBaseUser) -> Organization:
+    """A new organization (never an existing one) with its creator as owner."""
+    try:
+        with transaction.atomic():
+            org = Organization.objects.create(slug=slug, name=name)
+            OrganizationMember.objects.create(
+                organization=org, user=owner, role=OrganizationMember.Role.OWNER
+            )
+    except IntegrityError as exc:
+        raise AlreadyExists(slug) from exc
+    return org
+
+
+def create_team(org: Organization, slug: str) -> Team:
+    try:
+        with transaction.atomic():
+            return Team.objects.create(organization=org, slug=slug)
+    except IntegrityError as exc:
+        raise AlreadyExists(slug) from exc
+
+
+def add_project(
+    org: Organization, slug: str, name: str, platform: str, teams: list[Team]
+) -> tuple[Project, ProjectKey]:
+    """A new project (never an existing one) in the given teams, or in a new team of its own name."""
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(organization=org, slug=slug, name=name, platform=platform)
+            if not teams:
+                team, _ = Team.objects.get_or_create(organization=org, slug=slug)
+                teams = [team]
+            project.teams.add(*teams)
+            key = ProjectKey.objects.create(project=project)
+    except IntegrityError as exc:
+        raise AlreadyExists(slug) from exc
+    return project, key
+
+
+@transaction.atomic
+def rotate_key(key: ProjectKey) -> ProjectKey:
+    """A new key with the old one's label and rate limit; the old key is disabled (SDKs with its DSN
+    are refused once the ingest key cache expires)."""
+    new = ProjectKey.objects.create(
+        project_id=key.project_id, label=key.label, rate_limit_per_minute=key.rate_limit_per_minute
+    )
+    ProjectKey.objects.filter(pk=key.pk).update(is_active=False)
+    return new
+
+
+def set_key_active(key: ProjectKey, active: bool) -> None:
+    ProjectKey.objects.filter(pk=key.pk).update(is_active=active)

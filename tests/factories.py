@@ -59,6 +59,32 @@ def user_with_membership(project, username: str = "member", superuser: bool = Fa
     return user
 
 
+def organization_with_roles(make_project):
+    """acme/web with an owner (olivia), a manager (manny) and a member (mia); theirs/secret owned by
+    an outsider (otto). Returns (project, key, users by name)."""
+    from django.contrib.auth import get_user_model
+
+    from projects.models import OrganizationMember
+    from projects.services import create_project
+
+    project, key = make_project()
+    users = {}
+    for name, role in (("olivia", "owner"), ("manny", "manager"), ("mia", "member")):
+        users[name] = get_user_model().objects.create_user(username=name, password="pw")
+        OrganizationMember.objects.create(organization=project.organization, user=users[name], role=role)
+    users["otto"] = get_user_model().objects.create_user(username="otto", password="pw")
+    create_project("theirs", "secret", owner=users["otto"])
+    return project, key, users
+
+
+def as_user(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 RICH_EVENT = {
     "event_id": "ab" * 16,
     "level": "error",

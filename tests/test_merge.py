@@ -111,7 +111,7 @@ def test_settings_page_validates_rules_and_members_cannot_edit(make_project, cli
     member = user_with_membership(project)
     client.force_login(member)
     assert client.get("/organizations/acme/projects/web/settings/").status_code == 200
-    assert _settings_post(client, fingerprint_rules="x -> y").status_code == 404
+    assert _settings_post(client, fingerprint_rules="x -> y").status_code == 403
     OrganizationMember.objects.filter(user=member).update(role="owner")
     bad = _settings_post(client, fingerprint_rules="error.type:Foo -> \nthis is not a rule")
     assert bad.status_code == 200 and "rule-error" in bad.content.decode()

@@ -7,28 +7,18 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from projects.models import Organization
+from projects.access import organization_and_role
 
 from .models import Outcome
 from .services import flush_pending, today
 
 
-def _organization(user, slug: str) -> Organization:
-    orgs = (
-        Organization.objects.all() if user.is_superuser else Organization.objects.filter(members__user=user)
-    )
-    org = orgs.filter(slug=slug).first()
-    if org is None:
-        raise Http404("No such organization")
-    return org
-
-
 @login_required
 def organization_usage(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = _organization(request.user, org_slug)
+    org, _ = organization_and_role(request.user, org_slug)
     flush_pending()  # show what ingest counted in the last seconds too
     start = today().replace(day=1)
     month = Outcome.objects.filter(organization=org, day__gte=start)
