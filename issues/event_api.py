@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_bounds, paginated
-from projects.access import get_organization, get_project, visible_projects
+from projects.access import EVENT_READ, TokenScopes, get_organization, get_project, visible_projects
 
 from .access import get_issue
 from .api import neighbour_ids
@@ -32,6 +32,9 @@ def event_detail(event: Event, organization_id: int) -> dict[str, Any]:
 class ProjectEventsView(APIView):
     """Newest received first (the index retention uses); `?full=true` for whole events."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = page_bounds(request, default_limit=100)
@@ -46,6 +49,9 @@ class ProjectEventsView(APIView):
 
 
 class ProjectEventView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
+
     def get(self, request: Request, org_slug: str, project_slug: str, event_id: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         event = Event.objects.filter(project=project, event_id=_normalized_id(event_id)).first()
@@ -56,6 +62,9 @@ class ProjectEventView(APIView):
 
 class EventIdLookupView(APIView):
     """`/organizations/{org}/eventids/{event_id}/`: which project and issue hold an event."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
 
     def get(self, request: Request, org_slug: str, event_id: str) -> Response:
         org = get_organization(request.user, org_slug)
@@ -81,6 +90,9 @@ class EventIdLookupView(APIView):
 class IssueRecommendedEventView(APIView):
     """The event Sentry's issue page opens with: the newest one that carries a trace (so logs and
     spans can be linked) among the newest 100, else the newest."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
 
     def get(self, request: Request, issue_id: str) -> Response:
         issue: Issue = get_issue(request.user, issue_id)

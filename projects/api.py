@@ -16,6 +16,12 @@ from rest_framework.views import APIView
 from core.pagination import page_bounds, paginated
 
 from .access import (
+    MEMBER_READ,
+    ORG_READ,
+    PROJECT_READ,
+    PROJECT_WRITE,
+    TEAM_READ,
+    TokenScopes,
     get_organization,
     get_project,
     require_admin,
@@ -37,11 +43,15 @@ from .serializers import (
 )
 
 
-def _user_scopes(user) -> list[str]:
+def _user_scopes(user, auth) -> list[str]:
+    """What the user's roles grant, narrowed to the token's own scopes when it has some."""
     if user.is_superuser:
-        return OWNER_SCOPES
-    roles = set(OrganizationMember.objects.filter(user=user).values_list("role", flat=True))
-    return sorted({scope for role in roles for scope in ROLE_SCOPES.get(role, [])})
+        granted = set(OWNER_SCOPES)
+    else:
+        roles = set(OrganizationMember.objects.filter(user=user).values_list("role", flat=True))
+        granted = {scope for role in roles for scope in ROLE_SCOPES.get(role, [])}
+    token_scopes = getattr(auth, "scopes", None)
+    return sorted(granted if token_scopes is None else granted.intersection(token_scopes))
 
 
 class IndexView(APIView):
@@ -56,7 +66,7 @@ class IndexView(APIView):
         return Response(
             {
                 "version": "0",
-                "auth": {"scopes": _user_scopes(user)} if request.auth is not None else None,
+                "auth": {"scopes": _user_scopes(user, request.auth)} if request.auth is not None else None,
                 "user": {
                     "id": str(user.pk),
                     "username": user.username,
@@ -71,6 +81,9 @@ class IndexView(APIView):
 
 
 class OrganizationsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": ORG_READ}
+
     def get(self, request: Request) -> Response:
         offset, limit = page_bounds(request, default_limit=100)
         rows = list(visible_organizations(request.user).order_by("slug")[offset : offset + limit + 1])
@@ -78,6 +91,9 @@ class OrganizationsView(APIView):
 
 
 class OrganizationView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": ORG_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         return Response(serialize_organization_detail(org, role_in(request.user, org)))
@@ -92,6 +108,9 @@ def _projects_page(request: Request, projects) -> Response:
 
 
 class OrganizationProjectsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ | ORG_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         response = _projects_page(request, org.projects.all())
@@ -100,6 +119,9 @@ class OrganizationProjectsView(APIView):
 
 
 class ProjectsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ}
+
     def get(self, request: Request) -> Response:
         response = _projects_page(request, visible_projects(request.user))
         response.data = [serialize_project(p, with_organization=True) for p in response.data]
@@ -107,11 +129,17 @@ class ProjectsView(APIView):
 
 
 class ProjectView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ}
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         return Response(serialize_project_detail(get_project(request.user, org_slug, project_slug)))
 
 
 class OrganizationTeamsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": TEAM_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         offset, limit = page_bounds(request, default_limit=100)
@@ -123,6 +151,9 @@ class OrganizationTeamsView(APIView):
 
 
 class OrganizationMembersView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": MEMBER_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         offset, limit = page_bounds(request, default_limit=100)
@@ -165,6 +196,9 @@ def _positive_int(value) -> bool:
 
 
 class ProjectKeysView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ, "POST": PROJECT_WRITE}
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         keys = ProjectKey.objects.filter(project=project).order_by("id")
@@ -183,6 +217,9 @@ class ProjectKeysView(APIView):
 
 
 class ProjectKeyView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ, "PUT": PROJECT_WRITE, "DELETE": frozenset({"project:admin"})}
+
     def _key(self, request: Request, org_slug: str, project_slug: str, key_id: str) -> ProjectKey:
         project = get_project(request.user, org_slug, project_slug)
         key = ProjectKey.objects.filter(project=project, public_key=key_id).first()

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_bounds, paginated
-from projects.access import get_organization, get_project
+from projects.access import PROJECT_READ, RELEASE_WRITE, TokenScopes, get_organization, get_project
 from projects.models import Organization
 
 from .ingest import valid_environment
@@ -27,6 +27,9 @@ from .services import (
     resolve_projects,
     update_release,
 )
+
+# Sentry's OrganizationReleasePermission: reading needs any project scope, writing a release one.
+RELEASE_SCOPES = {"GET": PROJECT_READ, "POST": RELEASE_WRITE, "PUT": RELEASE_WRITE, "DELETE": RELEASE_WRITE}
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -119,6 +122,9 @@ def _create(request: Request, org: Organization, projects: list) -> Response:
 
 
 class OrganizationReleasesView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = RELEASE_SCOPES
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         releases = Release.objects.filter(organization=org)
@@ -132,6 +138,9 @@ class OrganizationReleasesView(APIView):
 
 
 class ProjectReleasesView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = RELEASE_SCOPES
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         return _list(request, Release.objects.filter(release_projects__project=project))
@@ -142,6 +151,9 @@ class ProjectReleasesView(APIView):
 
 
 class OrganizationReleaseView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = RELEASE_SCOPES
+
     def get(self, request: Request, org_slug: str, version: str) -> Response:
         org = get_organization(request.user, org_slug)
         return Response(serialize_release(get_release(org, version)))
@@ -161,6 +173,9 @@ class OrganizationReleaseView(APIView):
 
 
 class ReleaseDeploysView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = RELEASE_SCOPES
+
     def get(self, request: Request, org_slug: str, version: str) -> Response:
         release = get_release(get_organization(request.user, org_slug), version)
         offset, limit = page_bounds(request)
@@ -193,6 +208,9 @@ class ReleaseDeploysView(APIView):
 class ProjectEnvironmentsView(APIView):
     """`?visibility=visible` (Sentry's default), `hidden` or `all`."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ}
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         environments = Environment.objects.filter(project=project).order_by("name")
@@ -204,6 +222,9 @@ class ProjectEnvironmentsView(APIView):
 
 class OrganizationEnvironmentsView(APIView):
     """The environments of the organization's projects, one per name (Grafana's environment picker)."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ}
 
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)

@@ -1,9 +1,12 @@
 """The API root, discovery endpoints and client keys: Sentry's shapes and types, roles, isolation,
 and JSON (never HTML) for every unknown route."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from accounts.models import ApiToken
+from projects.access import ORG_READ, RELEASE_WRITE, token_allows
 from projects.models import OrganizationMember, ProjectKey
 from projects.services import add_member
 from tests.factories import user_with_membership
@@ -34,6 +37,12 @@ def test_api_root_names_the_user_and_the_scopes(api, client):
     assert "project:admin" not in root["auth"]["scopes"]
     anonymous = client.get("/api/0/", HTTP_AUTHORIZATION="")
     assert anonymous.status_code == 200 and anonymous.json() == {"version": "0", "auth": None, "user": None}
+    for path in (
+        "/api/0/organizations/",
+        "/api/0/organizations/acme/releases/",
+        "/api/0/projects/acme/web/keys/",
+    ):
+        assert client.get(path, HTTP_AUTHORIZATION="").status_code == 401, path
 
 
 @pytest.mark.parametrize(
@@ -158,3 +167,12 @@ def test_another_organization_is_404_everywhere(api, make_project, client):
     assert client.delete(f"/api/0/projects/acme/web/keys/{key.public_key}/", **auth).status_code == 404
     assert [o["slug"] for o in client.get("/api/0/organizations/", **auth).json()] == ["globex"]
     assert [p["slug"] for p in client.get("/api/0/projects/", **auth).json()] == ["shop"]
+
+
+def test_token_scopes_narrow_what_a_token_may_do():
+    """Tokens that carry scopes (Sentry's) need one of the endpoint's; tokens without act as their user."""
+    ci = SimpleNamespace(scopes=["project:releases"])
+    releases = {"GET": ORG_READ, "POST": RELEASE_WRITE}
+    assert token_allows(ci, "POST", releases) and not token_allows(ci, "GET", releases)
+    assert not token_allows(ci, "HEAD", releases) and token_allows(ci, "PATCH", releases)
+    assert token_allows(object(), "GET", releases) and token_allows(None, "POST", releases)

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from projects.access import get_organization, get_project
+from projects.access import ORG_READ, PROJECT_READ, TokenScopes, get_organization, get_project
 
 from .models import Outcome
 
@@ -67,6 +67,9 @@ def _iso(moment: datetime) -> str:
 
 
 class OrganizationStatsV2View(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": ORG_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         params = request.query_params
@@ -125,6 +128,9 @@ PROJECT_STATS = {
 
 class ProjectStatsView(APIView):
     """`?stat=received|rejected|blacklisted|generated&since=&until=` → `[[unix time, count], ...]`."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": PROJECT_READ}
 
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
