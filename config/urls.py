@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from accounts.views import admin_login, login
 from config.health import health, web_health
@@ -24,6 +26,11 @@ urlpatterns = [
     path("", include("ingest.urls")),
     path("api/0/", include(api_patterns)),
     path("_health/", health, name="health"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon">, such as raw JSON answers.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=f"{settings.STATIC_URL}lighttrace/favicon.svg", permanent=True),
+    ),
     path("_health/web/", web_health, name="web-health"),
     path("status/", status_page, name="status"),
     path("login/", login, name="login"),

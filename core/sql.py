@@ -4,18 +4,28 @@ Uniqueness is the database's job: callers insert and learn from RETURNING which 
 instead of SELECTing first, so concurrent workers never double count.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
 
-def adapt(value: Any) -> Any:
-    from datetime import datetime
+def _value_adapter() -> Callable[[Any], Any]:
+    """Datetimes as the connection's backend stores them (a string in UTC on SQLite), the rest as is.
+    One adapter per statement: the batch writer's rows repeat a few datetimes (the batch's time,
+    each event's) tens of times per event, so each distinct one is converted once."""
+    adapt_datetime = connection.ops.adapt_datetimefield_value
+    adapted: dict[datetime, Any] = {}
 
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
+    def adapt(value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        if value not in adapted:
+            adapted[value] = adapt_datetime(value)
+        return adapted[value]
+
+    return adapt
 
 
 def insert_rows(
@@ -29,7 +39,8 @@ def insert_rows(
     chunk: int = 500,
 ) -> list[tuple]:
     """INSERT rows; on a unique conflict do nothing or run `update_sql` (a SET clause body)."""
-    rows = [tuple(adapt(v) for v in row) for row in rows]
+    adapt_value = _value_adapter()
+    rows = [tuple([adapt_value(v) for v in row]) for row in rows]
     results: list[tuple] = []
     if not rows:
         return results
@@ -54,13 +65,15 @@ def insert_rows(
 
 def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(p) for p in params])
+        adapt_value = _value_adapter()
+        cursor.execute(sql, [adapt_value(p) for p in params])
         return cursor.fetchall()
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(p) for p in params])
+        adapt_value = _value_adapter()
+        cursor.execute(sql, [adapt_value(p) for p in params])
 
 
 def placeholders(n: int) -> str:

@@ -9,7 +9,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.db import close_old_connections, connection
+from django.conf import settings
+from django.db import connections
 
 from core.memory import keep_large_buffers_out_of_the_heap, return_freed_memory
 
@@ -33,9 +34,12 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 
 def _tidy_connections() -> None:
     """What Django does around every request: drop database connections that broke or grew too old
-    (never one inside a transaction, such as a test's)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
+    (never one inside a transaction, such as a test's). Only the opened ones are looked at:
+    Django's close_old_connections() builds every alias's wrapper, a tenth of this path's CPU."""
+    for alias in settings.DATABASES:
+        wrapper = connections[alias]
+        if wrapper.connection is not None and not wrapper.in_atomic_block:
+            wrapper.close_if_unusable_or_obsolete()
 
 
 def application(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

@@ -132,6 +132,23 @@ def test_counters_are_exact_under_concurrency(backend, transactional_db, setting
     assert counters.get_many([name]) == [100]
 
 
+@pytest.mark.parametrize("backend", [pytest.param("redis", marks=pytest.mark.redis), "database"])
+def test_a_counter_shared_by_two_categories_is_checked_alike_by_both_backends(backend, settings):
+    # An envelope with an error and an attachment counts both against the project's per-minute
+    # counter: each category is checked against the value before the request plus its own amount,
+    # and a category over its limit adds nothing (all-or-nothing per category).
+    counters = RedisCounters() if backend == "redis" else DatabaseCounters()
+    shared = f"{settings.REDIS_KEY_PREFIX}:test:{uuid.uuid4().hex}"
+    own = f"{settings.REDIS_KEY_PREFIX}:test:{uuid.uuid4().hex}"
+    assert counters.check_and_add([("attachment", shared, 3, 60, 2), ("error", shared, 3, 60, 2)]) == set()
+    assert counters.get_many([shared]) == [4]
+    failed = counters.check_and_add(
+        [("attachment", own, -1, 60, 5), ("attachment", shared, 8, 60, 5), ("error", shared, 8, 60, 1)]
+    )
+    assert failed == {1}
+    assert counters.get_many([shared, own]) == [5, 0]
+
+
 def test_outcomes_record_accepted_rate_limited_and_client_discards(client, fixture_project, drain):
     project, _ = fixture_project
     project.organization.monthly_event_quota = 2
