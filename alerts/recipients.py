@@ -17,10 +17,12 @@ from .models import AlertFire, AlertRule
 
 
 def team_users(project: Project) -> list:
-    """The project's team; a project without a team falls back to its organization's members."""
+    """The members of the project's teams; a project without a team falls back to its organization's
+    members."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    if project.team_id:
-        users = users.filter(teams=project.team_id)
+    team_ids = [team.pk for team in project.teams.all()]
+    if team_ids:
+        users = users.filter(teams__in=team_ids)
     else:
         users = users.filter(memberships__organization_id=project.organization_id)
     return list(users.order_by("id").distinct())
@@ -56,7 +58,7 @@ def notify(fire: AlertFire, rule: AlertRule, issue: Issue, now: datetime) -> int
 def summary_notifications(fire: AlertFire, now: datetime) -> int:
     """A fire over the project's hourly cap is held; the team gets one summary mail at the end of
     the hour saying how many were held back (one row per user and hour, whatever the count)."""
-    project = Project.objects.select_related("team").get(pk=fire.project_id)
+    project = Project.objects.prefetch_related("teams").get(pk=fire.project_id)
     hour = hour_of(now)
     rows = [
         (f"summary:{project.pk}:{hour:%Y%m%d%H}:{u.pk}", "summary", u.email, {"hour": hour.isoformat()})

@@ -5,14 +5,19 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from issues.project_settings import can_manage
 from issues.serializers import iso
+from projects import access
 from projects.models import Project
 
 from . import rules
 from .models import AlertRule
 
 __all__ = ["can_manage", "delete_rule", "save_rule", "serialize_rule"]
+
+
+def can_manage(user, project: Project) -> bool:
+    """Owners and managers of the project's organization write its rules; members read them."""
+    return access.can_manage(user, project.organization)
 
 
 def save_rule(project: Project, data: dict[str, Any], user, rule: AlertRule | None = None) -> AlertRule:

@@ -55,8 +55,10 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
     rule_list = list(AlertRule.objects.filter(project_id=project_id, enabled=True).order_by("id"))
     if not rule_list:
         return 0
-    issues = Issue.objects.select_related("project__organization", "project__team").in_bulk(
-        [r.issue_id for r in rows]
+    issues = (
+        Issue.objects.select_related("project__organization")
+        .prefetch_related("project__teams")
+        .in_bulk([r.issue_id for r in rows])
     )
     counts = _window_counts(rule_list, [r.issue_id for r in rows if r.events], now)
     created = 0

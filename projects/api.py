@@ -102,7 +102,9 @@ class OrganizationView(APIView):
 def _projects_page(request: Request, projects) -> Response:
     offset, limit = page_bounds(request, default_limit=100)
     rows = list(
-        projects.select_related("team", "organization").order_by("slug", "id")[offset : offset + limit + 1]
+        projects.select_related("organization")
+        .prefetch_related("teams")
+        .order_by("slug", "id")[offset : offset + limit + 1]
     )
     return paginated(request, rows, offset, limit, rows[:limit])
 

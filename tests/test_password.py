@@ -156,7 +156,8 @@ def test_password_change_checks_the_old_password_and_the_validators(alice):
     client.force_login(alice)
     other_session.force_login(alice)
     home = client.get("/").content.decode()
-    assert 'href="/account/password/"' in home
+    assert 'href="/account/"' in home  # the header's way to one's account, which links here
+    assert 'href="/account/password/"' in client.get("/account/").content.decode()
     url = "/account/password/"
     wrong_old = client.post(
         url, {"old_password": "nope", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
