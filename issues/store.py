@@ -67,6 +67,8 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
             return result
         issue_of, new_issue_ids = _resolve_issues(project_id, fresh)
         inserted = _insert_events(project_id, fresh, issue_of)
+        if not inserted:  # a concurrent worker stored every one of them first: nothing to count
+            return result
         by_issue: dict[int, list[PreparedEvent]] = defaultdict(list)
         for event in inserted:
             by_issue[issue_of[event.event_id]].append(event)
