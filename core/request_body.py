@@ -51,8 +51,8 @@ class BodyPolicy:
 
 
 class ByteBudget:
-    """Bytes of request bodies one web process holds at once (read, or waiting for a thread).
-    Only the event loop's thread takes from it; the release may come from a pool thread."""
+    """Bytes of request bodies one web process holds at once (being received, waiting for a thread
+    or being processed). Only the event loop's thread takes from it and gives back."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -65,7 +65,7 @@ class ByteBudget:
         return True
 
     def give_back(self, size: int) -> None:
-        self.used -= size  # an int update under the GIL; never below what was taken
+        self.used -= size
 
 
 class Reservation:

@@ -1,11 +1,13 @@
 """Project key lookup for the SDK endpoint, cached in process so a request does not hit the database.
 
-A key disabled in the database stops working within KEY_CACHE_SECONDS. A made-up key costs no query
-either: the process also holds the set of public keys that exist (a few MB for 100,000 keys), and a
-key outside it is unknown without asking the database. The set learns new keys by a query of the
-keys created lately, run at most once per KNOWN_KEYS_REFRESH_SECONDS however many unknown keys
-arrive, so a key created in another process works within that time (one saved in this process, at
-once); it is reloaded whole every KNOWN_KEYS_RELOAD_SECONDS to forget deleted keys.
+A key disabled in the database stops working within KEY_CACHE_SECONDS. A flood of made-up keys
+costs no query per request either: the process also holds the set of public keys that exist (a few
+MB for 100,000 keys). A key outside it is still asked about, one query each, up to
+UNKNOWN_KEY_QUERIES_PER_SECOND keys a second (so a key just created by another process works at
+once); past that, within the second, it is unknown without asking the database. The set learns new
+keys by a query of the keys created lately, run at most once per KNOWN_KEYS_REFRESH_SECONDS however
+many unknown keys arrive (so during a flood a new key works within that time; one saved in this
+process, at once), and is reloaded whole every KNOWN_KEYS_RELOAD_SECONDS to forget deleted keys.
 
 While the database is unreachable, the last known answer for a key stays in use (asking again
 every few seconds), so SDKs keep being accepted into the buffer; a key never seen before raises
@@ -49,6 +51,7 @@ _MAX_ENTRIES = 50_000
 _NEGATIVE_TTL = 5.0
 _RETRY_WHILE_DOWN = 5.0
 KNOWN_KEYS_REFRESH_SECONDS = 1.0
+UNKNOWN_KEY_QUERIES_PER_SECOND = 10
 KNOWN_KEYS_RELOAD_SECONDS = 600.0
 # A key is looked for among those created this long before the previous refresh began: a key saved
 # by a transaction that commits later than its `created` time is still found.
@@ -122,7 +125,26 @@ class KnownKeys:
         return set(rows.values_list("public_key", flat=True))
 
 
+class UnknownKeyQueries:
+    """How many keys outside the set this second may still be asked about one by one."""
+
+    def __init__(self) -> None:
+        self.second = self.used = 0
+
+    def left(self, now: float) -> bool:
+        return int(now) != self.second or self.used < UNKNOWN_KEY_QUERIES_PER_SECOND
+
+    def take(self, now: float) -> bool:
+        if int(now) != self.second:
+            self.second, self.used = int(now), 0
+        if self.used >= UNKNOWN_KEY_QUERIES_PER_SECOND:
+            return False
+        self.used += 1  # approximate across threads (no lock): a bound, not an exact count
+        return True
+
+
 _known = KnownKeys()
+_unknown_queries = UnknownKeyQueries()
 
 
 def lookup_key(public_key: str) -> KeyInfo | None:
@@ -132,8 +154,10 @@ def lookup_key(public_key: str) -> KeyInfo | None:
     hit = _cache.get(public_key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    if hit is None and not _known.contains(public_key, now):
-        return None  # made up (or not created yet): no query, and nothing cached that could fill up
+    if hit is None and public_key not in _known.keys and not _unknown_queries.take(now):
+        # A flood of keys outside the set: answered from the set alone, nothing cached that could fill up.
+        if not _known.contains(public_key, now):
+            return None
     try:
         info = _load(public_key)
     except DatabaseError as exc:
@@ -145,6 +169,8 @@ def lookup_key(public_key: str) -> KeyInfo | None:
             _cache[public_key] = (now + _RETRY_WHILE_DOWN, info)
         return info
     ttl = settings.INGEST["KEY_CACHE_SECONDS"] if info else _NEGATIVE_TTL
+    if info is not None:
+        _known.add(public_key)
     with _lock:
         if len(_cache) >= _MAX_ENTRIES:
             _cache.clear()
@@ -159,8 +185,14 @@ def cached_key(public_key: str) -> KeyInfo | None:
     hit = _cache.get(public_key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    if hit is None and public_key not in _known.keys and not _known.due(now) and not _known.failed:
-        return None
+    if (
+        hit is None
+        and public_key not in _known.keys
+        and not _unknown_queries.left(now)
+        and not _known.due(now)
+        and not _known.failed
+    ):
+        return None  # a flood of unknown keys, and the set is fresh: unknown without a thread
     raise KeyNotCached(public_key)
 
 
@@ -191,7 +223,7 @@ def key_saved(sender, instance, **kwargs) -> None:
 
 
 def clear_key_cache() -> None:
-    global _known
+    global _known, _unknown_queries
     with _lock:
         _cache.clear()
-        _known = KnownKeys()
+        _known, _unknown_queries = KnownKeys(), UnknownKeyQueries()
