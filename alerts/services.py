@@ -97,9 +97,10 @@ def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
         tags=[(str(k), str(v)) for k, v in facts.get("tags", [])],
         first_seen=issue.first_seen,
         # Assignment arrives with the issue lifecycle; until then every issue is unassigned.
-        assigned=bool(getattr(issue, "assigned_to_id", None) or getattr(issue, "assigned_team_id", None)),
+        assigned=bool(getattr(issue, "assignee_user_id", None) or getattr(issue, "assignee_team_id", None)),
         is_new=row.is_new,
         is_regression=row.is_regression,
+        is_reappeared=row.is_reappeared,
     )
 
 
@@ -136,8 +137,8 @@ def _baselines(issue_id: int, conditions: list[dict], counts, now: datetime) -> 
 def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime):
     """The fire row for this trigger occurrence, or None when it exists already or the action
     interval holds a counting trigger back."""
-    if match.trigger == "regression":
-        occurrence = f"regression:{row.pk}"  # every regression is its own occurrence
+    if match.trigger in ("regression", "reappeared"):
+        occurrence = f"{match.trigger}:{row.pk}"  # every one is its own occurrence
     elif match.trigger == "new":
         occurrence = "new"
     else:
@@ -155,7 +156,7 @@ def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, n
     )  # fmt: skip
     if not inserted:
         return None
-    if match.trigger in ("new", "regression"):
+    if match.trigger in ("new", "regression", "reappeared"):
         _touch_interval(rule, issue, now)
     return AlertFire.objects.select_related("rule").get(pk=inserted[0][0])
 
