@@ -17,11 +17,13 @@ from issues.buckets import events_since, hour_of, hourly_counts, users_since
 from issues.models import Issue
 
 from . import recipients, rules
-from .models import AlertFire, AlertOutbox, AlertRule
+from .models import AlertFire, AlertOutbox, AlertRule, Notification
 
 log = logging.getLogger(__name__)
 OUTBOX_BATCH = 200
 OUTBOX_KEPT = timedelta(days=1)
+# The alert history (fires, with their notifications) shown on the rules page.
+HISTORY_KEPT = timedelta(days=90)
 
 
 def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tuple[int, int]:
@@ -46,9 +48,13 @@ def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tu
 
 
 def prune_outbox(now: datetime | None = None) -> int:
+    """Processed outbox rows after a day, alert history after HISTORY_KEPT (summary notifications,
+    which belong to no fire, with it)."""
     now = now or timezone.now()
     deleted, _ = AlertOutbox.objects.filter(processed_at__lt=now - OUTBOX_KEPT).delete()
-    return deleted
+    fires, _ = AlertFire.objects.filter(created__lt=now - HISTORY_KEPT).delete()
+    summaries, _ = Notification.objects.filter(fire=None, created__lt=now - HISTORY_KEPT).delete()
+    return deleted + fires + summaries
 
 
 def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -> int:

@@ -53,6 +53,8 @@ class Background:
 
     def __enter__(self) -> Background:
         self.started = time.monotonic()
+        if not self.rate:  # --rate 0: no background traffic
+            self.threads = []
         for t in self.threads:
             t.start()
         return self
