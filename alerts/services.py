@@ -65,6 +65,7 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
         [r.issue_id for r in rows]
     )
     counts = _window_counts(rule_list, [r.issue_id for r in rows if r.events], now)
+    cap = _HourlyCap(project_id, now)
     created = 0
     for row in rows:
         issue = issues.get(row.issue_id)
@@ -72,11 +73,37 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
             continue
         facts = _issue_facts(issue, row)
         for rule in rule_list:
-            created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now)
+            created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now, cap)
     return created
 
 
-def _apply_rule(rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, now: datetime) -> int:
+class _HourlyCap:
+    """The flood guard's count of this project's alerts in the current clock hour: one query per
+    project and pass, then counted along. Concurrent workers may pass the cap by a few."""
+
+    def __init__(self, project_id: int, now: datetime) -> None:
+        self.project_id, self.now = project_id, now
+        self.sent: int | None = None
+
+    def take(self) -> bool:
+        """True when one more alert may go out (and counts it); False when it must be held."""
+        cap = settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"]
+        if not cap:
+            return True
+        if self.sent is None:
+            since = hour_of(self.now)
+            self.sent = AlertFire.objects.filter(
+                project_id=self.project_id, held=False, created__gte=since
+            ).count()
+        if self.sent >= cap:
+            return False
+        self.sent += 1
+        return True
+
+
+def _apply_rule(
+    rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, now: datetime, cap: _HourlyCap
+) -> int:
     if rule.environment and facts.environment != rule.environment:
         return 0
     conditions = rule.conditions if row.events else [
@@ -86,7 +113,7 @@ def _apply_rule(rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, 
     matches = rules.triggered(conditions, facts, counts, baselines)
     if not matches or not rules.filters_pass(rule.filters, rule.filter_match, facts, now):
         return 0
-    fire = _fire(rule, issue, row, matches[0], now)
+    fire = _fire(rule, issue, row, matches[0], now, cap)
     if fire is None:
         return 0
     if fire.held:
@@ -140,7 +167,9 @@ def _baselines(issue_id: int, conditions: list[dict], counts, now: datetime) -> 
     return result
 
 
-def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime):
+def _fire(
+    rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime, cap: _HourlyCap
+):
     """The fire row for this trigger occurrence, or None when it exists already or the action
     interval holds a counting trigger back."""
     if match.trigger in ("regression", "reappeared"):
@@ -151,7 +180,7 @@ def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, n
         if not _claim_interval(rule, issue, now):
             return None
         occurrence = f"{match.trigger}:{now.strftime('%Y%m%dT%H%M%S%f')}"
-    held = _over_hourly_cap(issue.project_id, now)
+    held = not cap.take()
     inserted = insert_rows(
         "alerts_alertfire",
         ["project_id", "rule_id", "issue_id", "occurrence", "trigger", "reason", "facts", "held", "created"],
@@ -190,11 +219,3 @@ def _touch_interval(rule: AlertRule, issue: Issue, now: datetime) -> None:
         "ON CONFLICT (rule_id, issue_id) DO UPDATE SET last_fired = excluded.last_fired RETURNING rule_id",
         [rule.pk, issue.pk, now],
     )
-
-
-def _over_hourly_cap(project_id: int, now: datetime) -> bool:
-    cap = settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"]
-    if not cap:
-        return False
-    sent = AlertFire.objects.filter(project_id=project_id, held=False, created__gte=hour_of(now)).count()
-    return sent >= cap
