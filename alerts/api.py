@@ -30,7 +30,8 @@ class ProjectRulesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         found = AlertRule.objects.filter(project=project).select_related("owner", "project").order_by("id")
-        return Response([serialize_rule(r) for r in found])
+        secrets = can_manage(request.user, project)
+        return Response([serialize_rule(r, secrets) for r in found])
 
     def post(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
@@ -53,7 +54,8 @@ class ProjectRuleView(APIView):
         return rule
 
     def get(self, request: Request, org_slug: str, project_slug: str, rule_id: int) -> Response:
-        return Response(serialize_rule(self._rule(request, org_slug, project_slug, rule_id)))
+        rule = self._rule(request, org_slug, project_slug, rule_id)
+        return Response(serialize_rule(rule, can_manage(request.user, rule.project)))
 
     def put(self, request: Request, org_slug: str, project_slug: str, rule_id: int) -> Response:
         rule = self._rule(request, org_slug, project_slug, rule_id)

@@ -21,6 +21,7 @@ from .models import AlertFire
 TRIGGER_WORDS = {
     "new": "New issue",
     "regression": "Regression",
+    "reappeared": "Unresolved again",
     "frequency": "Frequent issue",
     "users": "Many users affected",
     "spike": "Spike",

@@ -52,6 +52,8 @@ class AlertOutbox(models.Model):
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
     is_new = models.BooleanField(default=False)
     is_regression = models.BooleanField(default=False)
+    # An ignored issue unresolved by this batch (the issue lifecycle's ignore conditions, escalation).
+    is_reappeared = models.BooleanField(default=False)
     events = models.PositiveIntegerField(default=0)
     # The latest event of the batch for this issue: environment, level, release, tags, event_id.
     facts = models.JSONField(default=dict)

@@ -25,7 +25,9 @@ MAX_TAGS = 50
 def record_alert_facts(project_id: int, result: StoreResult) -> int:
     """Outbox rows for this batch: every new or regressed issue, and every issue that received
     events when a rule of the project counts events (frequency, users, spike). Returns the rows."""
-    flagged = set(result.new_issue_ids) | set(result.regressed_issue_ids)
+    # unignored_issue_ids comes with the issue lifecycle (ignore conditions); absent before it.
+    reappeared = set(getattr(result, "unignored_issue_ids", ()) or ())
+    flagged = set(result.new_issue_ids) | set(result.regressed_issue_ids) | reappeared
     issue_ids = set(result.events_by_issue) if _counts_events(project_id) else flagged
     if not issue_ids:
         return 0
@@ -34,12 +36,11 @@ def record_alert_facts(project_id: int, result: StoreResult) -> int:
     rows = []
     for issue_id in sorted(issue_ids):
         events = result.events_by_issue.get(issue_id, [])
-        rows.append(
-            (project_id, issue_id, issue_id in new, issue_id in regressed, len(events), _facts(events), now)
-        )
+        flags = (issue_id in new, issue_id in regressed, issue_id in reappeared)
+        rows.append((project_id, issue_id, *flags, len(events), _facts(events), now))
     insert_rows(
         "alerts_alertoutbox",
-        ["project_id", "issue_id", "is_new", "is_regression", "events", "facts", "created"],
+        ["project_id", "issue_id", "is_new", "is_regression", "is_reappeared", "events", "facts", "created"],
         rows,
     )
     return len(rows)

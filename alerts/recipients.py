@@ -37,14 +37,30 @@ def _member_users(project: Project, user_ids: set[int]) -> list:
     )
 
 
+def issue_owners(project: Project, issue: Issue) -> list:
+    """Sentry's IssueOwners with fall-through: the assignee (a user, or the members of a team) once
+    the issue lifecycle assigns issues; the project's team otherwise."""
+    user_id = getattr(issue, "assignee_user_id", None)
+    team_id = getattr(issue, "assignee_team_id", None)
+    if user_id:
+        return _member_users(project, {user_id})
+    if team_id:
+        users = get_user_model().objects.filter(is_active=True, teams=team_id).exclude(email="")
+        return list(users.order_by("id").distinct())
+    return team_users(project)
+
+
 def notify(fire: AlertFire, rule: AlertRule, issue: Issue, now: datetime) -> int:
     project = issue.project
     mail_to: dict[int, str] = {}
     rows = []
     for index, action in enumerate(rule.actions):
         if action.get("id") == rules.EMAIL_ACTION:
-            if action.get("targetType") == "Member":
+            target = action.get("targetType")
+            if target == "Member":
                 users = _member_users(project, {int(action.get("targetIdentifier", 0))})
+            elif target == "IssueOwners":
+                users = issue_owners(project, issue)
             else:
                 users = team_users(project)
             mail_to.update((u.pk, u.email) for u in users)

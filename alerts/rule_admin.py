@@ -42,14 +42,18 @@ def delete_rule(rule: AlertRule) -> None:
     rule.delete()
 
 
-def serialize_rule(rule: AlertRule) -> dict[str, Any]:
+def serialize_rule(rule: AlertRule, show_secrets: bool = True) -> dict[str, Any]:
+    """Webhook secrets only for those who may change the rule (members see them masked)."""
     owner = rule.owner
+    actions = rule.actions
+    if not show_secrets:
+        actions = [{**a, "secret": "********"} if a.get("secret") else a for a in actions]
     return {
         "id": str(rule.pk),
         "name": rule.name,
         "conditions": rule.conditions,
         "filters": rule.filters,
-        "actions": rule.actions,
+        "actions": actions,
         "actionMatch": "any",
         "filterMatch": rule.filter_match,
         "frequency": rule.frequency,

@@ -16,6 +16,8 @@ from typing import Any
 
 FIRST_SEEN = "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"
 REGRESSION = "sentry.rules.conditions.regression_event.RegressionEventCondition"
+# An ignored (archived) issue becomes unresolved again: its ignore condition ended or it escalated.
+REAPPEARED = "sentry.rules.conditions.reappeared_event.ReappearedEventCondition"
 FREQUENCY = "sentry.rules.conditions.event_frequency.EventFrequencyCondition"
 USERS = "sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition"
 SPIKE = "lighttrace.rules.conditions.spike.SpikeCondition"
@@ -69,6 +71,7 @@ class IssueFacts:
     assigned: bool = False
     is_new: bool = False
     is_regression: bool = False
+    is_reappeared: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def triggered(
         match = _condition(cond, facts, counts, baselines or {})
         if match is not None:
             found.append(match)
-    order = {"regression": 0, "new": 1}
+    order = {"regression": 0, "reappeared": 0, "new": 1}
     return sorted(found, key=lambda m: order.get(m.trigger, 2))
 
 
@@ -122,6 +125,8 @@ def _condition(
         return Match("new", "A new issue was created")
     if kind == REGRESSION and facts.is_regression:
         return Match("regression", "A resolved issue came back")
+    if kind == REAPPEARED and facts.is_reappeared:
+        return Match("reappeared", "An ignored issue is unresolved again")
     if kind not in COUNTING:
         return None
     interval = cond.get("interval", "1h")
@@ -270,7 +275,7 @@ def _positive_int(item: dict[str, Any], key: str) -> bool:
 
 def _check_condition(item: dict[str, Any]) -> str | None:
     kind = item.get("id")
-    if kind in (FIRST_SEEN, REGRESSION):
+    if kind in (FIRST_SEEN, REGRESSION, REAPPEARED):
         return None
     if kind not in COUNTING:
         return f"unknown trigger {kind!r}"

@@ -17,11 +17,13 @@ from issues.buckets import events_since, hour_of, hourly_counts, users_since
 from issues.models import Issue
 
 from . import recipients, rules
-from .models import AlertFire, AlertOutbox, AlertRule
+from .models import AlertFire, AlertOutbox, AlertRule, Notification
 
 log = logging.getLogger(__name__)
 OUTBOX_BATCH = 200
 OUTBOX_KEPT = timedelta(days=1)
+# The alert history (fires, with their notifications) shown on the rules page.
+HISTORY_KEPT = timedelta(days=90)
 
 
 def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tuple[int, int]:
@@ -46,9 +48,13 @@ def process_outbox(limit: int = OUTBOX_BATCH, now: datetime | None = None) -> tu
 
 
 def prune_outbox(now: datetime | None = None) -> int:
+    """Processed outbox rows after a day, alert history after HISTORY_KEPT (summary notifications,
+    which belong to no fire, with it)."""
     now = now or timezone.now()
     deleted, _ = AlertOutbox.objects.filter(processed_at__lt=now - OUTBOX_KEPT).delete()
-    return deleted
+    fires, _ = AlertFire.objects.filter(created__lt=now - HISTORY_KEPT).delete()
+    summaries, _ = Notification.objects.filter(fire=None, created__lt=now - HISTORY_KEPT).delete()
+    return deleted + fires + summaries
 
 
 def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -> int:
@@ -61,6 +67,7 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
         .in_bulk([r.issue_id for r in rows])
     )
     counts = _window_counts(rule_list, [r.issue_id for r in rows if r.events], now)
+    cap = _HourlyCap(project_id, now)
     created = 0
     for row in rows:
         issue = issues.get(row.issue_id)
@@ -68,11 +75,37 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
             continue
         facts = _issue_facts(issue, row)
         for rule in rule_list:
-            created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now)
+            created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now, cap)
     return created
 
 
-def _apply_rule(rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, now: datetime) -> int:
+class _HourlyCap:
+    """The flood guard's count of this project's alerts in the current clock hour: one query per
+    project and pass, then counted along. Concurrent workers may pass the cap by a few."""
+
+    def __init__(self, project_id: int, now: datetime) -> None:
+        self.project_id, self.now = project_id, now
+        self.sent: int | None = None
+
+    def take(self) -> bool:
+        """True when one more alert may go out (and counts it); False when it must be held."""
+        cap = settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"]
+        if not cap:
+            return True
+        if self.sent is None:
+            since = hour_of(self.now)
+            self.sent = AlertFire.objects.filter(
+                project_id=self.project_id, held=False, created__gte=since
+            ).count()
+        if self.sent >= cap:
+            return False
+        self.sent += 1
+        return True
+
+
+def _apply_rule(
+    rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, now: datetime, cap: _HourlyCap
+) -> int:
     if rule.environment and facts.environment != rule.environment:
         return 0
     conditions = rule.conditions if row.events else [
@@ -82,7 +115,7 @@ def _apply_rule(rule: AlertRule, issue: Issue, row: AlertOutbox, facts, counts, 
     matches = rules.triggered(conditions, facts, counts, baselines)
     if not matches or not rules.filters_pass(rule.filters, rule.filter_match, facts, now):
         return 0
-    fire = _fire(rule, issue, row, matches[0], now)
+    fire = _fire(rule, issue, row, matches[0], now, cap)
     if fire is None:
         return 0
     if fire.held:
@@ -101,6 +134,7 @@ def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
         assigned=issue.assignee_user_id is not None or issue.assignee_team_id is not None,
         is_new=row.is_new,
         is_regression=row.is_regression,
+        is_reappeared=row.is_reappeared,
     )
 
 
@@ -134,18 +168,20 @@ def _baselines(issue_id: int, conditions: list[dict], counts, now: datetime) -> 
     return result
 
 
-def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime):
+def _fire(
+    rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, now: datetime, cap: _HourlyCap
+):
     """The fire row for this trigger occurrence, or None when it exists already or the action
     interval holds a counting trigger back."""
-    if match.trigger == "regression":
-        occurrence = f"regression:{row.pk}"  # every regression is its own occurrence
+    if match.trigger in ("regression", "reappeared"):
+        occurrence = f"{match.trigger}:{row.pk}"  # every one is its own occurrence
     elif match.trigger == "new":
         occurrence = "new"
     else:
         if not _claim_interval(rule, issue, now):
             return None
         occurrence = f"{match.trigger}:{now.strftime('%Y%m%dT%H%M%S%f')}"
-    held = _over_hourly_cap(issue.project_id, now)
+    held = not cap.take()
     inserted = insert_rows(
         "alerts_alertfire",
         ["project_id", "rule_id", "issue_id", "occurrence", "trigger", "reason", "facts", "held", "created"],
@@ -156,7 +192,7 @@ def _fire(rule: AlertRule, issue: Issue, row: AlertOutbox, match: rules.Match, n
     )  # fmt: skip
     if not inserted:
         return None
-    if match.trigger in ("new", "regression"):
+    if match.trigger in ("new", "regression", "reappeared"):
         _touch_interval(rule, issue, now)
     return AlertFire.objects.select_related("rule").get(pk=inserted[0][0])
 
@@ -184,11 +220,3 @@ def _touch_interval(rule: AlertRule, issue: Issue, now: datetime) -> None:
         "ON CONFLICT (rule_id, issue_id) DO UPDATE SET last_fired = excluded.last_fired RETURNING rule_id",
         [rule.pk, issue.pk, now],
     )
-
-
-def _over_hourly_cap(project_id: int, now: datetime) -> bool:
-    cap = settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"]
-    if not cap:
-        return False
-    sent = AlertFire.objects.filter(project_id=project_id, held=False, created__gte=hour_of(now)).count()
-    return sent >= cap

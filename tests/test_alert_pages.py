@@ -146,3 +146,32 @@ def test_history_shows_delivery_status_and_escapes_event_content(client, people)
     page = client.get(PAGES).content.decode()
     assert "SMTPDataError: 451 busy" in page and "after 2 attempts" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_webhook_secrets_are_shown_to_managers_only(client, people):
+    project, users = people
+    client.force_login(users["owner"])
+    rule = client.post(API, NEW_RULE, content_type="application/json").json()
+    secret = rule["actions"][0]["secret"]
+    assert secret in client.get(f"{PAGES}{rule['id']}/").content.decode()
+    client.force_login(users["member"])
+    assert client.get(f"{API}{rule['id']}/").json()["actions"][0]["secret"] == "********"
+    assert secret not in client.get(f"{PAGES}{rule['id']}/").content.decode()
+    assert secret not in client.get(API).content.decode()
+
+
+def test_alert_history_is_pruned_after_90_days(people):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.services import prune_outbox
+    from issues.store import store_events
+    from tests.factories import prepared_event
+
+    project, _ = people
+    store_events(project.id, [prepared_event()])
+    old = timezone.now() - timedelta(days=91)
+    AlertFire.objects.create(project=project, rule=AlertRule.objects.get(project=project), issue=project.issues.get(),
+                             occurrence="new", trigger="new", created=old)  # fmt: skip
+    assert prune_outbox() == 1 and not AlertFire.objects.exists()

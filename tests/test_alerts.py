@@ -325,3 +325,19 @@ def test_the_alert_task_evaluates_and_delivers(client, team_project, drain, smtp
     drain()
     assert process_alert_outbox.run() == 2
     assert len(smtp.messages) == 2 and AlertOutbox.objects.filter(processed_at__isnull=True).count() == 0
+
+
+def test_an_ignored_issue_that_comes_back_alerts_rules_that_ask_for_it(team_project, smtp):
+    project, _ = team_project
+    _rule(project, [{"id": rules.REAPPEARED}], [{"id": rules.EMAIL_ACTION, "targetType": "IssueOwners"}])
+    store_events(project.id, [prepared_event(hashes=["r" * 32])])
+    issue = Issue.objects.get()
+    # The issue lifecycle reports ignores that ended in the batch as `unignored_issue_ids`.
+    result = store_events(project.id, [prepared_event(hashes=["r" * 32])])
+    result.unignored_issue_ids = [issue.pk]  # type: ignore[attr-defined]
+    with transaction.atomic():
+        record_batch(project.id, result)
+    run_alerts()
+    assert sorted(m["To"] for m in smtp.messages) == ["alice@example.com", "bob@example.com"]
+    assert AlertFire.objects.get().trigger == "reappeared"
+    assert "Unresolved again in acme/web" in smtp.messages[0].get_body(("plain",)).get_content()
