@@ -22,7 +22,11 @@ PERIODS = ("15m", "1h", "24h", "7d", "14d", "30d")
 @login_required
 def project_logs(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    context = {"project": project, "title": f"{project.organization.slug} / {project.slug}", "show_project": False}
+    context = {
+        "project": project,
+        "title": f"{project.organization.slug} / {project.slug}",
+        "show_project": False,
+    }
     context["logs_url"] = reverse("project-logs", args=[project.organization.slug, project.slug])
     return _logs_page(request, {project.id: project.slug}, context)
 
@@ -61,4 +65,7 @@ def _logs_page(request: HttpRequest, slugs: dict[int, str], context: dict) -> Ht
 
 def _bars(histogram: list) -> list[dict]:
     top = max((count for _, count in histogram), default=0) or 1
-    return [{"start": start, "count": count, "height": max(2, round(60 * count / top))} for start, count in histogram]
+    return [
+        {"start": start, "count": count, "height": max(2, round(60 * count / top))}
+        for start, count in histogram
+    ]
