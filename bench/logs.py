@@ -221,7 +221,8 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
         with (
             conn.cursor() as cursor,
             cursor.copy(
-                "COPY logs_record (id, project_id, timestamp, trace_id, span_id, level, severity_number, body, attributes) FROM STDIN"
+                "COPY logs_record (id, project_id, timestamp, trace_id, span_id, level, severity_number, body, attributes, "
+                "user_id) FROM STDIN"
             ) as copy,
         ):
             for n in range(count):
@@ -234,7 +235,7 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
                 attributes = {k: v["value"] for k, v in record["attributes"].items()}
                 copy.write_row(
                     (uuid.uuid4(), project_id, moment, trace, record["span_id"], record["level"],
-                     record["severity_number"], record["body"], json.dumps(attributes))
+                     record["severity_number"], record["body"], json.dumps(attributes), attributes["user.id"])
                 )  # fmt: skip
         conn.execute("ANALYZE logs_record")
         load_seconds = time.monotonic() - began

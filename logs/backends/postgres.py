@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from core.sql import copy_upsert
 
 from ..records import StoredLog
-from .sql import TABLE, SqlLogStore, like_pattern
+from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -35,14 +35,17 @@ SCHEMA = [
         severity_number smallint NOT NULL,
         body text NOT NULL,
         attributes jsonb NOT NULL,
+        user_id text,
         PRIMARY KEY (project_id, timestamp, id)
     ) PARTITION BY RANGE (timestamp)""",
     f"CREATE INDEX IF NOT EXISTS logs_record_trace_idx ON {TABLE} (trace_id) WHERE trace_id IS NOT NULL",
     f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level, timestamp)",
+    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id, timestamp) "
+    "WHERE user_id IS NOT NULL",
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
-_TYPES = ["uuid", "int8", "timestamptz", "uuid", "text", "text", "int2", "text", "jsonb"]
+_TYPES = ["uuid", "int8", "timestamptz", "uuid", "text", "text", "int2", "text", "jsonb", "text"]
 _COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body"]
 _DUMPS = orjson.dumps
 
@@ -85,7 +88,7 @@ class PostgresLogStore(SqlLogStore):
         rows = [
             (
                 uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
-                r.span_id, r.level, r.severity_number, r.body, Jsonb(r.attributes, dumps=_jsonb_text),
+                r.span_id, r.level, r.severity_number, r.body, Jsonb(r.attributes, dumps=_jsonb_text), user_id_value(r.attributes),
             )
             for r in records
         ]  # fmt: skip
@@ -102,7 +105,7 @@ class PostgresLogStore(SqlLogStore):
 
     def _copy(self, rows: list[tuple]) -> list[tuple]:
         return copy_upsert(
-            TABLE, _COLUMNS + ["attributes"], _TYPES, rows,
+            TABLE, [*_COLUMNS, "attributes", "user_id"], _TYPES, rows,
             conflict=["project_id", "timestamp", "id"], returning=["id"],
         )  # fmt: skip
 

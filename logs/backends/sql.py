@@ -18,6 +18,15 @@ from ..records import LogQuery, StoredLog
 TABLE = "logs_record"
 COLUMNS = ("id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body")
 _COLUMN_NUMBERS = {"severity_number": "severity_number"}
+# `user.id` is also a column of its own with a btree index: the planner has statistics for it (it
+# has none for jsonb containment and would scan a day of records in time order for one user).
+USER_ID_KEY = "user.id"
+
+
+def user_id_value(attributes: dict) -> str | None:
+    """The `user_id` column: the `user.id` attribute as text, whether the SDK sent text or a number."""
+    value = attributes.get(USER_ID_KEY)
+    return None if value is None or isinstance(value, bool) else str(value)[:200]
 
 
 def like_pattern(text: str, star_is_wildcard: bool = False) -> str:
@@ -86,6 +95,9 @@ class SqlLogStore:
         return self._attribute(term)
 
     def _attribute(self, term: AttributeTerm) -> tuple[str, list]:
+        if term.keys == (USER_ID_KEY,) and term.pattern is None:
+            ids = sorted({str(v) for v in term.values if not isinstance(v, bool)}) or [""]
+            return f"user_id IN ({', '.join(['%s'] * len(ids))})", ids
         alternatives: list[str] = []
         params: list = []
         for key in term.keys:

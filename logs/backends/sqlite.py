@@ -12,7 +12,7 @@ from django.db import connection
 from core.sql import insert_rows
 
 from ..records import StoredLog
-from .sql import TABLE, SqlLogStore, like_pattern
+from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
 SCHEMA = [
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -25,10 +25,13 @@ SCHEMA = [
         severity_number integer NOT NULL,
         body text NOT NULL,
         attributes text NOT NULL,
+        user_id text,
         PRIMARY KEY (project_id, timestamp, id)
     ) WITHOUT ROWID""",
     f"CREATE INDEX IF NOT EXISTS logs_record_trace_idx ON {TABLE} (trace_id) WHERE trace_id IS NOT NULL",
     f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level, timestamp)",
+    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id, timestamp) "
+    "WHERE user_id IS NOT NULL",
 ]
 _COLUMNS = [
     "id",
@@ -40,6 +43,7 @@ _COLUMNS = [
     "severity_number",
     "body",
     "attributes",
+    "user_id",
 ]
 _JSON_TYPES = {bool: None, int: ("integer", "real"), float: ("integer", "real"), str: ("text",)}
 _DELETE_CHUNK = 10_000
@@ -92,7 +96,7 @@ class SqliteLogStore(SqlLogStore):
         rows = [
             (
                 r.id, r.project_id, micros(r.timestamp), r.trace_id or None, r.span_id, r.level,
-                r.severity_number, r.body, orjson.dumps(r.attributes).decode(),
+                r.severity_number, r.body, orjson.dumps(r.attributes).decode(), user_id_value(r.attributes),
             )
             for r in records
         ]  # fmt: skip

@@ -145,3 +145,51 @@ def test_log_items_are_limited_apart_from_errors(client, fixture_project, drain)
     assert "log_item" in limited["X-Sentry-Rate-Limits"]
     event = b'{}\n{"type":"event"}\n{"message":"still here"}\n'
     assert post_envelope(client, project.id, event).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        (b'{"items": [' + b'{"a":' * 600 + b"1" + b"}" * 600 + b"]}", 400),  # deeper than JSON parsers go
+        (
+            json.dumps(
+                {
+                    "items": [
+                        {
+                            "body": "x",
+                            "attributes": {f"k{i}": {"value": i, "type": "integer"} for i in range(5000)},
+                        }
+                    ]
+                }
+            ).encode(),
+            200,
+        ),
+        (
+            json.dumps(
+                {"items": [{"body": "x" * 100_000, "attributes": {"k" * 500: "v", "nul\x00": "a\x00b"}}]}
+            ).encode(),
+            200,
+        ),
+        (
+            json.dumps(
+                {"items": [{"body": "r", "timestamp": 1e300, "trace_id": ["x"], "level": {"a": 1}}] * 1500}
+            ).encode(),
+            400,
+        ),
+        (
+            json.dumps(
+                {"items": [{"body": "r", "attributes": {"deep": {"value": [[[[1]]]], "type": "array"}}}]}
+            ).encode(),
+            200,
+        ),
+    ],
+    ids=["deep-json", "5000-attributes", "huge-body-long-key-nul", "1500-records-bad-values", "nested-array"],
+)
+def test_hostile_log_items_are_answered_and_bounded(client, fixture_project, drain, payload, status):
+    project, _ = fixture_project
+    body = b'{}\n{"type":"log"}\n' + payload + b"\n"
+    assert post_envelope(client, project.id, body).status_code == status
+    drain()
+    for record in all_records([project.id]):
+        assert len(record.body) <= 16 * 1024 and len(record.attributes) <= 256
+        assert "\x00" not in record.body and all("\x00" not in k for k in record.attributes)

@@ -52,7 +52,7 @@ def test_postgresql_drops_whole_day_partitions_and_creates_the_days_ahead(projec
         cursor.execute(
             "SELECT count(*) FROM pg_indexes WHERE tablename = %s", [f"logs_record_p{today:%Y%m%d}"]
         )
-        assert cursor.fetchone()[0] == 5
+        assert cursor.fetchone()[0] == 6
 
 
 def test_records_older_than_retention_are_not_stored_at_ingest(projects, client, settings):
