@@ -193,5 +193,5 @@ def test_pages_take_a_bounded_number_of_queries(people, django_assert_max_num_qu
         "/organizations/new/",
         "/organizations/acme/projects/web/",
     ):
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(10):
             assert client.get(url).status_code == 200, url
