@@ -33,7 +33,7 @@ def teams(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _team(request: HttpRequest, org_slug: str, team_slug: str):
-    org, role = get_organization(request.user, org_slug, manage=True)
+    org, _ = get_organization(request.user, org_slug, manage=True)
     team = Team.objects.filter(organization=org, slug=team_slug).first()
     if team is None:
         raise Http404("No such team")

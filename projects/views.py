@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .access import get_organization, get_project
+from .access import MANAGING_ROLES, get_organization, get_project
 from .forms import OrganizationForm, ProjectForm
 from .models import ProjectKey
 from .services import AlreadyExists, add_project, create_organization, rotate_key, set_key_active
@@ -32,7 +32,7 @@ def organization_new(request: HttpRequest) -> HttpResponse:
 def organization(request: HttpRequest, org_slug: str) -> HttpResponse:
     org, role = get_organization(request.user, org_slug)
     projects = org.projects.order_by("slug").prefetch_related("teams")
-    context = {"org": org, "role": role, "projects": projects, "manage": role in ("owner", "manager")}
+    context = {"org": org, "role": role, "projects": projects, "manage": role in MANAGING_ROLES}
     return render(request, "projects/organization.html", context)
 
 
@@ -61,7 +61,7 @@ def project_keys(request: HttpRequest, org_slug: str, project_slug: str) -> Http
         "org": project.organization,
         "keys": keys,
         "dsn": active.dsn() if active else "",
-        "manage": role in ("owner", "manager"),
+        "manage": role in MANAGING_ROLES,
         "created": request.GET.get("created") == "1",
         "key_cache_seconds": settings.INGEST["KEY_CACHE_SECONDS"],
     }
