@@ -3,19 +3,11 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from projects.access import visible_projects
-from projects.models import Project
+from projects.access import get_project, visible_projects
 
 from .models import Issue
 
 __all__ = ["get_issue", "get_project", "visible_issues", "visible_projects"]
-
-
-def get_project(user, org_slug: str, project_slug: str) -> Project:
-    project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
-    if project is None:
-        raise Http404("No such project")
-    return project
 
 
 def visible_issues(user) -> QuerySet[Issue]:

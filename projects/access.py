@@ -1,9 +1,11 @@
-"""Who may see and change an organization: one home for the role checks of every page.
+"""Who may see and change which organization and project, for pages and the API alike.
 
-Anyone who is not a member gets 404, never 403 (a 403 would confirm the organization exists); a member
-without the role a page needs gets 403. Roles have Sentry's meaning: members see every project of the
-organization and its keys; managers also create projects and teams, invite, change roles and remove
-members; owners also manage owners. Superusers act as owners everywhere.
+Members of an organization see all its projects; anyone else gets 404, never 403 (a 403 would tell
+an outsider the thing exists). What a member may change depends on the role, as in Sentry: members
+see every project, its issues and its client keys; owners and managers also create projects and
+teams, invite, change roles and remove members, change project settings and client keys; only owners
+make owners and change or remove owners. Superusers, the instance's operators, see and change
+everything.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from django.http import Http404
 
 from .models import Organization, OrganizationMember, Project
 
-Role = OrganizationMember.Role
-MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
+ADMIN_ROLES = frozenset({OrganizationMember.Role.OWNER, OrganizationMember.Role.MANAGER})
 
 
 def visible_organizations(user) -> QuerySet[Organization]:
@@ -31,40 +32,68 @@ def visible_projects(user) -> QuerySet[Project]:
     return projects.filter(organization__members__user=user)
 
 
+def get_organization(user, org_slug: str) -> Organization:
+    org = visible_organizations(user).filter(slug=org_slug).first()
+    if org is None:
+        raise Http404("No such organization")
+    return org
+
+
+def get_project(user, org_slug: str, project_slug: str) -> Project:
+    project = visible_projects(user).filter(organization__slug=org_slug, slug=project_slug).first()
+    if project is None:
+        raise Http404("No such project")
+    return project
+
+
 def role_in(user, org: Organization) -> str | None:
+    """The user's role in a visible organization; superusers act as owners."""
     if user.is_superuser:
-        return Role.OWNER
+        return OrganizationMember.Role.OWNER
     return (
         OrganizationMember.objects.filter(organization=org, user=user).values_list("role", flat=True).first()
     )
 
 
+def require_admin(user, org: Organization) -> None:
+    if role_in(user, org) not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")
+
+
 def can_manage(user, org: Organization) -> bool:
-    return role_in(user, org) in MANAGING_ROLES
+    return role_in(user, org) in ADMIN_ROLES
 
 
-def get_organization(user, org_slug: str, *, manage: bool = False) -> tuple[Organization, str]:
-    """The organization and the user's role in it; 404 for non-members, 403 without the role."""
-    org = Organization.objects.filter(slug=org_slug).first()
-    role = role_in(user, org) if org is not None else None
-    if org is None or role is None:
+def organization_and_role(user, org_slug: str, *, admin: bool = False) -> tuple[Organization, str]:
+    """For pages: the organization (404 outside it) and the user's role (403 when `admin` and the
+    role is neither owner nor manager), in one query for members."""
+    if user.is_superuser:
+        return get_organization(user, org_slug), OrganizationMember.Role.OWNER
+    member = (
+        OrganizationMember.objects.select_related("organization")
+        .filter(user=user, organization__slug=org_slug)
+        .first()
+    )
+    if member is None:
         raise Http404("No such organization")
-    if manage and role not in MANAGING_ROLES:
-        raise PermissionDenied("Only owners and managers can do this")
-    return org, role
+    if admin and member.role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")
+    return member.organization, member.role
 
 
-def get_project(user, org_slug: str, project_slug: str, *, manage: bool = False) -> tuple[Project, str]:
-    org, role = get_organization(user, org_slug)
+def project_and_role(user, org_slug: str, project_slug: str, *, admin: bool = False) -> tuple[Project, str]:
+    org, role = organization_and_role(user, org_slug)
     project = Project.objects.filter(organization=org, slug=project_slug).first()
     if project is None:
         raise Http404("No such project")
     project.organization = org  # already loaded: saves a query for every template that shows it
-    if manage and role not in MANAGING_ROLES:
-        raise PermissionDenied("Only owners and managers can do this")
+    if admin and role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")
     return project, role
 
 
 def may_grant(actor_role: str, role: str) -> bool:
     """Managers may hand out the member and manager roles; only owners make owners."""
-    return actor_role == Role.OWNER or (actor_role == Role.MANAGER and role != Role.OWNER)
+    return actor_role == OrganizationMember.Role.OWNER or (
+        actor_role == OrganizationMember.Role.MANAGER and role != OrganizationMember.Role.OWNER
+    )

@@ -18,7 +18,7 @@ from .services import flush_pending, today
 
 @login_required
 def organization_usage(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, _ = get_organization(request.user, org_slug)
+    org = get_organization(request.user, org_slug)
     flush_pending()  # show what ingest counted in the last seconds too
     start = today().replace(day=1)
     month = Outcome.objects.filter(organization=org, day__gte=start)
