@@ -1,9 +1,11 @@
 """Who may see and change which organization and project, for pages and the API alike.
 
 Members of an organization see all its projects; anyone else gets 404, never 403 (a 403 would tell
-an outsider the thing exists). What a member may change depends on the role, as in Sentry: every
-member may manage releases and deploys, owners and managers also project settings and client keys.
-Superusers, the instance's operators, see and change everything.
+an outsider the thing exists). What a member may change depends on the role, as in Sentry: members
+see every project, its issues and its client keys; owners and managers also create projects and
+teams, invite, change roles and remove members, change project settings and client keys; only owners
+make owners and change or remove owners. Superusers, the instance's operators, see and change
+everything.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from rest_framework.permissions import BasePermission
 
 from .models import Organization, OrganizationMember, Project
 
-Role = OrganizationMember.Role
-MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
+ADMIN_ROLES = frozenset({OrganizationMember.Role.OWNER, OrganizationMember.Role.MANAGER})
 
 
 def visible_organizations(user) -> QuerySet[Organization]:
@@ -49,47 +50,54 @@ def get_project(user, org_slug: str, project_slug: str) -> Project:
 def role_in(user, org: Organization) -> str | None:
     """The user's role in a visible organization; superusers act as owners."""
     if user.is_superuser:
-        return Role.OWNER
+        return OrganizationMember.Role.OWNER
     return (
         OrganizationMember.objects.filter(organization=org, user=user).values_list("role", flat=True).first()
     )
 
 
 def require_admin(user, org: Organization) -> None:
-    if not can_manage(user, org):
+    if role_in(user, org) not in ADMIN_ROLES:
         raise PermissionDenied("Only owners and managers of the organization may do this.")
 
 
 def can_manage(user, org: Organization) -> bool:
-    return role_in(user, org) in MANAGING_ROLES
+    return role_in(user, org) in ADMIN_ROLES
 
 
-def organization_and_role(user, org_slug: str, *, manage: bool = False) -> tuple[Organization, str]:
-    """The organization and the user's role in it, for pages that depend on the role: 404 for
-    non-members, 403 without a managing role when `manage`."""
-    org = Organization.objects.filter(slug=org_slug).first()
-    role = role_in(user, org) if org is not None else None
-    if org is None or role is None:
+def organization_and_role(user, org_slug: str, *, admin: bool = False) -> tuple[Organization, str]:
+    """For pages: the organization (404 outside it) and the user's role (403 when `admin` and the
+    role is neither owner nor manager), in one query for members."""
+    if user.is_superuser:
+        return get_organization(user, org_slug), OrganizationMember.Role.OWNER
+    member = (
+        OrganizationMember.objects.select_related("organization")
+        .filter(user=user, organization__slug=org_slug)
+        .first()
+    )
+    if member is None:
         raise Http404("No such organization")
-    if manage and role not in MANAGING_ROLES:
-        raise PermissionDenied("Only owners and managers can do this")
-    return org, role
+    if admin and member.role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")
+    return member.organization, member.role
 
 
-def project_and_role(user, org_slug: str, project_slug: str, *, manage: bool = False) -> tuple[Project, str]:
+def project_and_role(user, org_slug: str, project_slug: str, *, admin: bool = False) -> tuple[Project, str]:
     org, role = organization_and_role(user, org_slug)
     project = Project.objects.filter(organization=org, slug=project_slug).first()
     if project is None:
         raise Http404("No such project")
     project.organization = org  # already loaded: saves a query for every template that shows it
-    if manage and role not in MANAGING_ROLES:
-        raise PermissionDenied("Only owners and managers can do this")
+    if admin and role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and managers of the organization may do this.")
     return project, role
 
 
 def may_grant(actor_role: str, role: str) -> bool:
     """Managers may hand out the member and manager roles; only owners make owners."""
-    return actor_role == Role.OWNER or (actor_role == Role.MANAGER and role != Role.OWNER)
+    return actor_role == OrganizationMember.Role.OWNER or (
+        actor_role == OrganizationMember.Role.MANAGER and role != OrganizationMember.Role.OWNER
+    )
 
 
 # Sentry's scopes per kind of endpoint and method: a token whose scopes name none of them is refused

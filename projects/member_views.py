@@ -19,7 +19,7 @@ from .services import AlreadyExists, create_team
 
 @login_required
 def teams(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, _ = organization_and_role(request.user, org_slug, manage=True)
+    org, _ = organization_and_role(request.user, org_slug, admin=True)
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -33,7 +33,7 @@ def teams(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 def _team(request: HttpRequest, org_slug: str, team_slug: str):
-    org, role = organization_and_role(request.user, org_slug, manage=True)
+    org, _ = organization_and_role(request.user, org_slug, admin=True)
     team = Team.objects.filter(organization=org, slug=team_slug).first()
     if team is None:
         raise Http404("No such team")
@@ -80,7 +80,7 @@ def _change_team(request: HttpRequest, org, team: Team) -> None:
 
 @login_required
 def members(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, role = organization_and_role(request.user, org_slug, manage=True)
+    org, role = organization_and_role(request.user, org_slug, admin=True)
     form = InviteForm(request.POST or None)
     invitation = error = None
     if request.method == "POST" and form.is_valid():
@@ -108,7 +108,7 @@ def _members_page(request: HttpRequest, org, role: str, **context) -> HttpRespon
 @login_required
 @require_POST
 def member_change(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org, role = organization_and_role(request.user, org_slug, manage=True)
+    org, role = organization_and_role(request.user, org_slug, admin=True)
     try:
         if request.POST.get("action") == "remove":
             membership.remove_member(org, role, member_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from .access import MANAGING_ROLES, visible_organizations
+from .access import ADMIN_ROLES, visible_organizations
 from .models import OrganizationMember, Project
 
 
@@ -30,7 +30,7 @@ def _navigation(request: HttpRequest) -> dict:
             .values_list("role", flat=True)
             .first()
         )
-        nav["manage"] = role in MANAGING_ROLES
+        nav["manage"] = role in ADMIN_ROLES
     return nav
 
 

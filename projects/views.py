@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .access import organization_and_role, project_and_role
+from .access import ADMIN_ROLES, organization_and_role, project_and_role
 from .forms import OrganizationForm, ProjectForm
 from .models import ProjectKey
 from .services import AlreadyExists, add_project, create_organization, rotate_key, set_key_active
@@ -32,13 +32,13 @@ def organization_new(request: HttpRequest) -> HttpResponse:
 def organization(request: HttpRequest, org_slug: str) -> HttpResponse:
     org, role = organization_and_role(request.user, org_slug)
     projects = org.projects.order_by("slug").prefetch_related("teams")
-    context = {"org": org, "role": role, "projects": projects, "manage": role in ("owner", "manager")}
+    context = {"org": org, "role": role, "projects": projects, "manage": role in ADMIN_ROLES}
     return render(request, "projects/organization.html", context)
 
 
 @login_required
 def project_new(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, _ = organization_and_role(request.user, org_slug, manage=True)
+    org, _ = organization_and_role(request.user, org_slug, admin=True)
     form = ProjectForm(request.POST or None, org=org)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -61,7 +61,7 @@ def project_keys(request: HttpRequest, org_slug: str, project_slug: str) -> Http
         "org": project.organization,
         "keys": keys,
         "dsn": active.dsn() if active else "",
-        "manage": role in ("owner", "manager"),
+        "manage": role in ADMIN_ROLES,
         "created": request.GET.get("created") == "1",
         "key_cache_seconds": settings.INGEST["KEY_CACHE_SECONDS"],
     }
@@ -69,7 +69,7 @@ def project_keys(request: HttpRequest, org_slug: str, project_slug: str) -> Http
 
 
 def _key(request: HttpRequest, org_slug: str, project_slug: str, key_id: int) -> ProjectKey:
-    project, _ = project_and_role(request.user, org_slug, project_slug, manage=True)
+    project, _ = project_and_role(request.user, org_slug, project_slug, admin=True)
     key = project.keys.filter(pk=key_id).first()
     if key is None:
         raise Http404("No such key")

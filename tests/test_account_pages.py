@@ -74,5 +74,5 @@ def test_account_pages_take_a_bounded_number_of_queries(people, django_assert_ma
         ApiToken.issue(users["mia"], label=f"t{i}")
     client = as_user(users["mia"])
     for url in ("/account/", "/account/tokens/"):
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(5):
             assert client.get(url).status_code == 200, url

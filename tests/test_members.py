@@ -251,5 +251,5 @@ def test_member_pages_take_a_bounded_number_of_queries(people, django_assert_max
         "/organizations/acme/teams/",
         "/organizations/acme/teams/t1/",
     ):
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(12):
             assert client.get(url).status_code == 200, url

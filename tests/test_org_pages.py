@@ -193,5 +193,11 @@ def test_pages_take_a_bounded_number_of_queries(people, django_assert_max_num_qu
         "/organizations/new/",
         "/organizations/acme/projects/web/",
     ):
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(10):
             assert client.get(url).status_code == 200, url
+
+
+def test_a_user_without_organizations_is_pointed_to_creating_one(db):
+    loner = get_user_model().objects.create_user(username="loner")
+    home = as_user(loner).get("/").content.decode()
+    assert 'href="/organizations/new/"' in home.split("</header>")[1]

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from projects.access import organization_and_role
+from projects.access import get_organization
 
 from .models import Outcome
 from .services import flush_pending, today
@@ -18,7 +18,7 @@ from .services import flush_pending, today
 
 @login_required
 def organization_usage(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, _ = organization_and_role(request.user, org_slug)
+    org = get_organization(request.user, org_slug)
     flush_pending()  # show what ingest counted in the last seconds too
     start = today().replace(day=1)
     month = Outcome.objects.filter(organization=org, day__gte=start)

@@ -1,0 +1,36 @@
+"""projects 0005: a project's one team becomes the first of its teams, and back on reverse."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("projects", "0004_project_retention")]
+AFTER = [("projects", "0005_teams_invites")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+@pytest.fixture
+def latest_schema_afterwards(transactional_db):
+    yield
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_each_project_keeps_its_team(latest_schema_afterwards):
+    old = migrate(BEFORE)
+    org = old.get_model("projects", "Organization").objects.create(slug="acme", name="acme")
+    team = old.get_model("projects", "Team").objects.create(organization=org, slug="backend")
+    Project = old.get_model("projects", "Project")
+    Project.objects.create(organization=org, slug="api", name="api", team=team)
+    Project.objects.create(organization=org, slug="loose", name="loose", team=None)
+
+    projects = migrate(AFTER).get_model("projects", "Project").objects
+    assert list(projects.get(slug="api").teams.values_list("slug", flat=True)) == ["backend"]
+    assert not projects.get(slug="loose").teams.exists()
+
+    reverted = migrate(BEFORE).get_model("projects", "Project").objects
+    assert reverted.get(slug="api").team.slug == "backend" and reverted.get(slug="loose").team is None
