@@ -1,8 +1,7 @@
 """Sentry's cursor pagination for the API: `?cursor=` in, a `Link` header with both cursors out.
 
 Sentry cursors look like `<value>:<offset>:<is_prev>`; ours carry the offset. Views fetch one row
-more than the page (`limit + 1`) to learn whether a next page exists. Every app's API uses it
-(issues/api.py still has its own copy of the two functions, to be replaced by an import of these).
+more than the page (`limit + 1`) to learn whether a next page exists. Every app's API uses it.
 """
 
 from __future__ import annotations

@@ -1,58 +1,19 @@
-"""The Sentry-compatible web API: events of an issue, grouping hashes, and the pagination every list
-uses. Issue lists, issue objects and comments are in issues/api_issues.py."""
+"""The Sentry-compatible web API: events of an issue and grouping hashes. Issue lists, issue objects
+and comments are in issues/api_issues.py; pagination is core/pagination.py."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import Http404
-from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.pagination import page_bounds, paginated
 
 from . import lifecycle
 from .access import get_issue
 from .models import Event, GroupHash, Issue
 from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
-
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 100
-MAX_OFFSET = 100_000
-
-
-def page_bounds(request: Request) -> tuple[int, int]:
-    """Sentry cursors look like `<value>:<offset>:<is_prev>`; ours carry the offset."""
-    try:
-        limit = max(1, min(MAX_LIMIT, int(request.query_params.get("limit", DEFAULT_LIMIT))))
-    except ValueError:
-        limit = DEFAULT_LIMIT
-    cursor = request.query_params.get("cursor", "")
-    try:
-        offset = max(0, int(cursor.split(":")[1])) if cursor else 0
-    except (IndexError, ValueError):
-        offset = 0
-    if offset > MAX_OFFSET:
-        # A made-up cursor must not reach the database as an offset it cannot hold (or scan).
-        raise ParseError(f"cursor offset must be at most {MAX_OFFSET}")
-    return offset, limit
-
-
-def paginated(request: Request, rows: list, offset: int, limit: int, data: list) -> Response:
-    has_next = len(rows) > limit
-    base = request.build_absolute_uri(request.path)
-    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-
-    def link(rel: str, off: int, is_prev: int, results: bool) -> str:
-        cursor = f"0:{off}:{is_prev}"
-        url = f"{base}?{urlencode({**params, 'cursor': cursor})}"
-        return f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
-
-    response = Response(data)
-    response["Link"] = ", ".join(
-        [link("previous", max(0, offset - limit), 1, offset > 0), link("next", offset + limit, 0, has_next)]
-    )
-    return response
 
 
 class IssueEventsView(APIView):

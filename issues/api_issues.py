@@ -11,9 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import page_bounds, paginated
+
 from . import lifecycle
 from .access import get_issue, get_organization, get_organization_issue, get_project, parse_id, visible_issues
-from .api import page_bounds, paginated
 from .comments import CommentError, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
 from .models import Activity, Issue

@@ -4,12 +4,11 @@ links, with the Content-Security-Policy in force; then the invite link creates a
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import chromium as launch_chromium
 from tests.e2e.stack import manage
-from tests.e2e.test_browser_sdk import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "browser-" + uuid.uuid4().hex
@@ -17,16 +16,8 @@ PASSWORD = "browser-" + uuid.uuid4().hex
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: run scripts/install-test-deps.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

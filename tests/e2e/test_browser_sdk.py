@@ -1,29 +1,18 @@
 """The real @sentry/browser in headless Chromium (Debian's) against a live LightTrace, from a page served by
 another origin: the SDK's envelope POSTs are cross-origin, so this proves LightTrace's CORS handling."""
 
-import functools
-import http.server
 import shutil
 import subprocess
-import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import chromium, serve_directory
+
 pytestmark = pytest.mark.e2e
 JS = Path(__file__).parent / "js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -39,30 +28,14 @@ def site(tmp_path_factory):
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     shutil.copy(JS / "index.html", root / "index.html")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=root)
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(root) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: run scripts/install-test-deps.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass

@@ -5,25 +5,20 @@ the issue page must show the original file, line and function; two builds group 
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import chromium, serve_directory
 from tests.e2e.stack import LiveStack, base_env, free_port, manage
-from tests.e2e.test_browser_sdk import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
 
 pytestmark = pytest.mark.e2e
 JS = Path(__file__).parent / "js"
@@ -59,34 +54,12 @@ def sentry_cli(stack, token: str, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-@contextmanager
-def serve(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=root)
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not ESBUILD.exists() or not (JS / "node_modules" / "@sentry" / "browser").is_dir():
         pytest.fail("needs tests/e2e/js/node_modules: run scripts/install-test-deps.sh")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: run scripts/install-test-deps.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +125,7 @@ def test_debug_id_upload_maps_browser_frames_and_builds_group_together(
     assert len(set(debug_ids)) == 2, debug_ids  # two different minified bundles
 
     for name in BUILDS:
-        with serve(tmp_path / name) as site:
+        with serve_directory(tmp_path / name) as site:
             throw_in_browser(browser, site, dsn=dsn)
     issues = live_stack.wait_for_count("sourcemaps-web", 2)
     assert len(issues) == 1, [(i["culprit"], i["count"]) for i in issues]  # grouped on the original code
@@ -194,7 +167,7 @@ def test_release_bound_upload_with_dist_and_url_prefix(live_stack, browser, ci_t
         "--release", "shop-web@3.1.0", "--dist", "eu", "--url-prefix", "~/static/js", str(out),
     )  # fmt: skip
     assert "Release: shop-web@3.1.0" in uploaded.stdout + uploaded.stderr, uploaded
-    with serve(tmp_path / "site") as site:
+    with serve_directory(tmp_path / "site") as site:
         throw_in_browser(browser, site, dsn=dsn, release="shop-web@3.1.0", dist="eu")
         throw_in_browser(browser, site, dsn=dsn, release="shop-web@3.1.0", dist="us")
     issues = live_stack.wait_for_count("sourcemaps-release", 2)
@@ -230,7 +203,7 @@ def test_embedded_default_assembles_and_maps(browser, tmp_path):
         assert time.monotonic() - started < 30
         stored = [p for p in (tmp_path / "data" / "artifacts").rglob("*") if p.is_file()]
         assert len(stored) == 1 and zipfile.is_zipfile(stored[0]), stored
-        with serve(tmp_path / "site") as site:
+        with serve_directory(tmp_path / "site") as site:
             throw_in_browser(browser, site, dsn=dsn)
         (issue,) = stack.wait_for_count("web", 1, timeout=60)
         _assert_original(stack.api(f"/api/0/issues/{issue['id']}/events/latest/"))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import chromium
 from tests.e2e.stack import manage
 
 pytestmark = pytest.mark.e2e
 APP = Path(__file__).parent / "apps" / "py_app.py"
-CHROMIUM = "/usr/bin/chromium"
 PAYLOAD = "<img src=x onerror=window.__xss=1>"
 
 
@@ -31,16 +31,8 @@ def _user(stack, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: run scripts/install-test-deps.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_page()
 
 
 def test_triage_in_the_browser(live_stack, page):
