@@ -9,6 +9,8 @@ import os
 
 from celery import Celery, bootsteps
 from celery.beat import PersistentScheduler
+from celery.signals import task_prerun
+from django.conf import settings
 
 from core.heartbeat import HEARTBEAT_SECONDS, Pulse
 
@@ -55,8 +57,32 @@ class HeartbeatScheduler(PersistentScheduler):
         return min(super().tick(*args, **kwargs), HEARTBEAT_SECONDS)
 
 
+# A waiting message is forgotten after this long (a worker that died holding it), so asking works again.
+PENDING_SECONDS = 30
+
+
+def _pending_key(name: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:task-pending:{name}"
+
+
 class CeleryDispatch:
-    """core.dispatch's backend with Redis: a Celery message, taken by any worker."""
+    """core.dispatch's backend with Redis: a Celery message, taken by any worker; at most one message
+    of a task waits at a time. Every web process asks for a drain every 50 ms under traffic; while
+    the workers were busy the queue grew by tens of messages a second, each one redundant: the
+    message already waiting runs after everything asked for so far. The mark goes when a worker
+    starts the task (`_task_started`), so what is buffered during a run asks for the next one."""
 
     def send(self, name: str) -> None:
-        app.send_task(name)
+        from core.redis_client import get_redis
+
+        if get_redis().set(_pending_key(name), 1, nx=True, ex=PENDING_SECONDS):
+            app.send_task(name)
+
+
+@task_prerun.connect
+def _task_started(sender=None, **kwargs) -> None:
+    """Only Celery workers run tasks through Celery (the embedded runner calls their bodies)."""
+    if sender is not None:
+        from core.redis_client import get_redis
+
+        get_redis().delete(_pending_key(sender.name))
