@@ -1,11 +1,11 @@
-"""projects 0005: a project's one team becomes the first of its teams, and back on reverse."""
+"""projects 0006: a project's one team becomes the first of its teams, and back on reverse."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("projects", "0004_project_retention")]
-AFTER = [("projects", "0005_teams_invites")]
+BEFORE = [("projects", "0005_project_rules_suspended")]
+AFTER = [("projects", "0006_teams_invites")]
 
 
 def migrate(targets):
