@@ -136,7 +136,7 @@ def test_bulk_actions_on_the_issue_list(page, make_project):
     second = Issue.objects.exclude(pk=first.pk).get()
     url = "/organizations/acme/projects/web/bulk/"
     html = client.get("/organizations/acme/projects/web/").content.decode()
-    assert html.count('formaction="/organizations/acme/projects/web/bulk/"') == 4
+    assert html.count('formaction="/organizations/acme/projects/web/bulk/"') == 5
     both = {"issue": [first.pk, second.pk], "query": "is:unresolved"}
     response = client.post(url, {**both, "action": "resolved"})
     assert response.status_code == 302 and response["Location"].endswith("?query=is%3Aunresolved")
@@ -144,7 +144,10 @@ def test_bulk_actions_on_the_issue_list(page, make_project):
     client.post(url, {**both, "action": "ignored"})
     assert set(Issue.objects.values_list("status", flat=True)) == {"ignored"}
     assert "2 of 2 issues changed." in client.get(response["Location"]).content.decode()
-    assert client.post(url, {**both, "action": "resolvedInNextRelease"}).status_code == 400
+    assert client.post(url, {**both, "action": "resolvedInNextRelease"}).status_code == 302
+    assert set(Issue.objects.values_list("status", flat=True)) == {"resolved"}
+    assert Activity.objects.filter(type="set_resolved_in_release").count() == 2
+    assert client.post(url, {**both, "action": "resolvedInRelease"}).status_code == 400
     assert client.post(url, {"issue": ["x"], "action": "resolved"}).status_code == 400
     assert client.post(url, {**both, "action": "delete"}).status_code == 400  # not confirmed
     assert client.post(url, {"issue": [second.pk], "action": "delete", "confirm": "yes"}).status_code == 302
