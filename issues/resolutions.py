@@ -71,6 +71,8 @@ def still_resolved(project_id: int, versions_by_issue: dict[int, set[str]]) -> s
     """Issues among the keys resolved in a release that none of their new events' versions reopens
     (releases of the project's organization).
     Two queries for the whole batch, one when no issue of it is resolved in a release."""
+    if not versions_by_issue:
+        return set()
     since = dict(
         IssueResolution.objects.filter(
             issue_id__in=sorted(versions_by_issue), issue__status="resolved"

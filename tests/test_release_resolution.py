@@ -29,7 +29,9 @@ def project_and_user(make_project):
 
 def _release(project, version: str, days_ago: int) -> Release:
     return Release.objects.create(
-        organization=project.organization, version=version, date_added=timezone.now() - timedelta(days=days_ago)
+        organization=project.organization,
+        version=version,
+        date_added=timezone.now() - timedelta(days=days_ago),
     )
 
 
