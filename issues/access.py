@@ -21,8 +21,9 @@ def parse_id(value: object) -> int | None:
 
 def visible_issues(user) -> QuerySet[Issue]:
     issues = Issue.objects.select_related(
-        "project", "project__organization", "assignee_user", "assignee_team", "snooze__actor"
-    )
+        "project", "project__organization", "assignee_user", "assignee_team", "snooze__actor",
+        "resolution__release", "resolution__actor",
+    )  # fmt: skip
     if user.is_superuser:
         return issues
     return issues.filter(project__organization__members__user=user)

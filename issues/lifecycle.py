@@ -8,16 +8,18 @@ uses, so a triage change and a batch never wait on each other in a cycle.
 
 Statuses and substatuses are Sentry's:
 - unresolved: `new` (its first 3 days), `ongoing`, `regressed` (a resolved issue got an event),
-  `escalating` (an "until N more events/users" ignore was outgrown);
-- ignored: `archived_forever`, `archived_until_condition_met` (the condition is an IssueSnooze);
-- resolved: no substatus.
+  `escalating` (an ignore's event or user condition was met, or an issue archived until escalating
+  escalated);
+- ignored: `archived_forever`, `archived_until_condition_met` (the condition is an IssueSnooze),
+  `archived_until_escalating` (issues/ignores.py has the rules that end each);
+- resolved: no substatus; resolved in a release or in the next one (an IssueResolution) only
+  regresses on events of newer releases (issues/resolutions.py decides which).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -29,9 +31,13 @@ from core.sql import fetch, placeholders
 from projects.models import Organization, OrganizationMember, Team
 
 from .access import parse_id
+from .ignores import IgnoreCondition, LifecycleError, SnoozeState, escalating, outgrown
+from .ignores import parse_ignore_condition as parse_ignore_condition  # the page and API parse through here
 from .merge import merge_issues, unmerge_hashes
-from .models import Activity, Event, Issue, IssueSnooze
+from .models import Activity, Event, Issue, IssueResolution, IssueSnooze
 from .participation import subscribe
+from .resolutions import ReleaseResolution, ResolutionError, still_resolved
+from .resolutions import parse_resolution as parse_resolution_details
 
 log = logging.getLogger(__name__)
 
@@ -39,78 +45,37 @@ Status, Substatus, Type = Issue.Status, Issue.Substatus, Activity.Type
 NEW_ISSUE_PERIOD = timedelta(days=3)
 # Issues one bulk change or one scheduled pass touches (Sentry's bulk mutation limit).
 BULK_LIMIT = 1000
-# "Ignore for N minutes" / "until N more events or users": a year and a billion are bounds, not needs.
-MAX_IGNORE_MINUTES = 366 * 24 * 60
-MAX_IGNORE_COUNT = 1_000_000_000
 DELETE_CHUNK = 1000
-
-
-class LifecycleError(ValueError):
-    """A change that cannot be made as asked: a 400 with this text in the API, a message on the page."""
-
-
-@dataclass(frozen=True)
-class IgnoreCondition:
-    """What ends an ignore; all None means forever."""
-
-    minutes: int | None = None
-    count: int | None = None
-    user_count: int | None = None
-
-    @property
-    def forever(self) -> bool:
-        return self.minutes is None and self.count is None and self.user_count is None
-
-    def details(self) -> dict:
-        """Sentry's statusDetails names."""
-        named = {
-            "ignoreDuration": self.minutes,
-            "ignoreCount": self.count,
-            "ignoreUserCount": self.user_count,
-        }
-        return {k: v for k, v in named.items() if v is not None}
 
 
 # What a client may ask for; `muted` is sentry-cli's (and old Sentry's) word for ignored.
 STATUS_WORDS = {"resolved": Status.RESOLVED, "unresolved": Status.UNRESOLVED, "ignored": Status.IGNORED}
 STATUS_WORDS["muted"] = Status.IGNORED
-STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_UNRESOLVED, Type.SET_IGNORED}
-NEEDS_RELEASES = "resolving in a release needs releases, which LightTrace does not track yet"
+STATUS_WORDS["resolvedInNextRelease"] = Status.RESOLVED  # with a ReleaseResolution (parse_resolution)
+STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_RESOLVED_IN_RELEASE, Type.SET_UNRESOLVED, Type.SET_IGNORED}
+RELEASE_DETAILS = ("inRelease", "inNextRelease", "inCommit")
 
 
 def parse_status(value: object) -> str:
     """The single validation of a requested status."""
-    if value in ("resolvedInNextRelease", "resolvedInRelease"):
-        raise LifecycleError(NEEDS_RELEASES)
     if not isinstance(value, str) or value not in STATUS_WORDS:
-        raise LifecycleError(f"unknown status {value!r}: use resolved, unresolved or ignored")
+        raise LifecycleError(
+            f"unknown status {value!r}: use resolved, resolvedInNextRelease, unresolved or ignored"
+        )
     return STATUS_WORDS[value]
 
 
-def parse_ignore_condition(details: dict) -> IgnoreCondition:
-    """Sentry's statusDetails for an ignore. Windows ("N events within M minutes") need per-issue
-    time buckets, which LightTrace does not keep yet: refused rather than silently dropped."""
-    for key in ("ignoreWindow", "ignoreUserWindow"):
-        if details.get(key):
-            raise LifecycleError(f"{key} is not supported yet: ignore until a number of events or users")
-    if details.get("inRelease") or details.get("inNextRelease") or details.get("inCommit"):
-        raise LifecycleError(NEEDS_RELEASES)
-    minutes = _positive(details, "ignoreDuration", MAX_IGNORE_MINUTES)
-    count = _positive(details, "ignoreCount", MAX_IGNORE_COUNT)
-    user_count = _positive(details, "ignoreUserCount", MAX_IGNORE_COUNT)
-    return IgnoreCondition(minutes=minutes, count=count, user_count=user_count)
-
-
-def _positive(details: dict, key: str, limit: int) -> int | None:
-    value = details.get(key)
-    if value in (None, "", 0):
+def parse_resolution(value: object, details: dict, organization: Organization) -> ReleaseResolution | None:
+    """The release a resolve holds for (None: a plain resolve); release details on any other
+    status are refused rather than dropped."""
+    if parse_status(value) != Status.RESOLVED:
+        if any(details.get(k) for k in RELEASE_DETAILS):
+            raise LifecycleError("inRelease, inNextRelease and inCommit go with status resolved")
         return None
-    number = parse_id(value)
-    if number is None:
-        raise LifecycleError(f"{key} must be a positive whole number")
-    if not 0 < number <= limit:
-        raise LifecycleError(f"{key} must be between 1 and {limit}")
-    return number
+    try:
+        return parse_resolution_details(value, details, organization)
+    except ResolutionError as exc:
+        raise LifecycleError(str(exc)) from exc
 
 
 def _locked(ids: Iterable[int], condition: Q | None = None) -> list[int]:
@@ -133,24 +98,49 @@ def _record(issue_ids: Iterable[int], type_: str, user, data: dict | None = None
     )
 
 
-def set_status(ids: Iterable[int], user, status: str, condition: IgnoreCondition | None = None) -> list[int]:
-    """Resolve, unresolve (also un-ignore) or ignore; returns the ids that changed."""
+def set_status(
+    ids: Iterable[int],
+    user,
+    status: str,
+    condition: IgnoreCondition | None = None,
+    resolution: ReleaseResolution | None = None,
+) -> list[int]:
+    """Resolve (in a release, in the next one), unresolve (also un-ignore) or ignore; returns the
+    ids that changed."""
     status = parse_status(status)
     if status == Status.RESOLVED:
-        return resolve(ids, user)
+        return resolve(ids, user, resolution)
     if status == Status.UNRESOLVED:
         return unresolve(ids, user)
     return ignore(ids, user, condition or IgnoreCondition())
 
 
 @transaction.atomic
-def resolve(ids: Iterable[int], user) -> list[int]:
-    changed = _locked(ids, ~Q(status=Status.RESOLVED))
-    Issue.objects.filter(pk__in=changed).update(
-        status=Status.RESOLVED, substatus="", resolved_at=timezone.now()
-    )
+def resolve(ids: Iterable[int], user, resolution: ReleaseResolution | None = None) -> list[int]:
+    """A plain resolve changes unresolved, ignored and release-resolved issues; a resolve in a
+    release changes every issue (it replaces an earlier one, and is recorded)."""
+    ids = sorted(set(ids))
+    if resolution is None:
+        in_release = IssueResolution.objects.filter(issue_id__in=ids).values("issue_id")
+        changed = _locked(ids, ~Q(status=Status.RESOLVED) | Q(pk__in=in_release))
+    else:
+        changed = _locked(ids)
+    now = timezone.now()
+    Issue.objects.filter(pk__in=changed).update(status=Status.RESOLVED, substatus="", resolved_at=now)
     IssueSnooze.objects.filter(issue_id__in=changed).delete()
-    _record(changed, Type.SET_RESOLVED, user)
+    IssueResolution.objects.filter(issue_id__in=changed).delete()
+    if resolution is None:
+        _record(changed, Type.SET_RESOLVED, user)
+        return changed
+    since = resolution.since()
+    IssueResolution.objects.bulk_create(
+        IssueResolution(
+            issue_id=i, type=resolution.type, release=resolution.release, since=since, actor=user, created=now
+        )
+        for i in changed
+    )
+    version = resolution.release.version if resolution.release else ""
+    _record(changed, Type.SET_RESOLVED_IN_RELEASE, user, {"version": version})
     return changed
 
 
@@ -162,6 +152,7 @@ def unresolve(ids: Iterable[int], user) -> list[int]:
         status=Status.UNRESOLVED, substatus=Substatus.ONGOING, resolved_at=None
     )
     IssueSnooze.objects.filter(issue_id__in=changed).delete()
+    IssueResolution.objects.filter(issue_id__in=changed).delete()
     _record(changed, Type.SET_UNRESOLVED, user)
     return changed
 
@@ -170,10 +161,15 @@ def unresolve(ids: Iterable[int], user) -> list[int]:
 def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
     """Ignoring an ignored issue again replaces its condition (and records it)."""
     changed = _locked(ids)
-    substatus = Substatus.ARCHIVED_FOREVER if condition.forever else Substatus.ARCHIVED_UNTIL_CONDITION_MET
+    substatus = Substatus.ARCHIVED_UNTIL_CONDITION_MET
+    if not condition.needs_snooze:
+        substatus = (
+            Substatus.ARCHIVED_UNTIL_ESCALATING if condition.until_escalating else Substatus.ARCHIVED_FOREVER
+        )
     Issue.objects.filter(pk__in=changed).update(status=Status.IGNORED, substatus=substatus, resolved_at=None)
     IssueSnooze.objects.filter(issue_id__in=changed).delete()
-    if not condition.forever:
+    IssueResolution.objects.filter(issue_id__in=changed).delete()
+    if condition.needs_snooze:
         now = timezone.now()
         until = now + timedelta(minutes=condition.minutes) if condition.minutes else None
         counts = Issue.objects.filter(pk__in=changed).values_list("pk", "times_seen", "user_count")
@@ -183,6 +179,8 @@ def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
                 until=until,
                 count=condition.count,
                 user_count=condition.user_count,
+                window=condition.window,
+                user_window=condition.user_window,
                 times_seen_at_start=seen,
                 user_count_at_start=users,
                 actor=user,
@@ -190,7 +188,8 @@ def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
             )  # fmt: skip
             for pk, seen, users in counts
         )
-    _record(changed, Type.SET_IGNORED, user, condition.details())
+    data = {"ignoreUntilEscalating": True} if condition.until_escalating else condition.details()
+    _record(changed, Type.SET_IGNORED, user, data)
     return changed
 
 
@@ -198,9 +197,12 @@ def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
 # already locked; the scheduler calls the passes at the end.
 
 
-def regress(ids: list[int]) -> list[int]:
-    """Resolved issues that got an event reopen as `regressed`. The conditional UPDATE decides, so
-    a concurrent batch cannot regress the same issue twice."""
+def regress(project_id: int, versions_by_issue: dict[int, set[str]]) -> list[int]:
+    """Resolved issues that got an event reopen as `regressed`, except those resolved in a release
+    that none of the events' releases is newer than (issues/resolutions.py). The conditional
+    UPDATE decides, so a concurrent batch cannot regress the same issue twice."""
+    held = still_resolved(project_id, versions_by_issue)
+    ids = [i for i in versions_by_issue if i not in held]
     if not ids:
         return []
     rows = fetch(
@@ -209,30 +211,37 @@ def regress(ids: list[int]) -> list[int]:
         sorted(ids),
     )
     regressed = sorted(row[0] for row in rows)
+    IssueResolution.objects.filter(issue_id__in=regressed).delete()
     _record(regressed, Type.SET_REGRESSION, None)
     return regressed
 
 
 def end_ignores(ids: list[int], now: datetime | None = None) -> list[int]:
-    """Ignored issues of a batch whose condition no longer holds, judged on the counters the batch
-    writer just updated: more events or users than allowed make the issue `escalating`; an ignore
-    whose time is up reopens it as `ongoing`."""
+    """Ignored issues of a batch whose ignore has ended (issues/ignores.py has the rules), judged on
+    the counters and buckets the batch writer just updated: a met event or user condition, or an
+    escalation, makes the issue `escalating`; an ignore whose time is up reopens it as `ongoing`.
+    One query when no issue of the batch is ignored."""
     if not ids:
         return []
     now = now or timezone.now()
-    snoozes = IssueSnooze.objects.filter(issue_id__in=ids, issue__status=Status.IGNORED).values_list(
-        "issue_id", "until", "count", "user_count", "times_seen_at_start", "user_count_at_start",
-        "issue__times_seen", "issue__user_count",
-    )  # fmt: skip
-    outgrown, expired = [], []
-    for issue_id, until, count, user_count, seen_at, users_at, seen, users in snoozes:
-        if (count and seen - seen_at >= count) or (user_count and users - users_at >= user_count):
-            outgrown.append(issue_id)
-        elif until and until <= now:
-            expired.append(issue_id)
-    _reopen(outgrown, Substatus.ESCALATING, Type.SET_ESCALATING, "ignore_condition_met")
+    ignored = dict(Issue.objects.filter(pk__in=ids, status=Status.IGNORED).values_list("pk", "substatus"))
+    waiting = [i for i, sub in ignored.items() if sub == Substatus.ARCHIVED_UNTIL_CONDITION_MET]
+    rows = IssueSnooze.objects.filter(issue_id__in=waiting).values_list(
+        "issue_id", "until", "count", "user_count", "window", "user_window",
+        "issue__times_seen", "times_seen_at_start", "issue__user_count", "user_count_at_start",
+    ) if waiting else []  # fmt: skip
+    snoozes = [
+        SnoozeState(issue_id, until, count, user_count, window, user_window, seen - seen_at, users - users_at)
+        for issue_id, until, count, user_count, window, user_window, seen, seen_at, users, users_at in rows
+    ]
+    met = outgrown(snoozes, now)
+    until_escalating = [i for i, sub in ignored.items() if sub == Substatus.ARCHIVED_UNTIL_ESCALATING]
+    escalated = escalating(sorted(until_escalating), now)
+    expired = [s.issue_id for s in snoozes if s.issue_id not in met and s.until and s.until <= now]
+    _reopen(met, Substatus.ESCALATING, Type.SET_ESCALATING, "ignore_condition_met")
+    _reopen(escalated, Substatus.ESCALATING, Type.SET_ESCALATING, "escalating")
     _reopen(expired, Substatus.ONGOING, Type.SET_UNRESOLVED, "ignore_duration_expired")
-    return sorted(outgrown + expired)
+    return sorted(met + escalated + expired)
 
 
 def _reopen(ids: list[int], substatus: str, activity: str, reason: str) -> None:
@@ -243,6 +252,8 @@ def _reopen(ids: list[int], substatus: str, activity: str, reason: str) -> None:
             "until": s.until.isoformat() if s.until else None,
             "count": s.count,
             "user_count": s.user_count,
+            "window": s.window,
+            "user_window": s.user_window,
         }
         for s in IssueSnooze.objects.filter(issue_id__in=ids)
     }

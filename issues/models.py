@@ -183,6 +183,9 @@ class IssueSnooze(models.Model):
     until = models.DateTimeField(null=True, blank=True)
     count = models.PositiveIntegerField(null=True, blank=True)
     user_count = models.PositiveIntegerField(null=True, blank=True)
+    # "N more events/users within M minutes" (Sentry's window): judged on the issue's time buckets.
+    window = models.PositiveIntegerField(null=True, blank=True)
+    user_window = models.PositiveIntegerField(null=True, blank=True)
     times_seen_at_start = models.BigIntegerField(default=0)
     user_count_at_start = models.BigIntegerField(default=0)
     actor = models.ForeignKey(
@@ -194,12 +197,34 @@ class IssueSnooze(models.Model):
         indexes = [models.Index(fields=["until"], name="snooze_until_idx")]
 
 
+class IssueResolution(models.Model):
+    """A resolve that holds only for some releases (Sentry's GroupResolution): an event of a release
+    created after `since` regresses the issue; events of older releases, or of none, do not.
+    In a release: `since` is that release's creation. In the next release: the moment of resolving."""
+
+    class Type(models.TextChoices):
+        IN_RELEASE = "in_release"
+        IN_NEXT_RELEASE = "in_next_release"
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="resolution")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    since = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+
 class Activity(models.Model):
     """One entry of an issue's history: every state change (by a user, or by the system when `user`
     is empty) and every comment (`note`). Types are Sentry's activity type names."""
 
     class Type(models.TextChoices):
         SET_RESOLVED = "set_resolved"
+        SET_RESOLVED_IN_RELEASE = "set_resolved_in_release"
         SET_UNRESOLVED = "set_unresolved"
         SET_IGNORED = "set_ignored"
         SET_REGRESSION = "set_regression"

@@ -13,13 +13,16 @@ from releases.serializers import serialize_release
 
 from .buckets import issue_stats
 from .eventinfo import crash_frame, processing_errors
-from .models import Activity, Event, Issue, IssueSnooze
+from .models import Activity, Event, Issue, IssueResolution, IssueSnooze
 from .participation import UserFlags, participants, seen_by, user_flags
 from .payload import decode_event_data
 
 # Everything serialize_issue reads besides the issue row: fetch issues with this and the per-user
 # flags with user_flags, and a page of issues costs the same few queries whatever its size.
-ISSUE_RELATIONS = ("project__organization", "assignee_user", "assignee_team", "snooze__actor")
+ISSUE_RELATIONS = (
+    "project__organization", "assignee_user", "assignee_team", "snooze__actor",
+    "resolution__release", "resolution__actor",
+)  # fmt: skip
 
 
 def iso(dt) -> str | None:
@@ -52,7 +55,10 @@ def serialize_assignee(issue: Issue) -> dict[str, Any] | None:
 
 
 def status_details(issue: Issue) -> dict[str, Any]:
-    """Sentry's shape: what is left of an ignore's condition (events and users still allowed)."""
+    """Sentry's shape: the release a resolve holds for, or what is left of an ignore's condition
+    (events and users still allowed; windowed ones are rates and stay as set)."""
+    if issue.status == Issue.Status.RESOLVED:
+        return _resolution_details(issue)
     if issue.status != Issue.Status.IGNORED:
         return {}
     try:
@@ -62,16 +68,32 @@ def status_details(issue: Issue) -> dict[str, Any]:
     events_left = users_left = None
     if snooze.count:
         events_left = max(0, snooze.count - (issue.times_seen - snooze.times_seen_at_start))
-    if snooze.user_count:
+    if snooze.count and snooze.window:
+        events_left = snooze.count
+    if snooze.user_count and snooze.user_window:
+        users_left = snooze.user_count
+    elif snooze.user_count:
         users_left = max(0, snooze.user_count - (issue.user_count - snooze.user_count_at_start))
     return {
         "ignoreCount": events_left,
         "ignoreUntil": iso(snooze.until),
         "ignoreUserCount": users_left,
-        "ignoreUserWindow": None,
-        "ignoreWindow": None,
+        "ignoreUserWindow": snooze.user_window,
+        "ignoreWindow": snooze.window,
         "actor": serialize_user(snooze.actor),
     }
+
+
+def _resolution_details(issue: Issue) -> dict[str, Any]:
+    try:
+        resolution = issue.resolution
+    except IssueResolution.DoesNotExist:
+        return {}
+    if resolution.type == IssueResolution.Type.IN_NEXT_RELEASE:
+        details: dict[str, Any] = {"inNextRelease": True}
+    else:
+        details = {"inRelease": resolution.release.version if resolution.release else None}
+    return {**details, "actor": serialize_user(resolution.actor)}
 
 
 def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:

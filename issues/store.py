@@ -72,7 +72,7 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         by_issue: dict[int, list[PreparedEvent]] = defaultdict(list)
         for event in inserted:
             by_issue[issue_of[event.event_id]].append(event)
-        result.regressed_issue_ids = _update_issues(by_issue)
+        result.regressed_issue_ids = _update_issues(project_id, by_issue, new_issue_ids)
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
         record_buckets(by_issue)
@@ -221,14 +221,19 @@ def _insert_events(
     return [e for e in events if e.event_id in inserted_ids]
 
 
-def _update_issues(by_issue: dict[int, list[PreparedEvent]]) -> list[int]:
+def _update_issues(
+    project_id: int, by_issue: dict[int, list[PreparedEvent]], new_issue_ids: set[int]
+) -> list[int]:
     ids = sorted(by_issue)
     if connection.features.has_select_for_update:
         # Lock every touched issue in id order up front, so two batches never wait on each other in a cycle.
         fetch(
             f"SELECT id FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids
         )
-    regressed = lifecycle.regress(ids)
+    # Which releases the events name decides whether an issue resolved in a release regresses;
+    # an issue this batch created is not resolved, and costs no query.
+    old = [i for i in ids if i not in new_issue_ids]
+    regressed = lifecycle.regress(project_id, {i: {e.release for e in by_issue[i]} for i in old})
     for issue_id in ids:
         events = by_issue[issue_id]
         latest = max(events, key=lambda e: e.timestamp)

@@ -1,8 +1,9 @@
 """Sentry's issue update body (`PUT /issues/{id}/` and the bulk endpoints): validated whole before
 anything changes, then applied through issues/lifecycle.py and issues/participation.py.
 
-Fields: `status` (resolved, unresolved, ignored, muted), `substatus`, `statusDetails`
-(ignoreDuration, ignoreCount, ignoreUserCount), `assignedTo`, `hasSeen`, `isBookmarked`,
+Fields: `status` (resolved, resolvedInNextRelease, unresolved, ignored, muted), `substatus`
+(archived_until_escalating), `statusDetails` (inNextRelease, inRelease, ignoreDuration,
+ignoreCount, ignoreWindow, ignoreUserCount, ignoreUserWindow), `assignedTo`, `hasSeen`, `isBookmarked`,
 `isSubscribed`, `merge`. An unknown field is ignored, as in Sentry; a known one with a value that
 cannot be honoured is a LifecycleError (400), never silently dropped.
 """
@@ -17,6 +18,7 @@ from projects.models import Organization
 from . import lifecycle, participation
 from .lifecycle import IgnoreCondition, LifecycleError
 from .models import Issue
+from .resolutions import ReleaseResolution
 from .serializers import serialize_user
 
 _UNSET = object()
@@ -28,6 +30,7 @@ FLAGS["isSubscribed"] = participation.set_subscribed
 class IssueUpdate:
     status: str | None = None
     condition: IgnoreCondition | None = None
+    resolution: ReleaseResolution | None = None
     assignee: Any = _UNSET
     flags: dict[str, bool] = field(default_factory=dict)
     merge: bool = False
@@ -50,7 +53,9 @@ def parse_update(body: object, organization: Organization) -> IssueUpdate:
         details = body.get("statusDetails") or {}
         if not isinstance(details, dict):
             raise LifecycleError("statusDetails must be an object")
-        update.condition = _condition(update.status, details, body.get("substatus"))
+        update.resolution = lifecycle.parse_resolution(body["status"], details, organization)
+        if update.status == Issue.Status.IGNORED:
+            update.condition = lifecycle.parse_ignore_condition(details, body.get("substatus"))
     if "assignedTo" in body:
         update.assignee = lifecycle.find_assignee(organization, body["assignedTo"])
     for name in FLAGS:
@@ -61,18 +66,6 @@ def parse_update(body: object, organization: Organization) -> IssueUpdate:
     if body.get("merge") not in (None, False, 0, "0", "false"):
         update.merge = True
     return update
-
-
-def _condition(status: str, details: dict, substatus: object) -> IgnoreCondition | None:
-    if substatus == Issue.Substatus.ARCHIVED_UNTIL_ESCALATING:
-        raise LifecycleError(
-            "archiving until escalating is not supported yet: ignore until N events or users"
-        )
-    if status != Issue.Status.IGNORED:
-        if any(details.get(k) for k in ("inRelease", "inNextRelease", "inCommit")):
-            raise LifecycleError(lifecycle.NEEDS_RELEASES)
-        return None
-    return lifecycle.parse_ignore_condition(details)
 
 
 def apply_update(update: IssueUpdate, issues: list[Issue], user) -> dict[str, Any]:
@@ -87,9 +80,9 @@ def apply_update(update: IssueUpdate, issues: list[Issue], user) -> dict[str, An
         result["merge"] = {"parent": str(parent.pk), "children": [str(c.pk) for c in children]}
         ids = [parent.pk]
     if update.status is not None:
-        lifecycle.set_status(ids, user, update.status, update.condition)
+        lifecycle.set_status(ids, user, update.status, update.condition, update.resolution)
         result["status"] = update.status
-        result["statusDetails"] = update.condition.details() if update.condition else {}
+        result["statusDetails"] = _details(update)
     if update.assignee is not _UNSET:
         lifecycle.assign(ids, user, update.assignee)
         result["assignedTo"] = _assignee(update.assignee)
@@ -97,6 +90,12 @@ def apply_update(update: IssueUpdate, issues: list[Issue], user) -> dict[str, An
         FLAGS[name](ids, user, on)
         result[name] = on
     return result
+
+
+def _details(update: IssueUpdate) -> dict[str, Any]:
+    if update.resolution is not None:
+        return update.resolution.details()
+    return update.condition.details() if update.condition else {}
 
 
 def _assignee(assignee) -> dict | None:

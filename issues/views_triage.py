@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from projects.models import OrganizationMember, Team
+from releases.models import Release
 
 from . import lifecycle, participation
 from .access import get_issue, get_project, parse_id
@@ -26,6 +27,7 @@ from .serializers import issue_permalink
 # Activity types in words, for the page (the API keeps Sentry's names).
 ACTIVITY_WORDS = {
     Activity.Type.SET_RESOLVED: "resolved the issue",
+    Activity.Type.SET_RESOLVED_IN_RELEASE: "resolved the issue",
     Activity.Type.SET_UNRESOLVED: "marked the issue unresolved",
     Activity.Type.SET_IGNORED: "ignored the issue",
     Activity.Type.SET_REGRESSION: "marked the issue as a regression",
@@ -41,6 +43,7 @@ ACTIVITY_WORDS = {
 REASON_WORDS = {
     "ignore_condition_met": "it got more events or users than the ignore allowed",
     "ignore_duration_expired": "the ignore's time was up",
+    "escalating": "its last hour was well above its usual rate",
 }
 SUBSTATUS_WORDS = {
     "new": "New",
@@ -75,12 +78,22 @@ def triage_context(issue: Issue, user) -> dict:
         "members": get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username"),
         "teams": Team.objects.filter(organization=org).order_by("slug"),
         "snooze": getattr(issue, "snooze", None) if issue.status == Issue.Status.IGNORED else None,
+        # The Resolve menu's "in release" choices: the organization's newest releases.
+        "releases": Release.objects.filter(organization=org).order_by("-date_added", "-pk")[:50],
     }
 
 
 def status_words(issue: Issue) -> str:
     """ "Unresolved · Regressed", "Ignored until a condition is met", "Resolved"."""
     words = SUBSTATUS_WORDS.get(issue.substatus, "")
+    resolution = getattr(issue, "resolution", None) if issue.status == Issue.Status.RESOLVED else None
+    if resolution is not None:
+        version = resolution.release.version if resolution.release else "a deleted release"
+        return (
+            "Resolved in the next release"
+            if resolution.type == "in_next_release"
+            else f"Resolved in {version}"
+        )
     if issue.status == Issue.Status.UNRESOLVED:
         return f"Unresolved · {words}" if words else "Unresolved"
     return words if issue.status == Issue.Status.IGNORED and words else issue.get_status_display()
@@ -88,11 +101,17 @@ def status_words(issue: Issue) -> str:
 
 def _detail(entry: Activity) -> str:
     data = entry.data or {}
+    if entry.type == Activity.Type.SET_RESOLVED_IN_RELEASE:
+        return f"in {data['version']}" if data.get("version") else "in the next release"
     if entry.type == Activity.Type.SET_IGNORED:
+        if data.get("ignoreUntilEscalating"):
+            return "until it escalates"
         parts = [
             f"for {data['ignoreDuration']} minutes" if data.get("ignoreDuration") else "",
             f"until {data['ignoreCount']} more events" if data.get("ignoreCount") else "",
+            f"within {data['ignoreWindow']} minutes" if data.get("ignoreWindow") else "",
             f"until {data['ignoreUserCount']} more users" if data.get("ignoreUserCount") else "",
+            f"within {data['ignoreUserWindow']} minutes" if data.get("ignoreUserWindow") else "",
         ]
         return ", ".join(p for p in parts if p) or "forever"
     if entry.type == Activity.Type.ASSIGNED:
@@ -118,17 +137,26 @@ def _back(request: HttpRequest, issue: Issue, error: Exception | None = None) ->
 @login_required
 @require_POST
 def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
-    """`status` resolved / unresolved / ignored; an ignore may carry `ignore_minutes`,
-    `ignore_count` or `ignore_user_count` (the first one filled in)."""
+    """`status` resolved / resolvedInNextRelease / unresolved / ignored; a resolve may carry
+    `in_release` (a version); an ignore `ignore_minutes`, `ignore_count` (with `ignore_window`),
+    `ignore_user_count` (with `ignore_user_window`) or `substatus` archived_until_escalating."""
     issue = _issue(request, org_slug, project_slug, issue_id)
+    status = request.POST.get("status", "")
+    fields = {
+        "inRelease": "in_release",
+        "ignoreDuration": "ignore_minutes",
+        "ignoreCount": "ignore_count",
+        "ignoreWindow": "ignore_window",
+        "ignoreUserCount": "ignore_user_count",
+        "ignoreUserWindow": "ignore_user_window",
+    }
+    details = {key: request.POST.get(name, "").strip() for key, name in fields.items()}
     try:
-        details = {
-            "ignoreDuration": request.POST.get("ignore_minutes", ""),
-            "ignoreCount": request.POST.get("ignore_count", ""),
-            "ignoreUserCount": request.POST.get("ignore_user_count", ""),
-        }
-        condition = lifecycle.parse_ignore_condition({k: v.strip() for k, v in details.items()})
-        lifecycle.set_status([issue.pk], request.user, request.POST.get("status", ""), condition)
+        resolution = lifecycle.parse_resolution(status, details, issue.project.organization)
+        condition = None
+        if lifecycle.parse_status(status) == Issue.Status.IGNORED:
+            condition = lifecycle.parse_ignore_condition(details, request.POST.get("substatus"))
+        lifecycle.set_status([issue.pk], request.user, status, condition, resolution)
     except LifecycleError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     return _back(request, issue)
@@ -213,7 +241,8 @@ def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpR
         messages.info(request, f"Deleted {lifecycle.delete(ids, request.user)} issues.")
     else:
         try:
-            changed = lifecycle.set_status(ids, request.user, action)
+            resolution = lifecycle.parse_resolution(action, {}, project.organization)
+            changed = lifecycle.set_status(ids, request.user, action, resolution=resolution)
         except LifecycleError as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
         messages.info(request, f"{len(changed)} of {len(ids)} issues changed.")

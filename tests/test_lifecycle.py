@@ -57,16 +57,22 @@ def test_manual_changes_record_the_actor_and_skip_issues_already_there(issue_and
 
 def test_status_validation_lives_in_one_place():
     assert lifecycle.parse_status("muted") == "ignored"
-    for bad in ("resolvedInNextRelease", "closed", None, 3):
+    assert lifecycle.parse_status("resolvedInNextRelease") == "resolved"
+    for bad in ("resolvedInRelease", "closed", None, 3):
         with pytest.raises(LifecycleError):
             lifecycle.parse_status(bad)
-    with pytest.raises(LifecycleError, match="ignoreWindow"):
-        lifecycle.parse_ignore_condition({"ignoreCount": 10, "ignoreWindow": 60})
+    with pytest.raises(LifecycleError, match="ignoreWindow needs ignoreCount"):
+        lifecycle.parse_ignore_condition({"ignoreWindow": 60})
+    assert lifecycle.parse_ignore_condition({"ignoreCount": 10, "ignoreWindow": 60}).details() == {
+        "ignoreCount": 10,
+        "ignoreWindow": 60,
+    }
     for bad in (
         {"ignoreCount": -1},
         {"ignoreDuration": "x"},
         {"ignoreUserCount": True},
         {"inRelease": "1.0"},
+        {"ignoreUserCount": 5, "ignoreUserWindow": 24 * 60 + 1},  # users per hour are kept 25 hours
     ):
         with pytest.raises(LifecycleError):
             lifecycle.parse_ignore_condition(bad)

@@ -52,12 +52,13 @@ def test_put_one_issue_resolves_ignores_and_answers_the_issue(api):
 @pytest.mark.parametrize(
     "body",
     [
-        {"status": "resolvedInNextRelease"},
-        {"status": "resolved", "statusDetails": {"inRelease": "1.0"}},
-        {"status": "resolved", "statusDetails": {"inNextRelease": True}},
-        {"status": "ignored", "statusDetails": {"ignoreCount": 10, "ignoreWindow": 60}},
-        {"status": "ignored", "statusDetails": {"ignoreUserCount": 5, "ignoreUserWindow": 60}},
-        {"status": "ignored", "substatus": "archived_until_escalating"},
+        {"status": "resolved", "statusDetails": {"inRelease": "9.9-unknown"}},
+        {"status": "resolved", "statusDetails": {"inCommit": {"commit": "abc"}}},
+        {"status": "unresolved", "statusDetails": {"inNextRelease": True}},
+        {"status": "ignored", "statusDetails": {"ignoreWindow": 60}},
+        {"status": "ignored", "statusDetails": {"ignoreUserCount": 5, "ignoreUserWindow": 100000}},
+        {"status": "ignored", "substatus": "archived_until_escalating", "statusDetails": {"ignoreCount": 5}},
+        {"status": "ignored", "substatus": "bogus"},
         {"status": "ignored", "statusDetails": {"ignoreDuration": -5}},
         {"status": "closed"},
         {"assignedTo": "nobody-here"},
@@ -232,3 +233,43 @@ def test_hostile_ids_are_400_or_404_never_500(api):
     assert put(client, f"/api/0/issues/{issue.pk}/", big_count).status_code == 400
     assert put(client, f"/api/0/issues/{issue.pk}/comments/{huge}/", {"text": "x"}).status_code == 404
     assert set(Issue.objects.values_list("status", flat=True)) == {"unresolved"}
+
+
+def test_resolve_in_the_next_release_and_in_a_release_with_sentry_names(api):
+    project, client, jane, (first, second, third) = api
+    body = put(client, f"/api/0/issues/{first.pk}/", {"status": "resolvedInNextRelease"}).json()
+    assert (body["status"], body["substatus"]) == ("resolved", None)
+    assert body["statusDetails"] == {"inNextRelease": True, "actor": body["statusDetails"]["actor"]}
+    assert body["statusDetails"]["actor"]["username"] == "jane"
+    assert body["activity"][0]["type"] == "set_resolved_in_release"
+    details = {"status": "resolved", "statusDetails": {"inRelease": "1.0"}}
+    response = put(client, f"/api/0/projects/acme/web/issues/?id={second.pk}&id={third.pk}", details)
+    assert response.status_code == 200 and response.json()["statusDetails"] == {"inRelease": "1.0"}
+    shown = client.get(f"/api/0/issues/{second.pk}/").json()
+    assert shown["status"] == "resolved" and shown["statusDetails"]["inRelease"] == "1.0"
+    listed = client.get("/api/0/projects/acme/web/issues/?query=is:resolved").json()
+    assert {i["id"]: i["statusDetails"].get("inRelease") for i in listed} == {
+        str(first.pk): None, str(second.pk): "1.0", str(third.pk): "1.0",
+    }  # fmt: skip
+    # An event of the same release leaves them resolved; one of a newer release regresses them.
+    store_events(project.id, [prepared_event(hashes=[f"{i:032x}"], release="1.0") for i in range(3)])
+    assert set(Issue.objects.values_list("status", flat=True)) == {"resolved"}
+    store_events(project.id, [prepared_event(hashes=[f"{1:032x}"], release="2.0")])
+    after = client.get(f"/api/0/issues/{second.pk}/").json()
+    assert (after["status"], after["substatus"], after["statusDetails"]) == ("unresolved", "regressed", {})
+
+
+def test_archive_until_escalating_and_ignore_windows_with_sentry_names(api):
+    _, client, _, (first, second, _) = api
+    body = {"status": "ignored", "substatus": "archived_until_escalating", "statusDetails": {}}
+    response = put(client, f"/api/0/issues/{first.pk}/", body)
+    assert response.status_code == 200
+    shown = client.get(f"/api/0/issues/{first.pk}/").json()
+    assert (shown["status"], shown["substatus"], shown["statusDetails"]) == (
+        "ignored", "archived_until_escalating", {},
+    )  # fmt: skip
+    window = {"ignoreCount": 10, "ignoreWindow": 60, "ignoreUserCount": 3, "ignoreUserWindow": 1440}
+    response = put(client, f"/api/0/issues/{second.pk}/", {"status": "ignored", "statusDetails": window})
+    assert response.status_code == 200
+    details = client.get(f"/api/0/issues/{second.pk}/").json()["statusDetails"]
+    assert {k: details[k] for k in window} == window and details["actor"]["username"] == "jane"

@@ -136,7 +136,7 @@ def test_bulk_actions_on_the_issue_list(page, make_project):
     second = Issue.objects.exclude(pk=first.pk).get()
     url = "/organizations/acme/projects/web/bulk/"
     html = client.get("/organizations/acme/projects/web/").content.decode()
-    assert html.count('formaction="/organizations/acme/projects/web/bulk/"') == 4
+    assert html.count('formaction="/organizations/acme/projects/web/bulk/"') == 5
     both = {"issue": [first.pk, second.pk], "query": "is:unresolved"}
     response = client.post(url, {**both, "action": "resolved"})
     assert response.status_code == 302 and response["Location"].endswith("?query=is%3Aunresolved")
@@ -144,7 +144,11 @@ def test_bulk_actions_on_the_issue_list(page, make_project):
     client.post(url, {**both, "action": "ignored"})
     assert set(Issue.objects.values_list("status", flat=True)) == {"ignored"}
     assert "2 of 2 issues changed." in client.get(response["Location"]).content.decode()
-    assert client.post(url, {**both, "action": "resolvedInNextRelease"}).status_code == 400
+    assert client.post(url, {**both, "action": "resolvedInNextRelease"}).status_code == 302
+    assert set(Issue.objects.values_list("status", flat=True)) == {"resolved"}
+    assert Activity.objects.filter(type="set_resolved_in_release").count() == 2
+    assert client.post(url, {**both, "action": "resolvedInRelease"}).status_code == 400
+    client.post(url, {**both, "action": "ignored"})
     assert client.post(url, {"issue": ["x"], "action": "resolved"}).status_code == 400
     assert client.post(url, {**both, "action": "delete"}).status_code == 400  # not confirmed
     assert client.post(url, {"issue": [second.pk], "action": "delete", "confirm": "yes"}).status_code == 302
@@ -163,3 +167,26 @@ def test_bulk_actions_on_the_issue_list(page, make_project):
         == 400
     )
     assert Issue.objects.get().status == "ignored"
+
+
+def test_resolve_menu_in_a_release_and_archive_until_escalating_from_the_page(page):
+    client, issue, _ = page
+    version = issue.last_release
+    html = _html(client, issue)
+    assert "In the next release" in html and f'<option value="{version}">' in html
+    assert "Until it escalates" in html and 'name="ignore_window"' in html
+    status = f"{BASE}/{issue.pk}/status/"
+    assert client.post(status, {"status": "resolvedInNextRelease"}).status_code == 302
+    html = _html(client, issue)
+    assert "Resolved in the next release" in html and "(in the next release)" in html
+    client.post(status, {"status": "resolved", "in_release": version})
+    assert f"Resolved in {version}" in _html(client, issue)
+    assert client.post(status, {"status": "resolved", "in_release": "no-such"}).status_code == 400
+    client.post(status, {"status": "ignored", "substatus": "archived_until_escalating"})
+    issue.refresh_from_db()
+    assert (issue.status, issue.substatus) == ("ignored", "archived_until_escalating")
+    assert "Ignored until it escalates" in _html(client, issue)
+    client.post(status, {"status": "ignored", "ignore_count": "5", "ignore_window": "60"})
+    issue.refresh_from_db()
+    assert (issue.snooze.count, issue.snooze.window) == (5, 60)
+    assert "until 5 more events within 60 minutes" in _html(client, issue)

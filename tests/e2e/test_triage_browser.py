@@ -77,12 +77,19 @@ def test_triage_in_the_browser(live_stack, page):
     assert "Resolved" in page.inner_text(".status")
     page.click("button:has-text('Unresolve')")
     assert "Unresolved · Ongoing" in page.inner_text(".status")
+    page.click("summary:has-text('Resolve…')")
+    page.click("button:has-text('In the next release')")
+    assert "Resolved in the next release" in page.inner_text(".status")
+    assert live_stack.api(f"/api/0/issues/{issue['id']}/")["statusDetails"]["inNextRelease"] is True
+    page.click("button:has-text('Unresolve')")
 
     detail = live_stack.api(f"/api/0/issues/{issue['id']}/")
     assert detail["assignedTo"]["username"] == "mate" and detail["numComments"] == 1
     assert {p["username"] for p in detail["participants"]} == {"lead", "mate"}
     types = [a["type"] for a in detail["activity"]]
-    assert types[:4] == ["set_unresolved", "set_resolved", "note", "assigned"]
+    assert types[:6] == [
+        "set_unresolved", "set_resolved_in_release", "set_unresolved", "set_resolved", "note", "assigned",
+    ]  # fmt: skip
     assert "set_escalating" in types and "set_ignored" in types
     assert PAYLOAD in page.inner_text("body")  # shown as text...
     assert page.evaluate("window.__xss") is None and errors == []  # ...never run
