@@ -25,6 +25,7 @@ TRIGGER_WORDS = {
     "frequency": "Frequent issue",
     "users": "Many users affected",
     "spike": "Spike",
+    "test": "Test notification",
 }
 
 
@@ -32,14 +33,24 @@ def alert_subject(content: AlertContent) -> str:
     return one_line(f"[{content.project_label}] {content.headline}", 250)
 
 
-def alert_message(content: AlertContent, to: str) -> EmailMultiAlternatives:
-    context = {"c": content, "trigger_words": TRIGGER_WORDS.get(content.trigger, content.trigger)}
+def alert_message(content: AlertContent, to: str, unsubscribe_url: str = "") -> EmailMultiAlternatives:
+    """`unsubscribe_url` (the recipient's signed one-click link) goes into the body and into
+    RFC 2369 / RFC 8058 headers, so mail clients offer "Unsubscribe" and can POST it directly."""
+    context = {
+        "c": content,
+        "trigger_words": TRIGGER_WORDS.get(content.trigger, content.trigger),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    headers = {"X-LightTrace-Issue": str(content.issue_id)}
+    if unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = EmailMultiAlternatives(
         subject=alert_subject(content),
         body=render_to_string("alerts/alert_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers={"X-LightTrace-Issue": str(content.issue_id)},
+        headers=headers,
     )
     message.attach_alternative(render_to_string("alerts/alert_email.html", context), "text/html")
     return message
