@@ -96,18 +96,18 @@ def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
 
 
 def send(notification: Notification) -> None:
+    options = notification.options or {}
+    link = unsubscribe.url_for(options["user"], notification.project_id) if "user" in options else ""
     if notification.channel == "summary":
         project = Project.objects.select_related("organization").get(pk=notification.project_id)
-        hour = datetime.fromisoformat(notification.options["hour"])
-        _send_mail(summary_message(project, hour, notification.target))
+        hour = datetime.fromisoformat(options["hour"])
+        _send_mail(summary_message(project, hour, notification.target, link))
         return
-    options = notification.options or {}
     if options.get("test"):
         content = test_content(notification)
     else:
         content = alert_content(AlertFire.objects.select_related("rule").get(pk=notification.fire_id))
     if notification.channel == "email":
-        link = unsubscribe.url_for(options["user"], notification.project_id) if "user" in options else ""
         _send_mail(alert_message(content, notification.target, link))
     elif notification.channel == "webhook":
         body, headers = webhook.request_for(

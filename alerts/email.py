@@ -41,10 +41,7 @@ def alert_message(content: AlertContent, to: str, unsubscribe_url: str = "") -> 
         "trigger_words": TRIGGER_WORDS.get(content.trigger, content.trigger),
         "unsubscribe_url": unsubscribe_url,
     }
-    headers = {"X-LightTrace-Issue": str(content.issue_id)}
-    if unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    headers = {"X-LightTrace-Issue": str(content.issue_id), **unsubscribe_headers(unsubscribe_url)}
     message = EmailMultiAlternatives(
         subject=alert_subject(content),
         body=render_to_string("alerts/alert_email.txt", context),
@@ -56,7 +53,15 @@ def alert_message(content: AlertContent, to: str, unsubscribe_url: str = "") -> 
     return message
 
 
-def summary_message(project: Project, hour: datetime, to: str) -> EmailMultiAlternatives:
+def unsubscribe_headers(url: str) -> dict[str, str]:
+    if not url:
+        return {}
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def summary_message(
+    project: Project, hour: datetime, to: str, unsubscribe_url: str = ""
+) -> EmailMultiAlternatives:
     held = AlertFire.objects.filter(
         project=project, held=True, created__gte=hour, created__lt=hour + timedelta(hours=1)
     )
@@ -67,12 +72,14 @@ def summary_message(project: Project, hour: datetime, to: str) -> EmailMultiAlte
         "hour": hour,
         "cap": settings.ALERTS["MAX_PER_PROJECT_PER_HOUR"],
         "url": settings.LIGHTTRACE_URL,
+        "unsubscribe_url": unsubscribe_url,
     }
     message = EmailMultiAlternatives(
         subject=one_line(f"[{context['project_label']}] {context['held']} alerts held back this hour"),
         body=render_to_string("alerts/summary_email.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
+        headers=unsubscribe_headers(unsubscribe_url),
     )
     message.attach_alternative(render_to_string("alerts/summary_email.html", context), "text/html")
     return message

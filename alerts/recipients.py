@@ -100,7 +100,12 @@ def summary_notifications(fire: AlertFire, now: datetime) -> int:
     hour = hour_of(now)
     muted = set(AlertMute.objects.filter(project=project).values_list("user_id", flat=True))
     rows = [
-        (f"summary:{project.pk}:{hour:%Y%m%d%H}:{u.pk}", "summary", u.email, {"hour": hour.isoformat()})
+        (
+            f"summary:{project.pk}:{hour:%Y%m%d%H}:{u.pk}",
+            "summary",
+            u.email,
+            {"hour": hour.isoformat(), "user": u.pk},
+        )
         for u in team_users(project)
         if u.pk not in muted
     ]

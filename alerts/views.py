@@ -3,10 +3,12 @@ with each notification's delivery status. Members see; owners and managers chang
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -81,6 +83,7 @@ def rule_edit(
         "can_manage": manage,
         "actions": _describe_actions(rule, dict(_members(project))) if rule else [],
         "tests": sendtest.recent_tests(project, rule) if rule else [],
+        "tested_nobody": request.GET.get("tested") == "nobody",
     }
     return render(request, "alerts/rule_form.html", context)
 
@@ -129,10 +132,11 @@ def rule_test(
     if not can_manage(request.user, project):
         raise PermissionDenied("Only owners and managers can send test notifications.")
     try:
-        sendtest.send_test(rule, index, request.user)
+        sent = sendtest.send_test(rule, index, request.user)
     except IndexError:
         raise Http404("No such action") from None
-    return redirect("alert-rule-edit", org_slug, project_slug, rule.pk)
+    page = reverse("alert-rule-edit", args=[org_slug, project_slug, rule.pk])
+    return redirect(page if sent else f"{page}?tested=nobody")
 
 
 @login_required
@@ -150,7 +154,7 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks to confirm (link scanners that follow links mute nobody); POST mutes."""
     found = unsubscribe.read_token(token)
     project = Project.objects.select_related("organization").filter(pk=found[1]).first() if found else None
-    if found is None or project is None:
+    if found is None or project is None or not get_user_model().objects.filter(pk=found[0]).exists():
         raise Http404("This link is not valid.")
     done = request.method == "POST"
     if done:

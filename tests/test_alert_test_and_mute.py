@@ -91,6 +91,19 @@ def test_only_owners_and_managers_test_with_a_csrf_token(client, team_project, o
     assert not Notification.objects.exists()
 
 
+def test_a_test_that_reaches_nobody_says_so(client, team_project, owner, smtp):
+    project, users = team_project
+    rule = AlertRule.objects.get(project=project)
+    for name in ("alice", "bob"):
+        unsubscribe.set_muted(users[name].pk, project.pk, True)
+    client.force_login(owner)
+    response = client.post(f"{PAGES}{rule.pk}/test/0/", follow=True)
+    assert response.redirect_chain == [(f"{PAGES}{rule.pk}/?tested=nobody", 302)]
+    assert b"That action reaches nobody right now" in response.content
+    assert smtp.messages == [] and not Notification.objects.exists()
+    assert b"reaches nobody" not in client.get(f"{PAGES}{rule.pk}/").content
+
+
 def test_a_member_mutes_the_project_on_the_rules_page(client, team_project, drain, smtp):
     project, users = team_project
     client.force_login(users["alice"])
@@ -144,3 +157,6 @@ def test_an_altered_or_foreign_token_is_refused(client, team_project):
     assert client.post(f"/alerts/unsubscribe/{forged}/").status_code == 404
     assert client.post(f"/alerts/unsubscribe/{token}/").status_code == 200
     assert not AlertMute.objects.filter(user=users["bob"]).exists()
+    gone = unsubscribe.token_for(users["carol"].pk, project.pk)
+    users["carol"].delete()
+    assert client.post(f"/alerts/unsubscribe/{gone}/").status_code == 404
