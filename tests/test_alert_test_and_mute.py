@@ -160,3 +160,24 @@ def test_an_altered_or_foreign_token_is_refused(client, team_project):
     gone = unsubscribe.token_for(users["carol"].pk, project.pk)
     users["carol"].delete()
     assert client.post(f"/alerts/unsubscribe/{gone}/").status_code == 404
+
+
+def test_the_pages_queries_do_not_grow_with_the_tests_shown(client, team_project, owner, smtp):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, _ = team_project
+    rule = AlertRule.objects.get(project=project)
+    client.force_login(owner)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    client.post(f"{PAGES}{rule.pk}/test/0/")
+    one = (queries(PAGES), queries(f"{PAGES}{rule.pk}/"))
+    for _ in range(3):
+        client.post(f"{PAGES}{rule.pk}/test/0/")
+    assert Notification.objects.count() == 8
+    assert (queries(PAGES), queries(f"{PAGES}{rule.pk}/")) == one
