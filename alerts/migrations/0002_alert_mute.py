@@ -8,7 +8,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("alerts", "0001_alerting"),
-        ("projects", "0006_teams_invites"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
