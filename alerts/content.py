@@ -7,13 +7,15 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.urls import reverse
 
 from issues.eventinfo import main_exception
 from issues.models import Event, Issue
 from issues.payload import decode_event_data
 from issues.serializers import iso, issue_permalink
+from projects.models import Project
 
-from .models import AlertFire
+from .models import AlertFire, AlertRule, Notification
 
 MAX_FRAMES = 5
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -53,6 +55,8 @@ class AlertContent:
 
     @property
     def headline(self) -> str:
+        if self.trigger == "test":
+            return one_line(f"[TEST] {self.title}", 250)
         prefix = "Regression: " if self.trigger == "regression" else ""
         return one_line(f"{prefix}{self.level.upper()}: {self.title}", 250)
 
@@ -113,3 +117,31 @@ def top_frames(exc: dict) -> list[dict]:
         }
         for f in reversed(in_app[-MAX_FRAMES:])
     ]
+
+
+def test_content(notification: Notification) -> AlertContent:
+    """A sample alert that says it is a test, for the rule and project of `notification`."""
+    project = Project.objects.select_related("organization").get(pk=notification.project_id)
+    options = notification.options or {}
+    rule = AlertRule.objects.filter(pk=options.get("rule")).first()
+    rule_name = rule.name if rule else "a deleted rule"
+    page = reverse("alert-rules", args=[project.organization.slug, project.slug])
+    return AlertContent(
+        trigger="test",
+        why=f"A test of rule {rule_name!r}, sent by {options.get('by', 'someone')}: no issue fired.",
+        rule_id=str(options.get("rule", "")),
+        rule_name=rule_name,
+        issue_id=0,
+        short_id="TEST",
+        title="Test notification from LightTrace",
+        culprit="",
+        level="info",
+        platform="other",
+        project_label=f"{project.organization.slug}/{project.slug}",
+        permalink=f"{settings.LIGHTTRACE_URL}{page}",
+        issue_api_url="",
+        times_seen=0,
+        user_count=0,
+        first_seen=None,
+        last_seen=None,
+    )

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from projects.models import Project
 
-from . import safe_http, webhook
-from .content import alert_content
+from . import safe_http, unsubscribe, webhook
+from .content import alert_content, test_content
 from .email import alert_message, summary_message
 from .models import AlertFire, Notification
 
@@ -80,7 +80,12 @@ def deliver_one(notification: Notification, now: datetime) -> int:
 
 def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
     error = f"{type(exc).__name__}: {exc}"[:1000]
-    final = notification.attempts >= MAX_ATTEMPTS or isinstance(exc, safe_http.UnsafeDestination)
+    # A test is one attempt: its error is the answer the person who clicked is waiting for.
+    final = (
+        notification.attempts >= MAX_ATTEMPTS
+        or isinstance(exc, safe_http.UnsafeDestination)
+        or bool((notification.options or {}).get("test"))
+    )
     log.warning("notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)
     Notification.objects.filter(pk=notification.pk).update(
         status=Notification.Status.FAILED if final else Notification.Status.PENDING,
@@ -91,17 +96,20 @@ def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
 
 
 def send(notification: Notification) -> None:
+    options = notification.options or {}
+    link = unsubscribe.url_for(options["user"], notification.project_id) if "user" in options else ""
     if notification.channel == "summary":
         project = Project.objects.select_related("organization").get(pk=notification.project_id)
-        hour = datetime.fromisoformat(notification.options["hour"])
-        _send_mail(summary_message(project, hour, notification.target))
+        hour = datetime.fromisoformat(options["hour"])
+        _send_mail(summary_message(project, hour, notification.target, link))
         return
-    fire = AlertFire.objects.select_related("rule").get(pk=notification.fire_id)
-    content = alert_content(fire)
+    if options.get("test"):
+        content = test_content(notification)
+    else:
+        content = alert_content(AlertFire.objects.select_related("rule").get(pk=notification.fire_id))
     if notification.channel == "email":
-        _send_mail(alert_message(content, notification.target))
+        _send_mail(alert_message(content, notification.target, link))
     elif notification.channel == "webhook":
-        options = notification.options or {}
         body, headers = webhook.request_for(
             options.get("format", "sentry"), options.get("secret", ""), content
         )

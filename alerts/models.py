@@ -122,3 +122,14 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+
+
+class AlertMute(models.Model):
+    """A user who asked for no alert mail from a project (the rules page, or the link in a mail)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="uniq_alert_mute")]

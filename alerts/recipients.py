@@ -13,7 +13,7 @@ from issues.models import Issue
 from projects.models import OrganizationMember, Project
 
 from . import rules
-from .models import AlertFire, AlertRule
+from .models import AlertFire, AlertMute, AlertRule
 
 
 def team_users(project: Project) -> list:
@@ -50,25 +50,47 @@ def issue_owners(project: Project, issue: Issue) -> list:
     return team_users(project)
 
 
+def email_users(project: Project, action: dict, issue: Issue | None) -> list:
+    """The users an email action reaches (without an issue, IssueOwners falls through to the team),
+    minus those who muted the project's alert mail."""
+    target = action.get("targetType")
+    if target == "Member":
+        users = _member_users(project, {int(action.get("targetIdentifier", 0))})
+    elif target == "IssueOwners" and issue is not None:
+        users = issue_owners(project, issue)
+    else:
+        users = team_users(project)
+    muted = set(AlertMute.objects.filter(project=project).values_list("user_id", flat=True))
+    return [u for u in users if u.pk not in muted]
+
+
+def webhook_options(action: dict) -> dict:
+    return {"format": action.get("format", "sentry"), "secret": action.get("secret", "")}
+
+
 def notify(fire: AlertFire, rule: AlertRule, issue: Issue, now: datetime) -> int:
     project = issue.project
     mail_to: dict[int, str] = {}
     rows = []
     for index, action in enumerate(rule.actions):
         if action.get("id") == rules.EMAIL_ACTION:
-            target = action.get("targetType")
-            if target == "Member":
-                users = _member_users(project, {int(action.get("targetIdentifier", 0))})
-            elif target == "IssueOwners":
-                users = issue_owners(project, issue)
-            else:
-                users = team_users(project)
-            mail_to.update((u.pk, u.email) for u in users)
+            mail_to.update((u.pk, u.email) for u in email_users(project, action, issue))
         elif action.get("id") == rules.WEBHOOK_ACTION:
-            options = {"format": action.get("format", "sentry"), "secret": action.get("secret", "")}
-            rows.append((f"{fire.pk}:webhook:{index}", "webhook", action["url"], options))
-    rows += [(f"{fire.pk}:email:{uid}", "email", email, {}) for uid, email in sorted(mail_to.items())]
+            rows.append((f"{fire.pk}:webhook:{index}", "webhook", action["url"], webhook_options(action)))
+    rows += [
+        (f"{fire.pk}:email:{uid}", "email", email, {"user": uid}) for uid, email in sorted(mail_to.items())
+    ]
     return _insert(project.pk, fire.pk, rows, now, now)
+
+
+def test_rows(rule: AlertRule, index: int, click: str) -> list[tuple[str, str, str, dict]]:
+    """The rows of a test of one action of a rule: the same recipients, keys unique per click."""
+    action = rule.actions[index]
+    options: dict = {"test": True, "rule": rule.pk, "action": index}
+    if action.get("id") == rules.WEBHOOK_ACTION:
+        return [(f"test:{click}:webhook", "webhook", action["url"], {**options, **webhook_options(action)})]
+    users = email_users(rule.project, action, None)
+    return [(f"test:{click}:email:{u.pk}", "email", u.email, {**options, "user": u.pk}) for u in users]
 
 
 def summary_notifications(fire: AlertFire, now: datetime) -> int:
@@ -76,17 +98,32 @@ def summary_notifications(fire: AlertFire, now: datetime) -> int:
     the hour saying how many were held back (one row per user and hour, whatever the count)."""
     project = Project.objects.prefetch_related("teams").get(pk=fire.project_id)
     hour = hour_of(now)
+    muted = set(AlertMute.objects.filter(project=project).values_list("user_id", flat=True))
     rows = [
-        (f"summary:{project.pk}:{hour:%Y%m%d%H}:{u.pk}", "summary", u.email, {"hour": hour.isoformat()})
+        (
+            f"summary:{project.pk}:{hour:%Y%m%d%H}:{u.pk}",
+            "summary",
+            u.email,
+            {"hour": hour.isoformat(), "user": u.pk},
+        )
         for u in team_users(project)
+        if u.pk not in muted
     ]
     return _insert(project.pk, None, rows, hour + timedelta(hours=1), now)
 
 
+def insert_test(project_id: int, rows: list, now: datetime) -> list[int]:
+    return [row[0] for row in _insert_rows(project_id, None, rows, now, now)]
+
+
 def _insert(project_id: int, fire_id: int | None, rows: list, due: datetime, now: datetime) -> int:
+    return len(_insert_rows(project_id, fire_id, rows, due, now))
+
+
+def _insert_rows(project_id: int, fire_id: int | None, rows: list, due: datetime, now: datetime) -> list:
     import json
 
-    inserted = insert_rows(
+    return insert_rows(
         "alerts_notification",
         ["project_id", "fire_id", "key", "channel", "target", "options", "status", "attempts",
          "next_attempt_at", "last_error", "created"],
@@ -95,4 +132,3 @@ def _insert(project_id: int, fire_id: int | None, rows: list, due: datetime, now
         conflict=["key"],
         returning=["id"],
     )  # fmt: skip
-    return len(inserted)

@@ -31,7 +31,7 @@ RELEASE_FILTER = "lighttrace.rules.filters.release.ReleaseFilter"
 
 EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
 WEBHOOK_ACTION = "lighttrace.rules.actions.webhook.WebhookAction"
-WEBHOOK_FORMATS = ("sentry", "slack", "discord")
+WEBHOOK_FORMATS = ("sentry", "slack", "discord", "teams", "mattermost", "googlechat")
 
 COUNTING = (FREQUENCY, USERS, SPIKE)
 # Sentry's intervals for frequency conditions. Users: at most a day (issues/buckets.py keeps the

@@ -3,15 +3,19 @@ with each notification's delivery status. Members see; owners and managers chang
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from issues.access import get_project
 from projects.models import OrganizationMember, Project
 
+from . import sendtest, unsubscribe
 from .forms import RuleForm, initial_from
 from .models import AlertFire, AlertRule
 from .rule_admin import can_manage, delete_rule, save_rule
@@ -46,6 +50,8 @@ def rule_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpRes
         "rules": AlertRule.objects.filter(project=project).order_by("id"),
         "history": history,
         "can_manage": can_manage(request.user, project),
+        "tests": sendtest.recent_tests(project),
+        "muted": unsubscribe.is_muted(request.user.pk, project.pk),
     }
     return render(request, "alerts/rule_list.html", context)
 
@@ -70,7 +76,15 @@ def rule_edit(
                     form.add_error(None, f"{field}: {' '.join(messages)}")
             else:
                 return redirect("alert-rules", org_slug, project_slug)
-    context = {"project": project, "form": form, "rule": rule, "can_manage": manage}
+    context = {
+        "project": project,
+        "form": form,
+        "rule": rule,
+        "can_manage": manage,
+        "actions": _describe_actions(rule, dict(_members(project))) if rule else [],
+        "tests": sendtest.recent_tests(project, rule) if rule else [],
+        "tested_nobody": request.GET.get("tested") == "nobody",
+    }
     return render(request, "alerts/rule_form.html", context)
 
 
@@ -90,3 +104,59 @@ def rule_action(
     else:
         raise Http404("No such action")
     return redirect("alert-rules", org_slug, project_slug)
+
+
+def _describe_actions(rule: AlertRule, members: dict[str, str]) -> list[tuple[int, str]]:
+    described = []
+    for index, action in enumerate(rule.actions):
+        if action.get("url"):
+            text = f"Webhook ({action.get('format', 'sentry')}) {action['url']}"
+        elif action.get("targetType") == "Member":
+            text = f"Email {members.get(str(action.get('targetIdentifier')), 'a former member')}"
+        elif action.get("targetType") == "IssueOwners":
+            text = "Email the issue's assignee"
+        else:
+            text = "Email the project's team"
+        described.append((index, text))
+    return described
+
+
+@login_required
+@require_POST
+def rule_test(
+    request: HttpRequest, org_slug: str, project_slug: str, rule_id: int, index: int
+) -> HttpResponse:
+    """Sends a test of one action now; the rule page then shows how it went."""
+    project = get_project(request.user, org_slug, project_slug)
+    rule = _rule(project, rule_id)
+    if not can_manage(request.user, project):
+        raise PermissionDenied("Only owners and managers can send test notifications.")
+    try:
+        sent = sendtest.send_test(rule, index, request.user)
+    except IndexError:
+        raise Http404("No such action") from None
+    page = reverse("alert-rule-edit", args=[org_slug, project_slug, rule.pk])
+    return redirect(page if sent else f"{page}?tested=nobody")
+
+
+@login_required
+@require_POST
+def mute(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    """The current user's own setting: any member may mute a project's alert mail for themself."""
+    project = get_project(request.user, org_slug, project_slug)
+    unsubscribe.set_muted(request.user.pk, project.pk, request.POST.get("muted") == "on")
+    return redirect("alert-rules", org_slug, project_slug)
+
+
+@csrf_exempt  # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click"; the signed token is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks to confirm (link scanners that follow links mute nobody); POST mutes."""
+    found = unsubscribe.read_token(token)
+    project = Project.objects.select_related("organization").filter(pk=found[1]).first() if found else None
+    if found is None or project is None or not get_user_model().objects.filter(pk=found[0]).exists():
+        raise Http404("This link is not valid.")
+    done = request.method == "POST"
+    if done:
+        unsubscribe.set_muted(found[0], project.pk, True)
+    return render(request, "alerts/unsubscribe.html", {"project": project, "done": done})

@@ -1,4 +1,5 @@
-"""Webhook bodies: Sentry's issue-alert webhook (generic JSON, signed), Slack and Discord.
+"""Webhook bodies: Sentry's issue-alert webhook (generic JSON, signed), Slack and Discord (Teams,
+Mattermost and Google Chat are in chat_formats.py).
 
 Generic JSON: the body is Sentry's `event_alert` webhook (`action`, `data.event`,
 `data.triggered_rule`, `data.issue_alert`, `actor`) plus a top-level `timestamp` (Unix seconds), and
@@ -22,6 +23,7 @@ import time
 import uuid
 from typing import Any
 
+from . import chat_formats
 from .content import AlertContent
 
 LEVEL_COLORS = {"fatal": 0xD1453B, "error": 0xE03E2F, "warning": 0xF5A623, "info": 0x2F80ED}
@@ -36,6 +38,8 @@ def request_for(fmt: str, secret: str, content: AlertContent) -> tuple[bytes, di
         return _dump(slack_body(content)), {}
     if fmt == "discord":
         return _dump(discord_body(content)), {}
+    if fmt in chat_formats.BODIES:
+        return _dump(chat_formats.BODIES[fmt](content)), {}
     now = int(time.time())
     body = _dump(sentry_body(content, now))
     headers = {

@@ -133,6 +133,17 @@ urlpatterns = [
         name="alert-rule-edit",
     ),
     path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/mute/",
+        alerts_views.mute,
+        name="alert-mute",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/test/<int:index>/",
+        alerts_views.rule_test,
+        name="alert-rule-test",
+    ),
+    path("alerts/unsubscribe/<str:token>/", alerts_views.unsubscribe_link, name="alert-unsubscribe"),
+    path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/alerts/<int:rule_id>/<str:action>/",
         alerts_views.rule_action,
         name="alert-rule-action",

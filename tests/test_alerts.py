@@ -296,6 +296,7 @@ def test_flood_guard_holds_alerts_past_the_cap_and_sends_one_summary(
     assert deliver_due(now=end_of_hour) == (2, False)
     summaries = smtp.messages[4:]
     assert [m["Subject"] for m in summaries] == ["[acme/web] 3 alerts held back this hour"] * 2
+    assert all("/alerts/unsubscribe/" in str(m["List-Unsubscribe"]) for m in summaries)
 
 
 def test_a_send_cut_off_by_a_killed_worker_is_sent_once_its_lease_expires(client, team_project, drain, smtp):
