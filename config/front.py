@@ -30,8 +30,10 @@ import orjson
 from django.conf import settings
 
 from config.wsgi import application as wsgi_application  # first: sets Django up
+from core.memory import return_freed_memory
 from core.request_body import BodyPolicy, BodyRefused, ByteBudget, Reservation, receive_body
 from ingest.endpoint import Answer, answer_before_body, with_cors
+from ingest.http import LARGE_BODY_BYTES
 from ingest.keys import KeyNotCached, cached_key
 from ingest.wsgi import INGEST_PATH, serve_request
 
@@ -98,7 +100,12 @@ class Front:
                 500, [("content-type", "text/plain"), ("connection", "close")], b"server error"
             )
         finally:
+            received = reservation.size
             reservation.release()
+            if received >= LARGE_BODY_BYTES:
+                # A large body (often one refused half-way) was just freed: its chunks stay in the
+                # heap unless trimmed (web RSS grew 86 -> 120 MB after hostile traffic); rare, ~0.2 ms.
+                return_freed_memory()
 
     async def _ingest(self, scope, proto, reservation: Reservation, kind: str, project_id: int) -> None:
         headers = dict(scope.headers.items())

@@ -102,7 +102,6 @@ WEB_FRONT = {
     "MAX_BODY_BYTES": env.int("WEB_MAX_BODY_BYTES", default=32 * 1024 * 1024),
     "MAX_BUFFERED_BYTES": env.int("WEB_MAX_BUFFERED_BYTES", default=64 * 1024 * 1024),
     "MAX_CONNECTIONS": env.int("WEB_MAX_CONNECTIONS", default=1024),
-    "INGEST_THREADS": env.int("WEB_THREADS", default=4),
     "PAGE_THREADS": env.int("WEB_PAGE_THREADS", default=4),
 }
 
@@ -162,6 +161,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _env_or_file("REDIS_URL", default="") or ""
+# Threads that run whole SDK requests (bodies arrive on the event loop first, so a slow client holds
+# none). Embedded, each request is CPU and one SQLite write lock: one thread avoids GIL hand-offs
+# (p99 at 32 connections 60 -> 47 ms, bench/run.py --only embedded); with Redis, requests wait on
+# the network and threads overlap those waits.
+WEB_FRONT["INGEST_THREADS"] = env.int("WEB_THREADS", default=4 if REDIS_URL else 1)
 # Every Redis key LightTrace writes starts with this, so installations can share one Redis server.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="lighttrace")
 if REDIS_URL:

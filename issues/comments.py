@@ -7,19 +7,16 @@ format text but never run script, frame content or style the page.
 
 from __future__ import annotations
 
-import nh3
+from functools import lru_cache
+
 from django.db import transaction
 from django.utils import timezone
-from markdown_it import MarkdownIt
 
 from .access import parse_id
 from .models import Activity, Issue
 from .participation import subscribe
 
 MAX_NOTE_CHARS = 10_000
-_markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
-)
 _TAGS = {
     "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
@@ -30,8 +27,19 @@ class CommentError(ValueError):
     """A comment that cannot be saved as sent (empty, too long, or not the user's own)."""
 
 
+@lru_cache(maxsize=1)
+def _markdown():
+    """Loaded with the first comment shown (markdown-it and nh3: 3 MB resident the web process
+    does not need before)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
+
+
 def render_markdown(text: str) -> str:
-    html = _markdown.render(text)
+    import nh3
+
+    html = _markdown().render(text)
     return nh3.clean(
         html,
         tags=_TAGS,

@@ -9,15 +9,17 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
-from symbolic.exceptions import SymbolicError
-from symbolic.sourcemapcache import SourceMapCache
 
 from .bundle import read_file
 from .frames import MapHit, MapMiss
 from .models import ArtifactBundle, BundleFile
+
+if TYPE_CHECKING:
+    from symbolic.sourcemapcache import SourceMapCache
 from .storage import blob_store
 from .upload import touch_bundles
 
@@ -194,6 +196,10 @@ def _parse(files: MapFiles) -> tuple[SourceMapCache, int] | MapMiss:
     script = read_file(data, files.script_path, cap) if files.script_path else b""
     if source_map is None:
         return MapMiss("no_source_map", "the source map in the bundle is unreadable or too large")
+    # Imported here: symbolic (4 MB resident) loads in a worker only once a project maps its frames.
+    from symbolic.exceptions import SymbolicError
+    from symbolic.sourcemapcache import SourceMapCache
+
     try:
         return SourceMapCache.from_bytes(script or b"", source_map), len(source_map) + len(script or b"")
     except SymbolicError as exc:
