@@ -18,8 +18,8 @@ from alerts.delivery import deliver_due
 from alerts.dispatch import record_batch
 from alerts.models import AlertFire, AlertOutbox, AlertRule, Notification
 from alerts.services import process_outbox
+from issues import lifecycle
 from issues.models import Issue
-from issues.services import set_status
 from issues.store import store_events
 from tests.alert_servers import HttpReceiver, SmtpServer
 from tests.conftest import make_event_envelope, post_envelope
@@ -150,7 +150,7 @@ def test_every_regression_alerts_even_within_the_interval(client, team_project, 
     run_alerts()
     issue = Issue.objects.get()
     for _ in range(2):
-        set_status(issue, Issue.Status.RESOLVED)
+        lifecycle.set_status([issue.pk], None, Issue.Status.RESOLVED)
         send_error(client, project)
         drain()
         run_alerts()

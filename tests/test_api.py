@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiToken
+from issues import lifecycle
 from issues.models import Issue
-from issues.services import set_status
 from issues.store import store_events
 from tests.factories import prepared_event, rich_prepared_event, user_with_membership
 
@@ -47,7 +47,7 @@ def test_default_query_is_unresolved_and_query_filters(setup):
     project, client = setup
     store_events(project.id, [prepared_event(hashes=["a" * 32], title="KeyError: 'sku'")])
     store_events(project.id, [prepared_event(hashes=["b" * 32], title="TimeoutError: upstream")])
-    set_status(Issue.objects.get(title__startswith="Key"), Issue.Status.RESOLVED)
+    lifecycle.set_status([Issue.objects.get(title__startswith="Key").pk], None, Issue.Status.RESOLVED)
     titles = lambda r: [i["title"] for i in r.json()]  # noqa: E731
     assert titles(client.get("/api/0/projects/acme/web/issues/")) == ["TimeoutError: upstream"]
     assert titles(client.get("/api/0/projects/acme/web/issues/?query=is:resolved")) == ["KeyError: 'sku'"]

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from issues import lifecycle
 from issues.models import Event, GroupHash, Issue, IssueTag
-from issues.services import set_status
 from issues.store import store_events
 from tests.factories import prepared_event
 
@@ -62,7 +62,7 @@ def test_resolved_issue_regresses_on_a_new_event(make_project):
     project, _ = make_project()
     store_events(project.id, [prepared_event()])
     issue = Issue.objects.get()
-    set_status(issue, Issue.Status.RESOLVED)
+    lifecycle.set_status([issue.pk], None, Issue.Status.RESOLVED)
     result = store_events(project.id, [prepared_event(), prepared_event()])
     issue.refresh_from_db()
     assert result.regressed_issue_ids == [issue.id]
