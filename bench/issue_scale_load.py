@@ -236,8 +236,9 @@ def _steps(p: dict) -> list[tuple[str, str]]:
 
 
 def _tags_sql() -> str:
-    """Per issue: level; the environments and releases its events had (with counts); and for the
-    other keys 1-3 values each, times_seen split from the issue's count."""
+    """Per issue: level; the environments and releases its events had (with counts); 1-3 values of
+    customer_tier, browser, os; and of server_name and transaction one more value per 20 events
+    (the large issue: all 2,000 hosts, ~5,000 routes); times_seen of the v-th value: count / (v + 2)."""
     from_events = """
         SELECT issue_id, key, value, count(*) AS n, min(received) AS first, max(received) AS last
         FROM (SELECT issue_id, received, unnest(ARRAY['environment', 'release']) AS key,
@@ -248,15 +249,15 @@ def _tags_sql() -> str:
                greatest(1, i.times_seen / (v + 2)), i.first_seen, i.last_seen
         FROM issues_issue i
         CROSS JOIN (VALUES
-            ('customer_tier', ARRAY['gold', 'silver', 'bronze', 'free'], 3, 2),
-            ('browser', ARRAY['Chrome 120', 'Firefox 121', 'Safari 17', 'Edge 120', 'Chrome Mobile 119'], 7, 3),
-            ('os', ARRAY['Windows 11', 'macOS 14', 'Linux', 'Android 14', 'iOS 17'], 11, 2),
-            ('server_name', ARRAY(SELECT 'web-' || lpad(h::text, 4, '0') FROM generate_series(1, 2000) h), 37, 3),
+            ('customer_tier', ARRAY['gold', 'silver', 'bronze', 'free'], 3, 2, 0),
+            ('browser', ARRAY['Chrome 120', 'Firefox 121', 'Safari 17', 'Edge 120', 'Chrome Mobile 119'], 7, 3, 0),
+            ('os', ARRAY['Windows 11', 'macOS 14', 'Linux', 'Android 14', 'iOS 17'], 11, 2, 0),
+            ('server_name', ARRAY(SELECT 'web-' || lpad(h::text, 4, '0') FROM generate_series(1, 2000) h), 37, 2, 20),
             ('transaction', ARRAY(SELECT '/api/v1/' || (ARRAY['orders','items','carts','users'])[1 + r % 4] || '/' || r
-                                  FROM generate_series(1, 20000) r), 101, 2)
-        ) AS k(key, vals, mult, nvalues)
-        CROSS JOIN generate_series(0, 2) v
-        WHERE v < k.nvalues - (i.id % 2)"""
+                                  FROM generate_series(1, 20000) r), 101, 1, 20)
+        ) AS k(key, vals, mult, nvalues, events_per_value)
+        CROSS JOIN LATERAL generate_series(0, least(array_length(k.vals, 1), k.nvalues - i.id % 2
+            + CASE WHEN k.events_per_value > 0 THEN (i.times_seen / k.events_per_value)::int ELSE 0 END) - 1) v"""
     level = "SELECT id, 'level', level, times_seen, first_seen, last_seen FROM issues_issue"
     return f"""
         INSERT INTO issues_issuetag (issue_id, key, value, times_seen, first_seen, last_seen)
