@@ -51,7 +51,18 @@ MESSAGES = [
     "session store unavailable", "template variable missing", "search backend timeout",
     "feature flag service unreachable", "email bounced permanently", "report generation failed",
 ]  # fmt: skip
-MODULES = ["orders", "billing", "accounts", "search", "checkout", "catalog", "reports", "api", "tasks", "auth"]
+MODULES = [
+    "orders",
+    "billing",
+    "accounts",
+    "search",
+    "checkout",
+    "catalog",
+    "reports",
+    "api",
+    "tasks",
+    "auth",
+]
 VERSIONS = [f"backend@1.{n}.0" for n in range(30)]
 SEED = 0.42
 
@@ -151,7 +162,9 @@ def load(dsn: str, ctx: dict, issues: int, events: int, say: Callable[[str], Non
         steps["indexes"] = time.monotonic() - start
         say(f"  secondary indexes and unique constraints rebuilt in {steps['indexes']:.1f}s")
         for table in ("issues_issue", "issues_event"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         start = time.monotonic()
         cur.execute("VACUUM (ANALYZE) " + ", ".join(TABLES))
         steps["vacuum_analyze"] = time.monotonic() - start
@@ -173,7 +186,9 @@ def _steps(p: dict) -> list[tuple[str, str]]:
     )
     level = "CASE WHEN (g * 31) % 100 < 70 THEN 'error' WHEN (g * 31) % 100 < 85 THEN 'warning' WHEN (g * 31) % 100 < 90 THEN 'fatal' ELSE 'info' END"
     types, messages, modules = sql_array(TYPES), sql_array(MESSAGES), sql_array(MODULES)
-    assignee_user = f"CASE WHEN g % 100 < 5 THEN ({sql_array([str(u) for u in users])})[1 + g % {len(users)}]::int END"
+    assignee_user = (
+        f"CASE WHEN g % 100 < 5 THEN ({sql_array([str(u) for u in users])})[1 + g % {len(users)}]::int END"
+    )
     issues_sql = f"""
         INSERT INTO issues_issue (id, project_id, short_id, title, culprit, type, level, platform, metadata,
             status, substatus, first_seen, last_seen, first_release, last_release, times_seen, user_count,

@@ -11,10 +11,10 @@ from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
-
-from accounts.models import ApiToken
 from issue_scale import LIST_TARGET_MS, ORG, PAGE_TARGET_MS, PROJECTS, SEARCHES, SORTS
 from issue_scale_load import VERSIONS
+
+from accounts.models import ApiToken
 from projects.models import Organization, Team
 from projects.services import add_member, create_project
 from releases.models import Release
