@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --quick        # smoke version, about 3-4 minutes
     .venv/bin/python bench/run.py --only pg-paused,latency
     .venv/bin/python bench/run.py --only soak    # the 10-minute soak (not in the default set), or --soak
+    .venv/bin/python bench/run.py --only issue-scale [--keep] [--explain]   # pages at 100,000 issues
 
 Not a test: it prints a report (tables, each figure next to its target) and writes the same figures
 as JSON to /tmp/lighttrace-bench-*/results.json (or --json PATH). Scenarios, each on a fresh stack
@@ -28,6 +29,9 @@ own CPU is measured and printed. CPU and RSS of web (granian main process + work
 children), scheduler (beat), PostgreSQL (postmaster, auxiliary processes and this database's backends)
 and Redis come from /proc (bench/procstats.py). Everything started is stopped on exit, also on Ctrl-C.
 
+`issue-scale` (only alone, with `--only issue-scale`) is bench/issue_scale.py: the issue list and issue
+page at 100,000 issues and 5 million events in PostgreSQL, timed at the server; other flags go to it.
+
 Modules: bench/harness.py (setup, stacks, load generator, waiting, samplers), bench/scenarios_*.py
 (the scenarios), bench/report.py (tables, targets), bench/summary.py (the closing summary),
 bench/monitor.py (queue and count poller), bench/rekey.py (fresh event_ids for the soak's re-sends).
@@ -39,6 +43,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -156,7 +161,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help=f"comma-separated scenarios of: {', '.join(SCENARIOS)}; also {', '.join(EXTRA_SCENARIOS)} (not run by default)",
+        help=f"comma-separated scenarios of: {', '.join(SCENARIOS)}; also {', '.join(EXTRA_SCENARIOS)} (not run by default); "
+        "or issue-scale alone (bench/issue_scale.py)",
     )
     parser.add_argument(
         "--soak",
@@ -167,7 +173,11 @@ def main() -> int:
     parser.add_argument(
         "--json", default="", help="where to write the figures as JSON (default: the run's temp dir)"
     )
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if args.only == "issue-scale":  # its own database and no stack to start: a program of its own
+        return subprocess.call([sys.executable, str(ROOT / "bench" / "issue_scale.py"), *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
