@@ -166,6 +166,12 @@ def load(dsn: str, ctx: dict, issues: int, events: int, say: Callable[[str], Non
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
         start = time.monotonic()
+        # The counter UPDATEs ran while issues_issue had no secondary index, so they were HOT updates;
+        # an index built over those chains is unusable (pg_index.indcheckxmin) to any snapshot older
+        # than the index, e.g. while another session holds a long transaction. A rewrite ends that
+        # (and the UPDATE's bloat, as autovacuum would in time).
+        cur.execute("VACUUM (FULL) issues_issue")
+        cur.execute("REINDEX TABLE issues_issue")
         cur.execute("VACUUM (ANALYZE) " + ", ".join(TABLES))
         steps["vacuum_analyze"] = time.monotonic() - start
         say(f"  VACUUM ANALYZE in {steps['vacuum_analyze']:.1f}s")
