@@ -123,6 +123,10 @@ class IssueTag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issue", "key", "value"], name="uniq_issue_tag")]
+        # A tag search (`customer_tier:gold`) starts from the issues holding the value; the unique
+        # index, issue first, only serves the issue page. Migration 0008 adds extended statistics on
+        # (key, value) too, so the planner knows that `gold` is common under `customer_tier`.
+        indexes = [models.Index(fields=["key", "value", "issue"], name="issuetag_key_value_idx")]
 
 
 class IssueUser(models.Model):
