@@ -60,6 +60,13 @@ class Issue(models.Model):
         constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
         indexes = [
             models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx"),
+            # The list's other sorts (first seen, events, users) read a page in index order rather
+            # than sorting every issue of the project (bench/issue_scale.py; migration 0008).
+            models.Index(fields=["project", "status", "-first_seen"], name="issue_list_new_idx"),
+            models.Index(fields=["project", "status", "-times_seen"], name="issue_list_freq_idx"),
+            models.Index(fields=["project", "status", "-user_count"], name="issue_list_users_idx"),
+            # The organization-wide list: all of its projects' issues in last-seen order.
+            models.Index(fields=["status", "-last_seen"], name="issue_status_last_seen_idx"),
             # The scheduler's `new` -> `ongoing` pass reads only the issues still new.
             models.Index(fields=["substatus", "first_seen"], name="issue_substatus_idx"),
         ]
