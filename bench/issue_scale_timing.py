@@ -144,11 +144,14 @@ def run(ctx: dict, args) -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (other load inflates every figure)")
     header = f"{'request':52} {'min ms':>7} {'median ms':>9} {'p95 ms':>8} {'target':>7} {'':5} {'queries':>7}  status"
     print(header + "\n" + "-" * len(header), flush=True)
-    misses = []
+    misses, timed = [], []
     started = time.monotonic()
     for group, name, path, target in cases:
         client = page if group.endswith("page") else api
         result = _measure(client, path, args.repeat)
+        if result["status"] == 404:  # an endpoint this checkout does not have (yet)
+            print(f"{group + ': ' + name:52} {'n/a: 404, not on this checkout':>38}", flush=True)
+            continue
         ok = result["status"] == 200 and result["p95"] <= target
         verdict = "PASS" if ok else "MISS"
         print(
@@ -156,11 +159,12 @@ def run(ctx: dict, args) -> None:
             f"{verdict:5} {result['queries']:>7}  {result['status']}",
             flush=True,
         )
+        timed.append(name)
         if not ok:
             misses.append((group, name, path, result))
     print(f"(timing took {time.monotonic() - started:.0f}s)")
     print(_page_size_queries(api, ctx))
-    print(f"{len(cases) - len(misses)} of {len(cases)} requests within target (p95)")
+    print(f"{len(timed) - len(misses)} of {len(timed)} requests within target (p95)")
     for group, name, path, result in misses:
         print(f"\nMISS {group}: {name}  GET {path}")
         for query in result["slowest"]:
