@@ -75,9 +75,14 @@ def test_project_events_queries_do_not_grow_with_the_page(api, django_assert_max
         assert len(client.get("/api/0/projects/acme/web/events/").json()) == 32
 
 
-def _outcomes(project, days_ago: int, category: str, outcome: str, quantity: int, reason: str = ""):
-    day = (datetime.now(UTC) - timedelta(days=days_ago)).date()
-    write_outcomes(Counter({(project.organization_id, project.pk, day, category, outcome, reason): quantity}))
+def _outcomes(
+    project, days_ago: int, category: str, outcome: str, quantity: int, reason: str = "", hours_ago: int = 0
+):
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hour = now - timedelta(days=days_ago, hours=hours_ago)
+    write_outcomes(
+        Counter({(project.organization_id, project.pk, hour, category, outcome, reason): quantity})
+    )
 
 
 def test_stats_v2_as_grafana_asks_for_it(api, make_project):
@@ -103,9 +108,10 @@ def test_stats_v2_as_grafana_asks_for_it(api, make_project):
         "/api/0/organizations/acme/stats_v2/",
         {"field": "sum(quantity)", "groupBy": "project", "category": "transaction", "statsPeriod": "24h"},
     ).json()
-    assert by_project["groups"] == [
-        {"by": {"project": other.pk}, "totals": {"sum(quantity)": 7}, "series": {"sum(quantity)": [0, 7]}}
-    ]
+    (group,) = by_project["groups"]
+    assert group["by"] == {"project": other.pk} and group["totals"] == {"sum(quantity)": 7}
+    # No interval: Sentry's default, one bucket per hour; the current hour is the last one.
+    assert len(by_project["intervals"]) in (24, 25) and group["series"]["sum(quantity)"][-1] == 7
     assert client.get("/api/0/organizations/acme/stats_v2/", {"groupBy": "nope"}).status_code == 400
     assert client.get("/api/0/organizations/acme/stats_v2/", {"statsPeriod": "forever"}).status_code == 400
 
@@ -121,6 +127,7 @@ def test_stats_v2_start_and_end(api):
             "start": f"{day}T00:00:00Z",
             "end": f"{day}T23:59:59Z",
             "groupBy": "outcome",
+            "interval": "1d",
         },
     ).json()
     assert stats["intervals"] == [f"{day}T00:00:00Z"] and stats["groups"][0]["series"]["sum(quantity)"] == [4]
@@ -135,3 +142,53 @@ def test_project_stats_pairs_of_time_and_count(api):
     assert received[-1][1] == 7
     rejected = client.get("/api/0/projects/acme/web/stats/", {"stat": "rejected"}).json()
     assert rejected[-1][1] == 1
+
+
+def test_stats_v2_hourly_as_grafana_asks_for_it(api):
+    project, client = api
+    _outcomes(project, 0, "error", "accepted", 4, hours_ago=2)
+    _outcomes(project, 0, "error", "accepted", 1, hours_ago=0)
+    _outcomes(project, 0, "error", "rate_limited", 3, "key_quota", hours_ago=5)
+    params = {"field": "sum(quantity)", "groupBy": ["outcome"], "category": "error", "statsPeriod": "6h"}
+    stats = client.get("/api/0/organizations/acme/stats_v2/", {**params, "interval": "1h"}).json()
+    assert isinstance(stats["start"], str) and stats["start"].endswith(":00:00Z")
+    hours = [datetime.fromisoformat(i) for i in stats["intervals"]]
+    assert all(b - a == timedelta(hours=1) for a, b in zip(hours, hours[1:], strict=False))
+    assert datetime.fromisoformat(stats["end"]) == hours[-1] + timedelta(hours=1)
+    groups = {g["by"]["outcome"]: g for g in stats["groups"]}
+    accepted = groups["accepted"]["series"]["sum(quantity)"]
+    assert accepted[-1] == 1 and accepted[-3] == 4 and sum(accepted) == 5
+    assert all(isinstance(n, int) for n in accepted) and groups["accepted"]["totals"]["sum(quantity)"] == 5
+    assert groups["rate_limited"]["series"]["sum(quantity)"][-6] == 3
+    # Finer than Sentry's minimum (1h) is rounded up; two hours per bucket; more than a day is refused.
+    rounded = client.get("/api/0/organizations/acme/stats_v2/", {**params, "interval": "5m"}).json()
+    assert rounded["intervals"] == stats["intervals"]
+    two = client.get("/api/0/organizations/acme/stats_v2/", {**params, "interval": "2h"}).json()
+    assert sum(two["groups"][0]["series"]["sum(quantity)"]) == 5 and len(two["intervals"]) <= 4
+    for refused in ("2d", "5h"):
+        response = client.get("/api/0/organizations/acme/stats_v2/", {**params, "interval": refused})
+        assert response.status_code == 400 and "interval" in response.json()["detail"]
+    too_many = client.get(
+        "/api/0/organizations/acme/stats_v2/", {**params, "statsPeriod": "90d", "interval": "1h"}
+    )
+    assert too_many.status_code == 400 and "too many results" in too_many.json()["detail"]
+
+
+def test_project_stats_per_hour_and_per_day(api):
+    project, client = api
+    _outcomes(project, 0, "error", "accepted", 6, hours_ago=1)
+    _outcomes(project, 0, "error", "rate_limited", 2, hours_ago=3)
+    now = datetime.now(UTC)
+    since = int((now - timedelta(hours=4)).timestamp())
+    hourly = client.get("/api/0/projects/acme/web/stats/", {"since": since, "resolution": "1h"}).json()
+    assert [t for t, _ in hourly] == list(range(since - since % 3600, int(now.timestamp()) + 1, 3600))[
+        : len(hourly)
+    ]
+    assert len(hourly) == 5 and [n for _, n in hourly] == [0, 2, 0, 6, 0]
+    generated = client.get(
+        "/api/0/projects/acme/web/stats/", {"since": since, "stat": "generated", "resolution": "1h"}
+    ).json()
+    assert [n for _, n in generated] == [0, 0, 0, 6, 0]
+    daily = client.get("/api/0/projects/acme/web/stats/", {"since": since, "resolution": "1d"}).json()
+    assert sum(n for _, n in daily) == 8 and all(t % 86400 == 0 for t, _ in daily)
+    assert client.get("/api/0/projects/acme/web/stats/", {"resolution": "1m"}).status_code == 400
