@@ -18,6 +18,7 @@ from core.sql import drop_broken_connection
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from logs.store import get_log_store
+from projects.services import record_first_event
 from usage.services import expire_counted_markers, first_time, flush_pending, this_hour, write_outcomes
 
 from . import shutdown
@@ -139,6 +140,8 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     for project_id, batch in sorted(prepare_entries(payloads).items()):  # one lock order for all
         with transaction.atomic():
             result = _store_batch(project_id, batch)
+            if result.stored and not batch.has_first_event:
+                record_first_event(project_id)
             outcomes = _outcomes(project_id, batch, result, hour)
             outcomes.update(_store_logs(project_id, batch, hour))
             write_outcomes(outcomes)
