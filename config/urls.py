@@ -15,6 +15,7 @@ from issues import (
     event_api,
     project_settings,
     release_api,
+    release_files_api,
     release_pages,
     views,
     views_triage,
@@ -64,6 +65,8 @@ api_patterns = [
     path(f"{ORG}/releases/", releases_api.OrganizationReleasesView.as_view()),
     path(f"{RELEASE}/", release_api.OrganizationReleaseDetailsView.as_view()),
     path(f"{RELEASE}/deploys/", releases_api.ReleaseDeploysView.as_view()),
+    path(f"{RELEASE}/files/", release_files_api.ReleaseFilesView.as_view()),
+    path(f"{RELEASE}/files/<str:file_id>/", release_files_api.ReleaseFileView.as_view()),
     path("projects/", projects_api.ProjectsView.as_view()),
     path(f"{PROJECT}/", projects_api.ProjectView.as_view()),
     path(f"{PROJECT}/keys/", projects_api.ProjectKeysView.as_view()),
@@ -71,6 +74,10 @@ api_patterns = [
     path(f"{PROJECT}/environments/", releases_api.ProjectEnvironmentsView.as_view()),
     path(f"{PROJECT}/releases/", releases_api.ProjectReleasesView.as_view()),
     path(f"{PROJECT}/releases/<str:version>/", release_api.ProjectReleaseDetailsView.as_view()),
+    path(f"{PROJECT}/releases/<str:version>/files/", release_files_api.ReleaseFilesView.as_view()),
+    path(
+        f"{PROJECT}/releases/<str:version>/files/<str:file_id>/", release_files_api.ReleaseFileView.as_view()
+    ),
     path(f"{PROJECT}/events/", event_api.ProjectEventsView.as_view()),
     path(f"{PROJECT}/events/<str:event_id>/", event_api.ProjectEventView.as_view()),
     path(f"{PROJECT}/stats/", usage_api.ProjectStatsView.as_view()),

@@ -16,6 +16,8 @@ from projects.models import Project
 from releases.api import RELEASE_SCOPES, OrganizationReleaseView, get_release, update_from_body
 from releases.models import Release
 from releases.serializers import serialize_release
+from sourcemaps.models import ReleaseFile
+from sourcemaps.release_files import delete_release_files
 
 from .models import Issue
 
@@ -35,7 +37,10 @@ def delete_release(release: Release) -> Response:
     with transaction.atomic():
         if is_referenced(release):
             return Response({"detail": ERR_RELEASE_REFERENCED}, status=400)
-        release.delete()  # its deploys, project links and release files go with it
+        delete_release_files(
+            ReleaseFile.objects.filter(organization=release.organization_id, release=release.version)
+        )
+        release.delete()  # its deploys and project links go with it
     return Response(status=204)
 
 
