@@ -192,3 +192,69 @@ def test_project_stats_per_hour_and_per_day(api):
     daily = client.get("/api/0/projects/acme/web/stats/", {"since": since, "resolution": "1d"}).json()
     assert sum(n for _, n in daily) == 8 and all(t % 86400 == 0 for t, _ in daily)
     assert client.get("/api/0/projects/acme/web/stats/", {"resolution": "1m"}).status_code == 400
+
+
+# Types of Sentry's documented example of "Retrieve an Event for a Project" (null allowed where listed).
+EVENT_TYPES = {
+    "id": str, "eventID": str, "groupID": str, "projectID": str, "title": str, "message": str,
+    "platform": str, "dateCreated": str, "dateReceived": str, "type": str, "culprit": str, "tags": list,
+    "entries": list, "contexts": dict, "context": dict, "packages": dict, "metadata": dict, "errors": list,
+    "fingerprints": list, "groupingConfig": dict, "size": int, "sdkUpdates": list, "_meta": dict,
+}  # fmt: skip
+EVENT_NULLABLE = {"location": str, "dist": str, "user": dict, "sdk": dict, "release": dict,
+                  "userReport": dict, "crashFile": str, "occurrence": dict, "previousEventID": str,
+                  "nextEventID": str}  # fmt: skip
+
+
+def test_event_objects_have_sentrys_types(api):
+    project, client = api
+    older, newer = rich_prepared_event(release="shop@2.0", seconds=1), rich_prepared_event(seconds=2)
+    store_events(project.id, [older, newer])
+    for path in (
+        f"/api/0/projects/acme/web/events/{older.event_id}/",
+        f"/api/0/issues/{Issue.objects.get().pk}/events/recommended/",
+    ):
+        event = client.get(path).json()
+        for field, kind in EVENT_TYPES.items():
+            assert isinstance(event[field], kind), (path, field)
+        for field, kind in EVENT_NULLABLE.items():
+            assert event[field] is None or isinstance(event[field], kind), (path, field)
+        assert all(set(tag) == {"key", "value"} for tag in event["tags"])
+    detail = client.get(f"/api/0/projects/acme/web/events/{older.event_id}/").json()
+    assert detail["nextEventID"] == newer.event_id and detail["previousEventID"] is None
+    assert detail["release"]["version"] == "shop@2.0" and isinstance(detail["release"]["projects"], list)
+
+
+def test_event_and_stats_paths_are_404_to_another_organization(api, make_project, client):
+    project, _ = api
+    event = rich_prepared_event()
+    store_events(project.id, [event])
+    other, _ = make_project(org="globex", slug="shop")
+    _, token = ApiToken.issue(user_with_membership(other, username="outsider"))
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    for path in (
+        "/api/0/projects/acme/web/events/",
+        f"/api/0/projects/acme/web/events/{event.event_id}/",
+        f"/api/0/organizations/acme/eventids/{event.event_id}/",
+        f"/api/0/issues/{Issue.objects.get().pk}/events/recommended/",
+        "/api/0/organizations/acme/stats_v2/",
+        "/api/0/projects/acme/web/stats/",
+    ):
+        assert client.get(path, **auth).status_code == 404, path
+    # Their own organization does not find acme's event by id either.
+    assert client.get(f"/api/0/organizations/globex/eventids/{event.event_id}/", **auth).status_code == 404
+
+
+def test_token_scopes_are_respected(api, client):
+    project, _ = api
+    store_events(project.id, [rich_prepared_event()])
+    user = project.organization.members.get().user
+    releases_only = {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user, scopes=['project:releases'])[1]}"}
+    assert client.get("/api/0/projects/acme/web/events/", **releases_only).status_code == 403
+    assert client.get("/api/0/organizations/acme/stats_v2/", **releases_only).status_code == 403
+    assert (
+        client.get("/api/0/projects/acme/web/stats/", **releases_only).status_code == 200
+    )  # project:read-like
+    readers = {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user, scopes=['event:read', 'org:read'])[1]}"}
+    assert client.get("/api/0/projects/acme/web/events/", **readers).status_code == 200
+    assert client.get("/api/0/organizations/acme/stats_v2/", **readers).status_code == 200
