@@ -258,3 +258,22 @@ def test_token_scopes_are_respected(api, client):
     readers = {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user, scopes=['event:read', 'org:read'])[1]}"}
     assert client.get("/api/0/projects/acme/web/events/", **readers).status_code == 200
     assert client.get("/api/0/organizations/acme/stats_v2/", **readers).status_code == 200
+
+
+def test_stats_v2_exactly_as_grafanas_data_source_sends_it(api):
+    """grafana/sentry-datasource: naive `start`/`end` (UTC), an `interval` it snapped to minutes,
+    both fields, repeated `groupBy` and `category`; it reads `intervals` and each group's series."""
+    project, client = api
+    _outcomes(project, 0, "error", "accepted", 3, hours_ago=1)
+    _outcomes(project, 0, "error", "rate_limited", 2, "key_quota", hours_ago=1)
+    end = datetime.now(UTC).replace(tzinfo=None)
+    query = (
+        f"start={(end - timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%S')}&end={end.strftime('%Y-%m-%dT%H:%M:%S')}"
+        "&interval=5m&category=error&category=default&field=sum(quantity)&field=sum(times_seen)"
+        f"&groupBy=outcome&groupBy=reason&project={project.pk}"
+    )
+    stats = client.get(f"/api/0/organizations/acme/stats_v2/?{query}").json()
+    assert len(stats["intervals"]) == 4  # 5m is below the hourly minimum: hours, widened to whole ones
+    groups = {(g["by"]["outcome"], g["by"]["reason"]): g for g in stats["groups"]}
+    assert groups[("accepted", "")]["series"]["sum(quantity)"][-2] == 3
+    assert groups[("rate_limited", "key_quota")]["totals"] == {"sum(quantity)": 2, "sum(times_seen)": 2}
