@@ -25,6 +25,7 @@ from sourcemaps.release_files import (
     store_release_file,
     update_release_file,
 )
+from sourcemaps.storage import blob_store
 
 from .release_api import project_release
 
@@ -94,7 +95,9 @@ class ReleaseFileView(APIView):
             raise Http404("No such release file")
         return found
 
-    def get(self, request, org_slug: str, version: str, file_id: str, project_slug=None):
+    def get(
+        self, request: Request, org_slug: str, version: str, file_id: str, project_slug=None
+    ) -> HttpResponse:
         release_file = self._file(request, org_slug, version, project_slug, file_id)
         if request.query_params.get("download") not in (None, "", "0"):
             return _download(release_file)
@@ -123,8 +126,6 @@ class ReleaseFileView(APIView):
 
 
 def _download(release_file: ReleaseFile) -> HttpResponse:
-    from sourcemaps.storage import blob_store
-
     data = blob_store().get(release_file.checksum)
     if data is None:
         raise Http404("The file's bytes are gone from storage")
