@@ -9,7 +9,17 @@ from alerts import api as alerts_api
 from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
+from issues import (
+    api,
+    api_issues,
+    event_api,
+    project_settings,
+    release_api,
+    release_files_api,
+    release_pages,
+    views,
+    views_triage,
+)
 from logs import api as logs_api
 from logs import views as logs_views
 from projects import api as projects_api
@@ -53,14 +63,21 @@ api_patterns = [
     path(f"{ORG}/stats_v2/", usage_api.OrganizationStatsV2View.as_view()),
     path(f"{ORG}/environments/", releases_api.OrganizationEnvironmentsView.as_view()),
     path(f"{ORG}/releases/", releases_api.OrganizationReleasesView.as_view()),
-    path(f"{RELEASE}/", releases_api.OrganizationReleaseView.as_view()),
+    path(f"{RELEASE}/", release_api.OrganizationReleaseDetailsView.as_view()),
     path(f"{RELEASE}/deploys/", releases_api.ReleaseDeploysView.as_view()),
+    path(f"{RELEASE}/files/", release_files_api.ReleaseFilesView.as_view()),
+    path(f"{RELEASE}/files/<str:file_id>/", release_files_api.ReleaseFileView.as_view()),
     path("projects/", projects_api.ProjectsView.as_view()),
     path(f"{PROJECT}/", projects_api.ProjectView.as_view()),
     path(f"{PROJECT}/keys/", projects_api.ProjectKeysView.as_view()),
     path(f"{PROJECT}/keys/<str:key_id>/", projects_api.ProjectKeyView.as_view()),
     path(f"{PROJECT}/environments/", releases_api.ProjectEnvironmentsView.as_view()),
     path(f"{PROJECT}/releases/", releases_api.ProjectReleasesView.as_view()),
+    path(f"{PROJECT}/releases/<str:version>/", release_api.ProjectReleaseDetailsView.as_view()),
+    path(f"{PROJECT}/releases/<str:version>/files/", release_files_api.ReleaseFilesView.as_view()),
+    path(
+        f"{PROJECT}/releases/<str:version>/files/<str:file_id>/", release_files_api.ReleaseFileView.as_view()
+    ),
     path(f"{PROJECT}/events/", event_api.ProjectEventsView.as_view()),
     path(f"{PROJECT}/events/<str:event_id>/", event_api.ProjectEventView.as_view()),
     path(f"{PROJECT}/stats/", usage_api.ProjectStatsView.as_view()),

@@ -47,6 +47,7 @@ class PreparedAttachment:
 @dataclass
 class ProjectBatch:
     organization_id: int = 0
+    has_first_event: bool = True
     events: list[PreparedEvent] = field(default_factory=list)
     attachments: list[PreparedAttachment] = field(default_factory=list)
     logs: list[StoredLog] = field(default_factory=list)
@@ -66,6 +67,7 @@ def prepare_entries(payloads: list[bytes]) -> dict[int, ProjectBatch]:
                 continue  # project deleted since the envelope was accepted
             batch = batches[header.project_id]
             batch.organization_id = config.organization_id
+            batch.has_first_event = config.has_first_event
             _prepare_envelope(header, body, config, batch)
         except DatabaseError:
             raise  # an outage, not a poisoned envelope: leave the batch in the buffer

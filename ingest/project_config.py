@@ -31,6 +31,8 @@ class ProjectConfig:
     secondary_grouping_config: str | None
     fingerprint_rules: FingerprintRules | None
     enhancements: Enhancements | None
+    # Whether the project has stored an event yet; while not, the writer sets its first_event.
+    has_first_event: bool = True
 
 
 _cache: dict[int, tuple[float, ProjectConfig | None]] = {}
@@ -81,6 +83,7 @@ def _load(project_id: int) -> ProjectConfig | None:
         if rules_on
         else None,
         enhancements=_parse(parse_enhancements, project.stacktrace_rules, project_id) if rules_on else None,
+        has_first_event=project.first_event is not None,
     )
 
 

@@ -18,7 +18,8 @@ from core.sql import drop_broken_connection
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
 from logs.store import get_log_store
-from usage.services import expire_counted_markers, first_time, flush_pending, today, write_outcomes
+from projects.services import record_first_event
+from usage.services import expire_counted_markers, first_time, flush_pending, this_hour, write_outcomes
 
 from . import shutdown
 from .backoff import Backoff, FailureLog
@@ -135,12 +136,14 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     from them (usage outcomes, processed-record markers): a batch redelivered after a crash at any
     point finds all of it stored or none of it, so nothing is lost or counted twice."""
     results = []
-    day = today()
+    hour = this_hour()
     for project_id, batch in sorted(prepare_entries(payloads).items()):  # one lock order for all
         with transaction.atomic():
             result = _store_batch(project_id, batch)
-            outcomes = _outcomes(project_id, batch, result, day)
-            outcomes.update(_store_logs(project_id, batch, day))
+            if result.stored and not batch.has_first_event:
+                record_first_event(project_id)
+            outcomes = _outcomes(project_id, batch, result, hour)
+            outcomes.update(_store_logs(project_id, batch, hour))
             write_outcomes(outcomes)
             alert_facts = record_batch(project_id, result)
         batch_committed(alert_facts)
@@ -149,18 +152,18 @@ def process_payloads(payloads: list[bytes]) -> list[StoreResult]:
     return results
 
 
-def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, day) -> Counter:
+def _outcomes(project_id: int, batch: ProjectBatch, result: StoreResult, hour) -> Counter:
     """Accepted events are what the writer's RETURNING says it inserted; facts per record (client
     reports, attachments) count only for records not processed before (markers, same transaction)."""
     org = batch.organization_id
-    outcomes: Counter = Counter({(org, project_id, day, "error", "accepted", ""): result.stored})
+    outcomes: Counter = Counter({(org, project_id, hour, "error", "accepted", ""): result.stored})
     for facts in _first_time_facts(batch.record_facts):
         for (category, outcome, reason), quantity in facts.items():
-            outcomes[(org, project_id, day, category, outcome, reason)] += quantity
+            outcomes[(org, project_id, hour, category, outcome, reason)] += quantity
     return outcomes
 
 
-def _store_logs(project_id: int, batch: ProjectBatch, day, attempts: int = 2) -> Counter:
+def _store_logs(project_id: int, batch: ProjectBatch, hour, attempts: int = 2) -> Counter:
     """Log records in a savepoint of the batch's transaction; the outcomes count the records the
     store says were new (`log_item`) and their bytes as sent (`log_byte`), so a redelivered batch
     counts nothing twice."""
@@ -171,7 +174,7 @@ def _store_logs(project_id: int, batch: ProjectBatch, day, attempts: int = 2) ->
             new = get_log_store().write(batch.logs)
     except IntegrityError:
         if attempts > 1:  # another worker created the same day partition meanwhile
-            return _store_logs(project_id, batch, day, attempts - 1)
+            return _store_logs(project_id, batch, hour, attempts - 1)
         raise
     except DataError:
         log.exception("dropped %d log records the database refused (project %s)", len(batch.logs), project_id)
@@ -180,8 +183,8 @@ def _store_logs(project_id: int, batch: ProjectBatch, day, attempts: int = 2) ->
     size = sum(record.size for record in batch.logs if record.id in new)
     return Counter(
         {
-            (org, project_id, day, "log_item", "accepted", ""): len(new),
-            (org, project_id, day, "log_byte", "accepted", ""): size,
+            (org, project_id, hour, "log_item", "accepted", ""): len(new),
+            (org, project_id, hour, "log_byte", "accepted", ""): size,
         }
     )
 

@@ -99,6 +99,10 @@ class OrganizationView(APIView):
         return Response(serialize_organization_detail(org, role_in(request.user, org)))
 
 
+def member_team_ids(user) -> frozenset[int]:
+    return frozenset(Team.objects.filter(members=user).values_list("id", flat=True))
+
+
 def _projects_page(request: Request, projects) -> Response:
     offset, limit = page_bounds(request, default_limit=100)
     rows = list(
@@ -116,7 +120,8 @@ class OrganizationProjectsView(APIView):
     def get(self, request: Request, org_slug: str) -> Response:
         org = get_organization(request.user, org_slug)
         response = _projects_page(request, org.projects.all())
-        response.data = [serialize_project(p) for p in response.data]
+        teams = member_team_ids(request.user)
+        response.data = [serialize_project(p, member_team_ids=teams) for p in response.data]
         return response
 
 
@@ -126,7 +131,8 @@ class ProjectsView(APIView):
 
     def get(self, request: Request) -> Response:
         response = _projects_page(request, visible_projects(request.user))
-        response.data = [serialize_project(p, with_organization=True) for p in response.data]
+        teams = member_team_ids(request.user)
+        response.data = [serialize_project(p, True, teams) for p in response.data]
         return response
 
 
@@ -135,7 +141,8 @@ class ProjectView(APIView):
     token_scopes = {"GET": PROJECT_READ}
 
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
-        return Response(serialize_project_detail(get_project(request.user, org_slug, project_slug)))
+        project = get_project(request.user, org_slug, project_slug)
+        return Response(serialize_project_detail(project, member_team_ids(request.user)))
 
 
 class OrganizationTeamsView(APIView):

@@ -84,6 +84,8 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     platform = models.CharField(max_length=64, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
+    # When its first event was stored (Sentry's Project.first_event), set once by the batch writer.
+    first_event = models.DateTimeField(null=True, blank=True)
     # Issue short ids (PROJECT-1, PROJECT-2 ...) are allocated with an atomic UPDATE ... RETURNING.
     issue_counter = models.BigIntegerField(default=0)
     grouping_config = models.CharField(max_length=64, default="newstyle:2023-01-11")

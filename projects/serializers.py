@@ -90,8 +90,13 @@ def serialize_team(team: Team, member_count: int | None = None, is_member: bool 
     }
 
 
-def serialize_project(project: Project, with_organization: bool = False) -> dict[str, Any]:
+def serialize_project(
+    project: Project, with_organization: bool = False, member_team_ids: frozenset[int] = frozenset()
+) -> dict[str, Any]:
+    """member_team_ids: the caller's teams (Sentry: isMember is being in one of the project's teams;
+    hasAccess, being allowed to see it, is true for whoever gets the project at all)."""
     team = project.team
+    teams = sorted(project.teams.all(), key=lambda t: t.pk)
     data = {
         "id": str(project.pk),
         "slug": project.slug,
@@ -99,13 +104,13 @@ def serialize_project(project: Project, with_organization: bool = False) -> dict
         "platform": project.platform or None,
         "dateCreated": iso(project.created),
         "isBookmarked": False,
-        "isMember": True,
+        "isMember": any(t.pk in member_team_ids for t in teams),
         "hasAccess": True,
         "isPublic": False,
         "isInternal": False,
         "status": "active",
         "features": [],
-        "firstEvent": None,
+        "firstEvent": iso(project.first_event),
         "firstTransactionEvent": False,
         "hasSessions": False,
         "hasProfiles": False,
@@ -115,16 +120,16 @@ def serialize_project(project: Project, with_organization: bool = False) -> dict
         "avatar": _avatar(),
         "color": "#3f70b3",
         "team": {"id": str(team.pk), "slug": team.slug, "name": team.slug} if team else None,
-        "teams": [{"id": str(team.pk), "slug": team.slug, "name": team.slug}] if team else [],
+        "teams": [{"id": str(t.pk), "slug": t.slug, "name": t.slug} for t in teams],
     }
     if with_organization:
         data["organization"] = serialize_organization(project.organization)
     return data
 
 
-def serialize_project_detail(project: Project) -> dict[str, Any]:
+def serialize_project_detail(project: Project, member_team_ids: frozenset[int]) -> dict[str, Any]:
     return {
-        **serialize_project(project, with_organization=True),
+        **serialize_project(project, with_organization=True, member_team_ids=member_team_ids),
         "options": {},
         "digestsMinDelay": 300,
         "digestsMaxDelay": 1800,

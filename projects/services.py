@@ -103,3 +103,11 @@ def rotate_key(key: ProjectKey) -> ProjectKey:
 
 def set_key_active(key: ProjectKey, active: bool) -> None:
     ProjectKey.objects.filter(pk=key.pk).update(is_active=active)
+
+
+def record_first_event(project_id: int) -> None:
+    """Sets the project's first_event (Sentry's firstEvent) once: inside the batch's transaction, and
+    only while the worker's cached config says it is unset, so it costs nothing once set."""
+    from django.utils import timezone
+
+    Project.objects.filter(pk=project_id, first_event__isnull=True).update(first_event=timezone.now())

@@ -95,6 +95,11 @@ def get_release(org: Organization, version: str) -> Release:
     return release
 
 
+def update_from_body(org: Organization, release: Release, request: Request) -> None:
+    body = _body(request)
+    update_release(release, _projects(org, body, False), _fields(body))
+
+
 def _list(request: Request, releases: QuerySet[Release]) -> Response:
     """Open releases unless `?status=archived` (Sentry's default); `?query=` is a version prefix."""
     status = request.query_params.get("status", Release.Status.OPEN)
@@ -162,14 +167,10 @@ class OrganizationReleaseView(APIView):
         """`sentry-cli releases finalize` sends `dateReleased`; `projects` adds projects."""
         org = get_organization(request.user, org_slug)
         release = get_release(org, version)
-        body = _body(request)
-        update_release(release, _projects(org, body, False), _fields(body))
+        update_from_body(org, release, request)
         return Response(serialize_release(release))
 
-    def delete(self, request: Request, org_slug: str, version: str) -> Response:
-        org = get_organization(request.user, org_slug)
-        get_release(org, version).delete()
-        return Response(status=204)
+    # DELETE: issues/release_api.py, which can see whether issues still name the release.
 
 
 class ReleaseDeploysView(APIView):

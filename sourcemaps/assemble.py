@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .bundle import BundleError, read_manifest
 from .models import ArtifactBundle, AssembleJob, BundleFile, UploadChunk
-from .storage import blob_store
+from .storage import blob_store, forget_unused_blobs
 from .upload import UploadError, check_quota
 
 log = logging.getLogger(__name__)
@@ -113,17 +113,8 @@ def _build_bundle(job: AssembleJob) -> ArtifactBundle:
             )
         # The chunks served their purpose; their bytes stay if the bundle is made of one chunk.
         UploadChunk.objects.filter(organization_id=job.organization_id, checksum__in=job.chunks).delete()
-    _forget_unused_blobs(set(job.chunks) - {job.checksum})
+    forget_unused_blobs(set(job.chunks) - {job.checksum})
     return bundle
-
-
-def _forget_unused_blobs(checksums: set[str]) -> None:
-    store = blob_store()
-    for checksum in checksums:
-        if not UploadChunk.objects.filter(checksum=checksum).exists() and not (
-            ArtifactBundle.objects.filter(checksum=checksum).exists()
-        ):
-            store.delete(checksum)
 
 
 def cleanup_artifacts() -> int:
@@ -137,5 +128,5 @@ def cleanup_artifacts() -> int:
     )
     deleted = old_bundles.delete()[0] + old_chunks.delete()[0]
     deleted += AssembleJob.objects.filter(updated__lt=now - JOB_KEPT).delete()[0]
-    _forget_unused_blobs(checksums)
+    forget_unused_blobs(checksums)
     return deleted

@@ -4,6 +4,7 @@ short while, parsed maps in a bounded LRU (a map is parsed once per process, not
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ from django.conf import settings
 
 from .bundle import read_file
 from .frames import MapHit, MapMiss
-from .models import ArtifactBundle, BundleFile
+from .models import ArtifactBundle, BundleFile, ReleaseFile
 
 if TYPE_CHECKING:
     from symbolic.sourcemapcache import SourceMapCache
@@ -37,6 +38,9 @@ class MapFiles:
     script_path: str | None
     map_path: str | None
     map_url: str  # relative to the script's URL, as its sourceMappingURL says
+    # Release files (release_files.py) are blobs of their own: script_path and map_path are then
+    # the SHA-1s of the script and of the map, not paths inside the bundle `checksum`.
+    separate_blobs: bool = False
 
 
 class _Index:
@@ -106,12 +110,15 @@ def clear_caches() -> None:
 
 
 def project_has_bundles(project_id: int) -> bool:
-    """Whether the project ever had an artifact bundle: events of projects that ship no source maps
+    """Whether the project ever had an artifact bundle or release file: events of projects that ship no source maps
     (most Node apps) are left exactly as sent, with no "not mapped" notes on every frame."""
     key = (project_id, "any-bundle")
     known, value = _index.get(key)
     if not known:
-        exists = ArtifactBundle.objects.filter(projects__id=project_id).exists()
+        exists = (
+            ArtifactBundle.objects.filter(projects__id=project_id).exists()
+            or ReleaseFile.objects.filter(organization__projects__id=project_id).exists()
+        )
         value = MapFiles(0, "", None, None, "") if exists else None
         _index.put(key, value)
     return value is not None
@@ -180,20 +187,31 @@ def _hit(files: MapFiles, resolved_with: str) -> MapHit | MapMiss:
         parsed, size = loaded
         _maps.put(key, parsed, size)
     now = time.monotonic()
-    if now - _touched.get(files.bundle_pk, -TOUCH_SECONDS) >= TOUCH_SECONDS:
+    if files.bundle_pk and now - _touched.get(files.bundle_pk, -TOUCH_SECONDS) >= TOUCH_SECONDS:
         _touched[files.bundle_pk] = now
         touch_bundles([files.bundle_pk])
     return MapHit(cache=parsed, map_url=files.map_url, resolved_with=resolved_with)
 
 
-def _parse(files: MapFiles) -> tuple[SourceMapCache, int] | MapMiss:
-    data = blob_store().get(files.checksum)
+def _read(files: MapFiles) -> tuple[bytes | None, bytes | None] | MapMiss:
+    """(source map, script) from the bundle's zip, or from their own blobs for release files."""
+    store = blob_store()
+    if files.separate_blobs:
+        return store.get(files.map_path or ""), (store.get(files.script_path) if files.script_path else b"")
+    data = store.get(files.checksum)
     if data is None:
         return MapMiss("no_bundle", "the artifact bundle's file is gone from storage")
     cap = settings.SOURCEMAPS["MAX_FILE_BYTES"]
-    source_map = read_file(data, files.map_path or "", cap)
     # Without the minified file symbolic still maps, but cannot name the enclosing function.
     script = read_file(data, files.script_path, cap) if files.script_path else b""
+    return read_file(data, files.map_path or "", cap), script
+
+
+def _parse(files: MapFiles) -> tuple[SourceMapCache, int] | MapMiss:
+    read = _read(files)
+    if isinstance(read, MapMiss):
+        return read
+    source_map, script = read
     if source_map is None:
         return MapMiss("no_source_map", "the source map in the bundle is unreadable or too large")
     # Imported here: symbolic (4 MB resident) loads in a worker only once a project maps its frames.
@@ -251,7 +269,7 @@ def _files_by_url(project_id: int, release: str, dist: str, abs_path: str) -> Ma
         .values_list("bundle_id", "bundle__checksum", "path", "sourcemap", "url")[:20]
     )
     if not scripts:
-        return None
+        return _release_files_by_url(project_id, release, dist, candidates)
     bundle_pk, checksum, path, header, url = min(scripts, key=lambda r: (candidates.index(r[4]), -r[0]))
     map_url = header or posix_basename(url) + ".map"
     map_path = (
@@ -268,3 +286,32 @@ def _files_by_url(project_id: int, release: str, dist: str, abs_path: str) -> Ma
 
 def posix_basename(url: str) -> str:
     return url.rsplit("/", 1)[-1]
+
+
+_MAP_HEADERS = ("sourcemap", "x-sourcemap")
+_MAPPING_URL = re.compile(rb"//[#@]\s*sourceMappingURL=(\S+)\s*$", re.MULTILINE)
+
+
+def _release_files_by_url(project_id: int, release: str, dist: str, candidates: list[str]) -> MapFiles | None:
+    """A script uploaded on its own for the release; its map named by its Sourcemap header, else by
+    its sourceMappingURL comment, else "<script>.map" beside it (as Sentry looks for it)."""
+    in_release = ReleaseFile.objects.filter(organization__projects__id=project_id, release=release, dist=dist)
+    scripts = list(in_release.filter(name__in=candidates).values_list("name", "checksum", "headers")[:20])
+    if not scripts:
+        return None
+    name, checksum, headers = min(scripts, key=lambda r: candidates.index(r[0]))
+    map_url = _map_reference(headers, checksum) or posix_basename(name) + ".map"
+    map_checksum = in_release.filter(name=urljoin(name, map_url)).values_list("checksum", flat=True).first()
+    return MapFiles(
+        bundle_pk=0, checksum=map_checksum or "", script_path=checksum, map_path=map_checksum,
+        map_url=map_url, separate_blobs=True,
+    )  # fmt: skip
+
+
+def _map_reference(headers: dict, script_checksum: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() in _MAP_HEADERS and value:
+            return value
+    script = blob_store().get(script_checksum) or b""
+    found = _MAPPING_URL.findall(script[-65536:])  # the comment ends the file
+    return found[-1].decode("utf-8", "replace") if found else None

@@ -93,6 +93,29 @@ class BundleFile(models.Model):
         ]
 
 
+class ReleaseFile(models.Model):
+    """A file uploaded on its own for a release (`releases/{version}/files/`, the API older
+    sentry-cli versions and release-bound uploads without chunks use). Frames of events of that
+    release (and dist) find it by URL, as they find a release-bound bundle's files. Kept until it or
+    its release is deleted, as in Sentry. Keyed by the version string, like ArtifactBundle."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    release = models.CharField(max_length=250)
+    dist = models.CharField(max_length=64, default="")
+    name = models.CharField(max_length=500)  # "~/static/app.min.js" or a full URL
+    checksum = models.CharField(max_length=40)  # SHA-1 of the bytes: their key in the blob store
+    size = models.PositiveBigIntegerField()
+    headers = models.JSONField(default=dict)  # e.g. {"Sourcemap": "app.min.js.map"}
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "release", "dist", "name"], name="uniq_release_file_name"
+            ),
+        ]
+
+
 class StoredBlob(models.Model):
     """Bytes of the database blob store (SOURCEMAPS_STORAGE=database), one row per SHA-1."""
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
-from .models import StoredBlob
+from .models import ArtifactBundle, ReleaseFile, StoredBlob, UploadChunk
 
 
 class BlobStore(Protocol):
@@ -73,3 +73,15 @@ class DatabaseBlobStore:
 @cache
 def blob_store() -> BlobStore:
     return import_string(settings.SOURCEMAPS["BLOB_STORE"])()
+
+
+def forget_unused_blobs(checksums: set[str]) -> None:
+    """Deletes the blobs no chunk, bundle or release file names any more (the same bytes may be all three)."""
+    store = blob_store()
+    for checksum in sorted(checksums):
+        if not (
+            UploadChunk.objects.filter(checksum=checksum).exists()
+            or ArtifactBundle.objects.filter(checksum=checksum).exists()
+            or ReleaseFile.objects.filter(checksum=checksum).exists()
+        ):
+            store.delete(checksum)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.dispatch import send_task
 from projects.models import Organization, Project
 
-from .models import ArtifactBundle, AssembleJob, UploadChunk
+from .models import ArtifactBundle, AssembleJob, ReleaseFile, UploadChunk
 from .storage import blob_store
 
 ASSEMBLE_TASK = "sourcemaps.tasks.assemble_bundles"
@@ -50,7 +50,8 @@ def gunzip_chunk(data: bytes, limit: int) -> bytes:
 def stored_bytes(organization: Organization) -> int:
     bundles = ArtifactBundle.objects.filter(organization=organization).aggregate(s=Sum("size"))["s"]
     chunks = UploadChunk.objects.filter(organization=organization).aggregate(s=Sum("size"))["s"]
-    return (bundles or 0) + (chunks or 0)
+    files = ReleaseFile.objects.filter(organization=organization).aggregate(s=Sum("size"))["s"]
+    return (bundles or 0) + (chunks or 0) + (files or 0)
 
 
 def check_quota(organization: Organization, adding: int) -> None:

@@ -1,15 +1,21 @@
 """The API root, discovery endpoints and client keys: Sentry's shapes and types, roles, isolation,
 and JSON (never HTML) for every unknown route."""
 
+import uuid
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
+from django.test import Client
 
 from accounts.models import ApiToken
+from ingest.project_config import clear_project_config_cache
+from issues.store import store_events
 from projects.access import ORG_READ, RELEASE_WRITE, token_allows
 from projects.models import OrganizationMember, ProjectKey
-from projects.services import add_member
-from tests.factories import user_with_membership
+from projects.services import add_member, record_first_event
+from tests.conftest import make_event_envelope, post_envelope
+from tests.factories import prepared_event, user_with_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +97,28 @@ def test_projects_lists_and_detail(api, make_project):
     assert {p["organization"]["slug"] for p in everywhere} == {"acme"}
     detail = client.get("/api/0/projects/acme/web/").json()
     assert detail["slug"] == "web" and detail["organization"]["slug"] == "acme"
+
+
+def test_project_objects_in_sentrys_types(api):
+    """Sentry's documented project example: ids strings, flags booleans, firstEvent a date or null."""
+    project, _, user, client = api
+    (web,) = client.get("/api/0/organizations/acme/projects/").json()
+    assert web["firstEvent"] is None and web["isMember"] is False and web["hasAccess"] is True
+    for flag in ("isBookmarked", "isPublic", "isInternal", "hasSessions", "hasMinifiedStackTrace"):
+        assert isinstance(web[flag], bool), flag
+    assert isinstance(web["features"], list) and isinstance(web["avatar"], dict)
+    assert web["teams"] == [{"id": str(project.team.pk), "slug": "web", "name": "web"}]
+    project.team.members.add(user)
+    store_events(project.id, [prepared_event()])  # as the batch writer does for a first event
+    record_first_event(project.id)
+    record_first_event(project.id)  # set once: a later batch does not move it
+    first = client.get("/api/0/projects/acme/web/").json()
+    assert first["isMember"] is True and first["dateCreated"].endswith("Z")
+    moment = datetime.fromisoformat(first["firstEvent"])
+    assert (
+        moment.tzinfo is not None
+        and first["firstEvent"] == client.get("/api/0/projects/").json()[0]["firstEvent"]
+    )
 
 
 def test_teams_and_members(api):
@@ -176,3 +204,20 @@ def test_token_scopes_narrow_what_a_token_may_do():
     assert token_allows(ci, "POST", releases) and not token_allows(ci, "GET", releases)
     assert not token_allows(ci, "HEAD", releases) and token_allows(ci, "PATCH", releases)
     assert token_allows(object(), "GET", releases) and token_allows(None, "POST", releases)
+
+
+def test_the_batch_writer_sets_first_event_once(fixture_project, drain):
+    project, _ = fixture_project
+    clear_project_config_cache()  # no config cached by an earlier test for this id
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(user_with_membership(project))[1]}")
+    assert api.get("/api/0/projects/acme/web/").json()["firstEvent"] is None
+    envelope = make_event_envelope({"message": "first", "platform": "python"}, uuid.uuid4().hex)
+    assert post_envelope(Client(), project.id, envelope).status_code == 200
+    drain()
+    first = api.get("/api/0/projects/acme/web/").json()["firstEvent"]
+    assert isinstance(first, str) and datetime.fromisoformat(first).tzinfo is not None
+    clear_project_config_cache()
+    envelope = make_event_envelope({"message": "second", "platform": "python"}, uuid.uuid4().hex)
+    assert post_envelope(Client(), project.id, envelope).status_code == 200
+    drain()
+    assert api.get("/api/0/projects/acme/web/").json()["firstEvent"] == first

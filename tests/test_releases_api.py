@@ -184,6 +184,7 @@ def test_another_organizations_releases_are_404(api, make_project, client):
         "/api/0/organizations/acme/releases/secret-1/",
         "/api/0/organizations/acme/releases/secret-1/deploys/",
         "/api/0/projects/acme/web/releases/",
+        "/api/0/projects/acme/web/releases/secret-1/",
         "/api/0/projects/acme/web/environments/",
         "/api/0/organizations/acme/environments/",
     ):
@@ -237,3 +238,40 @@ def test_archive_hides_a_release_from_lists_and_restore_brings_it_back(api):
     client.put(url, {"status": "open"}, content_type="application/json")
     assert [r["version"] for r in client.get("/api/0/projects/acme/web/releases/").json()] == ["old-1"]
     assert client.put(url, {"status": "gone"}, content_type="application/json").status_code == 400
+
+
+def test_a_release_its_issues_name_is_not_deleted(api):
+    """Sentry's Release.safe_delete: 400 with its message while an issue was first (or last) seen in it."""
+    project, client = api
+    store_events(project.id, [prepared_event(release="used-1")])
+    client.post(
+        "/api/0/organizations/acme/releases/", {"version": "unused-1", "projects": ["web"]},
+        content_type="application/json",
+    )  # fmt: skip
+    for path in ("/api/0/organizations/acme/releases/used-1/", "/api/0/projects/acme/web/releases/used-1/"):
+        refused = client.delete(path)
+        assert refused.status_code == 400 and refused.json() == {
+            "detail": "This release is referenced by active issues and cannot be removed."
+        }
+    assert Release.objects.filter(version="used-1").exists()
+    assert client.delete("/api/0/organizations/acme/releases/unused-1/").status_code == 204
+    assert not Release.objects.filter(version="unused-1").exists()
+
+
+def test_project_release_details(api, make_project):
+    project, client = api
+    store_events(project.id, [prepared_event(release="shop@3")])
+    make_project(slug="other")
+    url = "/api/0/projects/acme/web/releases/shop@3/"
+    release = client.get(url).json()
+    check_release_shape(release)
+    assert release["version"] == "shop@3" and release["newGroups"] == 1
+    assert client.get("/api/0/projects/acme/other/releases/shop@3/").status_code == 404
+    assert client.get("/api/0/projects/acme/web/releases/nope/").status_code == 404
+    finalized = client.put(url, {"dateReleased": "2026-12-01T10:00:00Z"}, content_type="application/json")
+    assert finalized.status_code == 200 and finalized.json()["dateReleased"] == "2026-12-01T10:00:00Z"
+    client.post(
+        "/api/0/projects/acme/web/releases/", {"version": "shop@4"}, content_type="application/json"
+    )  # fmt: skip
+    assert client.delete("/api/0/projects/acme/web/releases/shop@4/").status_code == 204
+    assert client.get("/api/0/projects/acme/web/releases/shop@4/").status_code == 404

@@ -5,6 +5,6 @@ from .models import Outcome
 
 @admin.register(Outcome)
 class OutcomeAdmin(admin.ModelAdmin):
-    list_display = ["day", "organization", "project", "category", "outcome", "reason", "quantity"]
+    list_display = ["hour", "organization", "project", "category", "outcome", "reason", "quantity"]
     list_filter = ["outcome", "category", "organization"]
-    date_hierarchy = "day"
+    date_hierarchy = "hour"

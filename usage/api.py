@@ -1,17 +1,20 @@
 """Sentry's usage statistics endpoints over the outcome counts: `stats_v2` (what Grafana's Sentry
 data source and Sentry's usage page ask for) and the older per-project `stats`.
 
-Outcomes are counted per day, so every interval here is one day (or a multiple): a finer `interval`
-or `resolution` is answered with daily buckets rather than refused, so dashboards keep working.
+Outcomes are counted per UTC hour, Sentry's finest resolution for outcomes: `interval` is rounded up to
+whole hours (Sentry's documented minimum, 1h) and must divide a day, and the window is widened to whole
+intervals, as Sentry does.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Sum
+from django.db.models.functions import TruncDay
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
@@ -24,7 +27,9 @@ from .models import Outcome
 
 GROUP_FIELDS = {"outcome": "outcome", "category": "category", "project": "project_id", "reason": "reason"}
 FIELDS = ("sum(quantity)", "sum(times_seen)")
+HOUR, DAY = 3600, 86400
 MAX_DAYS = 400
+MAX_POINTS = 1000  # Sentry's cap on the buckets of one answer
 _PERIOD = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -32,16 +37,12 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 def _duration(text: str, name: str) -> timedelta:
     match = _PERIOD.match(text or "")
     if not match:
-        raise ParseError(f"{name} must look like 24h, 14d or 2w")
+        raise ParseError(f"{name} must look like 1h, 14d or 2w")
     return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
 
 
-def _day_start(moment: datetime) -> datetime:
-    return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
-
-
 def time_window(params, default_period: str = "14d") -> tuple[datetime, datetime]:
-    """[start, end) in whole UTC days from `statsPeriod` or `start` and `end`, as Sentry reads them."""
+    """[start, end) from `statsPeriod` or `start` and `end`, as Sentry reads them (not yet aligned)."""
     now = datetime.now(UTC)
     if params.get("start") or params.get("end"):
         start, end = (parse_datetime(params.get(k) or "") for k in ("start", "end"))
@@ -51,15 +52,38 @@ def time_window(params, default_period: str = "14d") -> tuple[datetime, datetime
     else:
         end = now
         start = now - _duration(params.get("statsPeriod") or default_period, "statsPeriod")
-    first, last = _day_start(start), _day_start(end) + timedelta(days=1)
-    if last <= first or (last - first).days > MAX_DAYS:
+    start = min(start, now)
+    if end <= start or end - start > timedelta(days=MAX_DAYS):
         raise ParseError(f"the period must be positive and at most {MAX_DAYS} days")
-    return first, last
+    return start, end
 
 
-def _interval_days(params) -> int:
-    interval = params.get("interval")
-    return max(1, _duration(interval, "interval").days) if interval else 1
+def interval_seconds(text: str | None, start: datetime, end: datetime) -> int:
+    """Sentry's rules: whole hours (a smaller interval is rounded up to 1h), at most a day and a
+    divisor of it. Without one: 1h (Sentry's default), or 1d when hours would exceed MAX_POINTS."""
+    if not text:
+        return HOUR if (end - start).total_seconds() / HOUR <= MAX_POINTS else DAY
+    seconds = _duration(text, "interval").total_seconds()
+    if seconds <= 0:
+        raise ParseError("Interval cannot result in a zero duration.")
+    seconds = HOUR * math.ceil(seconds / HOUR)
+    if seconds > DAY:
+        raise ParseError("The interval has to be less than one day.")
+    if DAY % seconds:
+        raise ParseError("The interval should divide one day without a remainder.")
+    return int(seconds)
+
+
+def align(start: datetime, end: datetime, step: int) -> tuple[datetime, datetime]:
+    """The window widened to whole intervals of `step` seconds since the epoch (UTC)."""
+    first = math.floor(start.timestamp() / step) * step
+    last = math.ceil(end.timestamp() / step) * step
+    if (last - first) / step > MAX_POINTS:
+        raise ParseError(
+            "Your interval and date range would create too many results. "
+            "Use a larger interval, or a smaller date range."
+        )
+    return datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -80,16 +104,17 @@ class OrganizationStatsV2View(APIView):
         if any(g not in GROUP_FIELDS for g in group_by):
             raise ParseError(f"groupBy must be among {', '.join(GROUP_FIELDS)}")
         start, end = time_window(params)
-        step = _interval_days(params)
-        outcomes = Outcome.objects.filter(organization=org, day__gte=start.date(), day__lt=end.date())
+        step = interval_seconds(params.get("interval"), start, end)
+        start, end = align(start, end, step)
+        outcomes = Outcome.objects.filter(organization=org, hour__gte=start, hour__lt=end)
         for name in ("category", "outcome", "reason"):
             if params.getlist(name):
                 outcomes = outcomes.filter(**{f"{name}__in": params.getlist(name)})
         projects = [p for p in params.getlist("project") if p.isdigit()]  # -1 means all projects
         if projects:
             outcomes = outcomes.filter(project_id__in=projects)
-        intervals = [start + timedelta(days=d) for d in range(0, (end - start).days, step)]
-        series = _series(outcomes, [GROUP_FIELDS[g] for g in group_by], start, step, len(intervals))
+        length = int((end - start).total_seconds()) // step
+        series = _series(outcomes, [GROUP_FIELDS[g] for g in group_by], start, step, length)
         groups = [
             {
                 "by": dict(zip(group_by, key, strict=True)),
@@ -98,22 +123,20 @@ class OrganizationStatsV2View(APIView):
             }
             for key, values in sorted(series.items(), key=lambda item: [str(v) for v in item[0]])
         ]
-        return Response(
-            {
-                "start": _iso(start),
-                "end": _iso(end),
-                "intervals": [_iso(i) for i in intervals],
-                "groups": groups,
-            }
-        )
+        intervals = [_iso(start + timedelta(seconds=step * n)) for n in range(length)]
+        return Response({"start": _iso(start), "end": _iso(end), "intervals": intervals, "groups": groups})
 
 
 def _series(outcomes, columns: list[str], start: datetime, step: int, length: int) -> dict[tuple, list[int]]:
-    """One query: the quantities summed per group and day, placed into interval buckets."""
+    """One query: the quantities summed per group and hour (per day for daily intervals, summed by the
+    database), placed into interval buckets."""
     series: dict[tuple, list[int]] = defaultdict(lambda: [0] * length)
-    for row in outcomes.values(*columns, "day").annotate(total=Sum("quantity")).order_by():
+    rows = outcomes.annotate(at=TruncDay("hour", tzinfo=UTC)) if step == DAY else outcomes
+    time_column = "at" if step == DAY else "hour"
+    for row in rows.values(*columns, time_column).annotate(total=Sum("quantity")).order_by():
         key = tuple(row[c] for c in columns)
-        series[key][(row["day"] - start.date()).days // step] += row["total"]
+        index = int((row[time_column] - start).total_seconds()) // step
+        series[key][index] += row["total"]
     return series
 
 
@@ -124,10 +147,14 @@ PROJECT_STATS = {
     "blacklisted": ("invalid",),
     "generated": ("accepted",),
 }
+RESOLUTIONS = {"10s": HOUR, "1h": HOUR, "1d": DAY}  # no 10-second counts: 10s gets hours
 
 
 class ProjectStatsView(APIView):
-    """`?stat=received|rejected|blacklisted|generated&since=&until=` → `[[unix time, count], ...]`."""
+    """`?stat=received|rejected|blacklisted|generated&since=&until=&resolution=1h|1d` →
+    `[[unix time, count], ...]`, one pair per bucket from the one holding `since` to the one holding
+    `until` (Sentry's tsdb series). Without `resolution`: hours for windows starting within the last
+    7 days, else days (Sentry's optimal rollup)."""
 
     permission_classes = [TokenScopes]
     token_scopes = {"GET": PROJECT_READ}
@@ -138,15 +165,22 @@ class ProjectStatsView(APIView):
         if stat not in PROJECT_STATS:
             raise ParseError(f"stat must be one of {', '.join(PROJECT_STATS)}")
         start, end = self._window(request)
-        counts = dict(
-            Outcome.objects.filter(
-                project=project, category="error", outcome__in=PROJECT_STATS[stat],
-                day__gte=start.date(), day__lt=end.date(),
-            )
-            .values("day").annotate(total=Sum("quantity")).values_list("day", "total")
-        )  # fmt: skip
-        days = [start + timedelta(days=d) for d in range((end - start).days)]
-        return Response([[int(day.timestamp()), counts.get(day.date(), 0)] for day in days])
+        step = self._resolution(request, start)
+        first, last = align(start, end + timedelta(seconds=1), step)
+        outcomes = Outcome.objects.filter(
+            project=project, category="error", outcome__in=PROJECT_STATS[stat], hour__gte=first, hour__lt=last
+        )
+        series = _series(outcomes, [], first, step, int((last - first).total_seconds()) // step)
+        counts = series.get((), [0] * (int((last - first).total_seconds()) // step))
+        return Response([[int(first.timestamp()) + step * n, count] for n, count in enumerate(counts)])
+
+    def _resolution(self, request: Request, start: datetime) -> int:
+        resolution = request.query_params.get("resolution")
+        if resolution is None:
+            return HOUR if datetime.now(UTC) - start <= timedelta(days=7) else DAY
+        if resolution not in RESOLUTIONS:
+            raise ParseError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+        return RESOLUTIONS[resolution]
 
     def _window(self, request: Request) -> tuple[datetime, datetime]:
         params = request.query_params
@@ -155,8 +189,8 @@ class ProjectStatsView(APIView):
             until = float(params["until"]) if params.get("until") else None
         except ValueError as exc:
             raise ParseError("since and until are unix timestamps") from exc
-        if since is None and until is None:
-            return time_window({"statsPeriod": "24h"})
         end = datetime.fromtimestamp(until, UTC) if until is not None else datetime.now(UTC)
         start = datetime.fromtimestamp(since, UTC) if since is not None else end - timedelta(days=1)
-        return time_window({"start": start.isoformat(), "end": end.isoformat()})
+        if end < start or end - start > timedelta(days=MAX_DAYS):
+            raise ParseError(f"the period must be positive and at most {MAX_DAYS} days")
+        return start, end

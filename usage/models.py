@@ -4,7 +4,8 @@ from projects.models import Organization, Project
 
 
 class Outcome(models.Model):
-    """What happened to the data an organization sent, counted per day: Sentry's "outcomes"."""
+    """What happened to the data an organization sent, counted per UTC hour: Sentry's "outcomes".
+    Rows written before hours were kept hold a whole day at its 00:00."""
 
     class Kind(models.TextChoices):
         ACCEPTED = "accepted"
@@ -14,7 +15,7 @@ class Outcome(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outcomes")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="outcomes")
-    day = models.DateField()
+    hour = models.DateTimeField()  # start of the UTC hour
     category = models.CharField(max_length=32)
     outcome = models.CharField(max_length=16, choices=Kind.choices)
     reason = models.CharField(max_length=64, blank=True, default="")
@@ -23,7 +24,7 @@ class Outcome(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "project", "day", "category", "outcome", "reason"],
+                fields=["organization", "project", "hour", "category", "outcome", "reason"],
                 name="uniq_outcome",
             )
         ]

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from datetime import time as clock
 
 from django.conf import settings
 from django.db import transaction
@@ -19,14 +20,22 @@ from core.sql import insert_rows
 
 log = logging.getLogger(__name__)
 
-OutcomeKey = tuple[int, int, date, str, str, str]  # org, project, day, category, outcome, reason
+OutcomeKey = tuple[int, int, datetime, str, str, str]  # org, project, hour, category, outcome, reason
 _UPSERT = "quantity = usage_outcome.quantity + excluded.quantity"
-_COLUMNS = ["organization_id", "project_id", "day", "category", "outcome", "reason", "quantity"]
-_CONFLICT = ["organization_id", "project_id", "day", "category", "outcome", "reason"]
+_COLUMNS = ["organization_id", "project_id", "hour", "category", "outcome", "reason", "quantity"]
+_CONFLICT = ["organization_id", "project_id", "hour", "category", "outcome", "reason"]
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
+def this_hour() -> datetime:
+    """The start of the current UTC hour: the bucket outcomes are counted in."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _parse_hour(text: str) -> datetime:
+    """An hour as flush keys hold it; a bare date is a count Redis kept from before hours (00:00)."""
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), clock(), tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def write_outcomes(counts: Counter[OutcomeKey]) -> None:
@@ -63,12 +72,12 @@ def _pending_key() -> str:
 def record_dropped(
     org_id: int, project_id: int, category: str, outcome: str, reason: str, quantity: int
 ) -> None:
-    key: OutcomeKey = (org_id, project_id, today(), category, outcome, reason)
+    key: OutcomeKey = (org_id, project_id, this_hour(), category, outcome, reason)
     try:
         if settings.REDIS_URL:
             from core.redis_client import get_redis
 
-            field = "|".join(str(part) for part in key)
+            field = "|".join(part.isoformat() if isinstance(part, datetime) else str(part) for part in key)
             get_redis().hincrby(_pending_key(), field, quantity)
         else:
             write_outcomes(Counter({key: quantity}))
@@ -95,8 +104,8 @@ def flush_pending() -> int:
     batch_id = fields.pop(_BATCH_ID.encode()).decode()
     counts: Counter[OutcomeKey] = Counter()
     for field, value in fields.items():
-        org, project, day, category, outcome, reason = field.decode().split("|", 5)
-        counts[(int(org), int(project), date.fromisoformat(day), category, outcome, reason)] += int(value)
+        org, project, hour, category, outcome, reason = field.decode().split("|", 5)
+        counts[(int(org), int(project), _parse_hour(hour), category, outcome, reason)] += int(value)
     with transaction.atomic():
         if first_time([batch_id]):
             write_outcomes(counts)

@@ -130,6 +130,10 @@ def test_send_event_then_events_list_and_the_release_it_created(cli, live_stack)
     assert release in listed
     environments = live_stack.api("/api/0/projects/cli-org/cli-web/environments/")
     assert "staging" in [e["name"] for e in environments]
+    # The issue it opened names the release: deleting it is refused, as Sentry refuses it.
+    refused = cli("releases", "delete", release)
+    assert refused.returncode == 1 and "referenced by active issues" in refused.stderr, refused.stderr
+    assert release in ok(cli("releases", "info", release))
 
 
 def test_another_organizations_token_sees_nothing(cli, live_stack):
