@@ -1,0 +1,69 @@
+"""The embedded default's web process: granian's server and the web front in ONE process
+(`python -m config.web`, started by `manage.py serve` when there is one web worker).
+
+`granian --workers 1` is two processes: a main process that only watches its worker (30 MB resident
+with Python, click and granian's Rust library) and the worker that serves. The supervisor
+(projects/supervisor.py) already watches, restarts and stops its children, so the embedded default
+runs granian's embedded server instead: the same Rust HTTP/1.1 server and RSGI interface
+(config/front.py) on this process's asyncio loop, with the options `serve` gives the CLI. The tree's
+resident memory is the budget that matters there (issue 13: 200 MB); PostgreSQL + Redis keep the
+CLI with several workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m config.web")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--backpressure", type=int, required=True, help="connections served at once")
+    parser.add_argument("--header-timeout-ms", type=int, required=True)
+    parser.add_argument("--access-log", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = _arguments(argv)
+    # granian configures its own loggers when the server is made: before Django's, which stay as set.
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    server = Server(
+        target=None,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.RSGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=1024,  # the CLI's default (the embedded server's is 128)
+        backpressure=args.backpressure,
+        http1_settings=HTTP1Settings(header_read_timeout=args.header_timeout_ms),
+        log_level=LogLevels.error,  # its "embedded server is experimental" warning says nothing to users
+        log_access=args.access_log,
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from config.front import front  # sets Django up
+
+    server.target = front
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    stopped = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: (stopped.append(True), server.stop()))
+    loop.run_until_complete(server.serve())
+    # Without a signal, the server stopped because serving failed (e.g. the port is taken): the
+    # supervisor restarts this process with backoff.
+    return 0 if stopped else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
