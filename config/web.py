@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -60,22 +61,36 @@ def main(argv: list[str]) -> int:
         backlog=1024,  # the CLI's default (the embedded server's is 128)
         backpressure=args.backpressure,
         http1_settings=HTTP1Settings(header_read_timeout=args.header_timeout_ms),
-        log_level=LogLevels.error,  # its "embedded server is experimental" warning says nothing to users
+        log_level=LogLevels.warning,
         log_access=args.access_log,
     )
+    logging.getLogger("_granian").addFilter(_WithoutExperimentalNotice())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from config.front import front  # sets Django up
 
-    server.target = front
+    server.target = front  # type: ignore[assignment]  # the embedded server takes the object itself
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    stopped = []
+    stopped = asyncio.Event()
+
+    def stop() -> None:
+        stopped.set()
+        server.stop()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: (stopped.append(True), server.stop()))
+        loop.add_signal_handler(signum, stop)
     loop.run_until_complete(server.serve())
     # Without a signal, the server stopped because serving failed (e.g. the port is taken): the
     # supervisor restarts this process with backoff.
-    return 0 if stopped else 1
+    return 0 if stopped.is_set() else 1
+
+
+class _WithoutExperimentalNotice(logging.Filter):
+    """granian warns at every start that its embedded server is experimental; the rest of its
+    warnings pass as under the CLI's `--log-level warning`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "experimental" not in record.getMessage()
 
 
 if __name__ == "__main__":
