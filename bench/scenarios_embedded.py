@@ -25,7 +25,7 @@ def process_rss(stack: Stack) -> dict[str, int]:
     for role, root in stack.roots.items():
         for pid in descendants(root, procs):
             name = role if pid == root else f"{role} child"
-            if role == "web":
+            if role == "web" and len(descendants(root, procs)) > 1:  # the granian CLI: main + workers
                 name = "web (granian main)" if pid == root else "web (granian worker)"
             out[name] = out.get(name, 0) + procs[pid].rss
     if serve in procs:

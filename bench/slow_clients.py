@@ -59,6 +59,11 @@ def main() -> None:
         slow_phase(root, args.slow, args.seconds)
 
 
+def _is_web(command: str) -> bool:
+    """granian's processes, or the embedded default's one web process (config/web.py)."""
+    return "granian" in command or "config.web" in command
+
+
 class Serve:
     """`manage.py serve` of a checkout on the embedded default, in a temporary DATA_DIR."""
 
@@ -99,13 +104,11 @@ class Serve:
 
     def web_ticks(self) -> int:
         procs = all_procs()
-        return sum(procs[p].ticks for p in descendants(self.process.pid, procs) if "granian" in cmdline(p))
+        return sum(procs[p].ticks for p in descendants(self.process.pid, procs) if _is_web(cmdline(p)))
 
     def web_rss_mb(self) -> float:
         procs = all_procs()
-        return (
-            sum(procs[p].rss for p in descendants(self.process.pid, procs) if "granian" in cmdline(p)) / 2**20
-        )
+        return sum(procs[p].rss for p in descendants(self.process.pid, procs) if _is_web(cmdline(p))) / 2**20
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -261,7 +261,7 @@ def find_roles(serve_pid: int) -> dict[str, int]:
         if p.ppid != serve_pid:
             continue
         line = cmdline(p.pid)
-        if "granian" in line or "gunicorn" in line:
+        if "granian" in line or "gunicorn" in line or "config.web" in line:
             roles["web"] = p.pid
         elif "--queues alerts" in line:
             roles["alerts"] = p.pid  # the alert worker (serve's "alerts" role), not the ingest worker

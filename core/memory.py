@@ -19,7 +19,12 @@ _M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
 @lru_cache(maxsize=1)
 def _libc():
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # glibc's name first: find_library forks `ldconfig -p`, a copy of this process that a
+        # memory sampler may count once more (a 66 MB blip in the benchmark's tree).
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+        except OSError:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc only
         return libc
     except (OSError, AttributeError):

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,6 +13,7 @@ from accounts.models import ApiToken, hash_token
 from projects.models import OrganizationMember, Project
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _last_line(capsys) -> str:
@@ -138,6 +140,7 @@ def test_create_api_token_with_scopes(capsys):
 def test_serve_runs_the_web_front_with_its_limits(monkeypatch, settings):
     import json as _json
 
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     settings.WEB_FRONT = {**settings.WEB_FRONT, "HEADER_SECONDS": 2.5, "MAX_CONNECTIONS": 77}
     started = {}
     monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
@@ -146,3 +149,39 @@ def test_serve_runs_the_web_front_with_its_limits(monkeypatch, settings):
     assert "--interface rsgi config.front:front" in web  # bodies received before a thread runs them
     assert "--http1-header-read-timeout 2500" in web and "--backpressure 77" in web
     assert "--http 1" in web and "--blocking-threads" not in web
+
+
+@pytest.mark.parametrize("workers, one_process", [(None, True), ("1", True), ("2", False)])
+def test_serve_embedded_runs_one_web_worker_in_one_process(monkeypatch, settings, workers, one_process):
+    """granian's CLI with one worker is two processes, one of them only watching the other (30 MB):
+    the embedded default runs granian's server in the web process itself (config/web.py)."""
+    import json as _json
+
+    settings.REDIS_URL = ""
+    settings.WEB_FRONT = {**settings.WEB_FRONT, "HEADER_SECONDS": 2.5, "MAX_CONNECTIONS": 77}
+    if workers:
+        monkeypatch.setenv("WEB_WORKERS", workers)
+    else:
+        monkeypatch.delenv("WEB_WORKERS", raising=False)
+    started = {}
+    monkeypatch.setattr("os.execv", lambda path, argv: started.update(_json.loads(argv[3])))
+    call_command("serve", "--only", "web")
+    web = " ".join(started["web"])
+    assert ("-m config.web" in web) is one_process and ("config.front:front" in web) is not one_process
+    if one_process:
+        assert "--header-timeout-ms 2500" in web and "--backpressure 77" in web
+
+
+def test_the_embedded_web_process_serves_the_api_without_psycopg_or_requests():
+    """DRF imports django.contrib.postgres (psycopg) and requests when installed; the embedded web
+    process never uses them (16 MB): config/web.py marks them absent, and the API still loads."""
+    code = (
+        "from config.web import hide_unused_modules; hide_unused_modules(); import django; django.setup(); "
+        "import config.urls, rest_framework.serializers, sys; "
+        "print(sorted(m for m in ('psycopg', 'urllib3') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", LIGHTTRACE_WITHOUT_CELERY_APP="1")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

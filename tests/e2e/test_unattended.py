@@ -87,9 +87,11 @@ def cmdline(pid: int) -> list[str]:
 
 
 def worker_pid(supervisor: int) -> int | None:
-    """The supervisor's child that is not the web server (granian): the worker."""
+    """The supervisor's child that is not the web server (granian, or config.web in one process): the worker."""
     children = [pid for pid, f in live_processes().items() if int(f[1]) == supervisor]
-    workers = [pid for pid in children if not any("granian" in arg for arg in cmdline(pid))]
+    workers = [
+        pid for pid in children if not any("granian" in arg or arg == "config.web" for arg in cmdline(pid))
+    ]
     return workers[0] if len(workers) == 1 else None
 
 

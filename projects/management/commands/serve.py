@@ -35,6 +35,8 @@ def _commands() -> dict[str, list[str]]:
         # No broker and no Celery process: one runner drains the ingest buffer and runs the beat
         # schedule (config/runner.py); neither process loads Celery's app (config/__init__.py).
         lean = [shutil.which("env") or "/usr/bin/env", "LIGHTTRACE_WITHOUT_CELERY_APP=1"]
+        if web[web.index("--workers") + 1] == "1":
+            web = _one_process_web(front)
         return {"web": [*lean, *web], "worker": [*lean, sys.executable, "-m", "config.runner"]}
     celery = [os.path.join(bin_dir, "celery"), "-A", "config", "--quiet"]  # --quiet: no banner
     worker = [
@@ -52,6 +54,18 @@ def _commands() -> dict[str, list[str]]:
         *celery, "beat", "--loglevel", "WARNING", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule"),
     ]  # fmt: skip
     return {"web": web, "worker": worker, "alerts": alerts, "scheduler": beat}
+
+
+def _one_process_web(front: dict) -> list[str]:
+    """One web worker: granian's server inside the web process itself (config/web.py), without the
+    CLI's main process that only watches it (30 MB of the embedded default's 200 MB; the supervisor
+    watches instead), with the options given to the CLI above."""
+    web = [
+        sys.executable, "-m", "config.web", "--host", os.environ.get("HOST", "127.0.0.1"),
+        "--port", str(settings.PORT), "--backpressure", str(front["MAX_CONNECTIONS"]),
+        "--header-timeout-ms", str(int(front["HEADER_SECONDS"] * 1000)),
+    ]  # fmt: skip
+    return [*web, "--access-log"] if os.environ.get("ACCESS_LOG") else web
 
 
 class Command(BaseCommand):
