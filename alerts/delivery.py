@@ -121,8 +121,28 @@ def send(notification: Notification) -> None:
             options.get("format", "sentry"), options.get("secret", ""), content
         )
         safe_http.post(notification.target, body, headers)
+    elif notification.channel == "apprise":
+        from .apprise_send import send as apprise_send  # apprise loads only where alerts are sent
+
+        # apprise escapes the body for each service but passes a separate title through as it is:
+        # the title holds no event content (level and slugs), the issue's title leads the body.
+        title = f"{content.level.upper()} alert in {content.project_label}"
+        apprise_send(options["url"], title, apprise_text(content))
     else:
         raise ValueError(f"unknown channel {notification.channel!r}")
+
+
+def apprise_text(c) -> str:
+    """Plain text (apprise escapes it for each service): why, the facts, the issue's link."""
+    lines = [
+        c.headline,
+        c.why,
+        f"Project: {c.project_label}",
+        f"Events: {c.times_seen}, users: {c.user_count}",
+    ]
+    lines += [f"Environment: {c.environment}"] if c.environment else []
+    lines += [f"Release: {c.release}"] if c.release else []
+    return "\n".join([*lines, c.permalink])
 
 
 def _send_mail(message) -> None:

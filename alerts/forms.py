@@ -56,6 +56,7 @@ class RuleForm(forms.Form):
     email_members = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     webhook_url = forms.URLField(required=False, max_length=2000, assume_scheme="https")
     webhook_format = forms.ChoiceField(choices=[(f, f) for f in rules.WEBHOOK_FORMATS], required=False)
+    apprise_url = forms.CharField(required=False, max_length=2000, label="apprise URL")
 
     def __init__(self, *args, members: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +125,8 @@ class RuleForm(forms.Form):
                     "format": d.get("webhook_format") or "sentry",
                 }
             )
+        if d.get("apprise_url"):
+            found.append({"id": rules.APPRISE_ACTION, "url": d["apprise_url"].strip()})
         return found
 
 
@@ -174,5 +177,7 @@ def initial_from(rule: AlertRule) -> dict[str, Any]:
                 initial["email_team"] = True
         elif a.get("id") == rules.WEBHOOK_ACTION:
             initial.update(webhook_url=a.get("url"), webhook_format=a.get("format", "sentry"))
+        elif a.get("id") == rules.APPRISE_ACTION:
+            initial["apprise_url"] = a.get("url")
     initial["email_members"] = members
     return initial

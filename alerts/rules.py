@@ -38,6 +38,11 @@ CATEGORY_FILTER = "sentry.rules.filters.issue_category.IssueCategoryFilter"
 
 EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
 WEBHOOK_ACTION = "lighttrace.rules.actions.webhook.WebhookAction"
+# apprise (alerts/apprise_send.py): services with a fixed vendor host, and self-hosted ones that need
+# ALERT_APPRISE_SELF_HOSTED (ntfy is either: ntfy://topic goes to ntfy.sh, ntfy://HOST/topic is yours).
+APPRISE_ACTION = "lighttrace.rules.actions.apprise.AppriseAction"
+APPRISE_SELF_HOSTED = ("json", "jsons", "gotify", "gotifys")
+APPRISE_SCHEMES = ("tgram", "pover", "pagerduty", "opsgenie", "ntfy", "ntfys", *APPRISE_SELF_HOSTED)
 WEBHOOK_FORMATS = ("sentry", "slack", "discord", "teams", "mattermost", "googlechat")
 
 COUNTING = (FREQUENCY, USERS, SPIKE, PROJECT_SPIKE)
@@ -375,5 +380,11 @@ def _check_action(item: dict[str, Any]) -> str | None:
             return "url must be an http or https URL"
         if item.get("format", "sentry") not in WEBHOOK_FORMATS:
             return f"format must be one of {', '.join(WEBHOOK_FORMATS)}"
+        return None
+    if kind == APPRISE_ACTION:
+        url = str(item.get("url") or "")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in APPRISE_SCHEMES or len(url) > 2000:
+            return f"url must be an apprise URL of one of: {', '.join(APPRISE_SCHEMES)}"
         return None
     return f"unknown action {kind!r}"

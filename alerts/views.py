@@ -64,6 +64,8 @@ def rule_edit(
     rule = _rule(project, rule_id) if rule_id else None
     manage = can_manage(request.user, project)
     initial = initial_from(rule) if rule else {"enabled": True, "on_new": True, "email_team": True}
+    if not manage and initial.get("apprise_url"):  # it holds the service's tokens
+        initial["apprise_url"] = str(initial["apprise_url"]).split("://", 1)[0] + "://********"
     form = RuleForm(request.POST or None, initial=initial, members=_members(project))
     if request.method == "POST":
         if not manage:
