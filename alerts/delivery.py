@@ -1,7 +1,7 @@
 """Delivering notifications: each row is claimed by one conditional UPDATE (a lease), sent, then
 marked sent, or rescheduled with exponential backoff and its error kept for the history page.
 
-A worker killed mid-send leaves a lease that expires (LEASE): the row is sent again then, so an
+A worker killed mid-send leaves a lease that expires (lease(), ALERT_DELIVERY_LEASE_SECONDS): the row is sent again then, so an
 alert is never lost (at worst one mail repeated after a crash inside the SMTP conversation); two
 workers never hold the same lease, so they never send it twice.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,7 +26,13 @@ from .models import AlertFire, Notification
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(seconds=10)
-LEASE = timedelta(minutes=2)
+
+
+def lease() -> timedelta:
+    """How long a claimed row stays a worker's. Longer than any one send can take (SMTP and HTTP
+    time out after EMAIL_TIMEOUT_SECONDS / safe_http's timeouts), or a slow send could be claimed
+    again by another worker while it is still under way."""
+    return timedelta(seconds=settings.ALERTS["DELIVERY_LEASE_SECONDS"])
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -50,7 +57,7 @@ def claim(notification_id: int, now: datetime) -> bool:
     )
     return bool(
         Notification.objects.filter(due, pk=notification_id).update(
-            status=Notification.Status.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+            status=Notification.Status.SENDING, lease_until=now + lease(), attempts=F("attempts") + 1
         )
     )
 
@@ -114,8 +121,28 @@ def send(notification: Notification) -> None:
             options.get("format", "sentry"), options.get("secret", ""), content
         )
         safe_http.post(notification.target, body, headers)
+    elif notification.channel == "apprise":
+        from .apprise_send import send as apprise_send  # apprise loads only where alerts are sent
+
+        # apprise escapes the body for each service but passes a separate title through as it is:
+        # the title holds no event content (level and slugs), the issue's title leads the body.
+        title = f"{content.level.upper()} alert in {content.project_label}"
+        apprise_send(options["url"], title, apprise_text(content))
     else:
         raise ValueError(f"unknown channel {notification.channel!r}")
+
+
+def apprise_text(c) -> str:
+    """Plain text (apprise escapes it for each service): why, the facts, the issue's link."""
+    lines = [
+        c.headline,
+        c.why,
+        f"Project: {c.project_label}",
+        f"Events: {c.times_seen}, users: {c.user_count}",
+    ]
+    lines += [f"Environment: {c.environment}"] if c.environment else []
+    lines += [f"Release: {c.release}"] if c.release else []
+    return "\n".join([*lines, c.permalink])
 
 
 def _send_mail(message) -> None:

@@ -13,6 +13,7 @@ from .models import AlertRule
 INTERVAL_CHOICES = [(k, k) for k in rules.INTERVALS]
 USER_INTERVAL_CHOICES = [(k, k) for k in rules.USER_INTERVALS]
 LEVEL_CHOICES = [("", "any level")] + [(str(v), f"{k} or worse") for k, v in rules.LEVELS.items()]
+CATEGORY_CHOICES = [("", "any category")] + [(k, v) for k, v in rules.CATEGORIES.items()]
 TAG_MATCH_CHOICES = [
     ("eq", "equals"),
     ("co", "contains"),
@@ -36,16 +37,26 @@ class RuleForm(forms.Form):
     spike_value = forms.FloatField(required=False, min_value=1.01, label="Spike: K times its usual rate")
     spike_interval = forms.ChoiceField(choices=INTERVAL_CHOICES, initial="1h", required=False)
     spike_floor = forms.IntegerField(required=False, min_value=0, initial=10, label="with at least")
+    project_spike_value = forms.FloatField(
+        required=False, min_value=1.01, label="Project spike: K times the project's usual rate"
+    )
+    project_spike_interval = forms.ChoiceField(choices=INTERVAL_CHOICES, initial="1h", required=False)
+    project_spike_floor = forms.IntegerField(required=False, min_value=0, initial=100, label="with at least")
     environments = forms.CharField(required=False, label="Environments (comma-separated)")
     level = forms.ChoiceField(choices=LEVEL_CHOICES, required=False)
     tag_key = forms.CharField(required=False, max_length=200)
     tag_match = forms.ChoiceField(choices=TAG_MATCH_CHOICES, required=False)
     tag_value = forms.CharField(required=False, max_length=200)
     release = forms.CharField(required=False, max_length=200)
+    latest_release = forms.BooleanField(
+        required=False, label="The issue's first release is the latest release"
+    )
+    category = forms.ChoiceField(choices=CATEGORY_CHOICES, required=False, label="Issue category")
     email_team = forms.BooleanField(required=False, label="Email the project's team")
     email_members = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     webhook_url = forms.URLField(required=False, max_length=2000, assume_scheme="https")
     webhook_format = forms.ChoiceField(choices=[(f, f) for f in rules.WEBHOOK_FORMATS], required=False)
+    apprise_url = forms.CharField(required=False, max_length=2000, label="apprise URL")
 
     def __init__(self, *args, members: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -67,6 +78,10 @@ class RuleForm(forms.Form):
         if d.get("spike_value") is not None:
             conditions.append({"id": rules.SPIKE, "value": d["spike_value"], "interval": d["spike_interval"],
                                "floor": d.get("spike_floor") or 0})  # fmt: skip
+        if d.get("project_spike_value") is not None:
+            conditions.append({"id": rules.PROJECT_SPIKE, "value": d["project_spike_value"],
+                               "interval": d["project_spike_interval"],
+                               "floor": d.get("project_spike_floor") or 0})  # fmt: skip
         return {
             "name": d["name"],
             "frequency": d["frequency"],
@@ -89,6 +104,10 @@ class RuleForm(forms.Form):
                           "value": d.get("tag_value") or ""})  # fmt: skip
         if d.get("release"):
             found.append({"id": rules.RELEASE_FILTER, "release": d["release"]})
+        if d.get("latest_release"):
+            found.append({"id": rules.LATEST_RELEASE_FILTER})
+        if d.get("category"):
+            found.append({"id": rules.CATEGORY_FILTER, "value": d["category"]})
         return found
 
     def _actions(self) -> list[dict[str, Any]]:
@@ -106,7 +125,17 @@ class RuleForm(forms.Form):
                     "format": d.get("webhook_format") or "sentry",
                 }
             )
+        if d.get("apprise_url"):
+            found.append({"id": rules.APPRISE_ACTION, "url": d["apprise_url"].strip()})
         return found
+
+
+_PREFIXES = {
+    rules.FREQUENCY: "frequency",
+    rules.USERS: "users",
+    rules.SPIKE: "spike",
+    rules.PROJECT_SPIKE: "project_spike",
+}
 
 
 def initial_from(rule: AlertRule) -> dict[str, Any]:
@@ -117,14 +146,14 @@ def initial_from(rule: AlertRule) -> dict[str, Any]:
             initial["on_new"] = True
         elif kind == rules.REGRESSION:
             initial["on_regression"] = True
-        elif kind in (rules.FREQUENCY, rules.USERS, rules.SPIKE):
-            prefix = {rules.FREQUENCY: "frequency", rules.USERS: "users", rules.SPIKE: "spike"}[kind]
+        elif kind in _PREFIXES:
+            prefix = _PREFIXES[kind]
             initial[f"{prefix}_value"], initial[f"{prefix}_interval"] = (
                 c.get("value"),
                 c.get("interval", "1h"),
             )
-            if kind == rules.SPIKE:
-                initial["spike_floor"] = c.get("floor", 10)
+            if kind in (rules.SPIKE, rules.PROJECT_SPIKE):
+                initial[f"{prefix}_floor"] = c.get("floor", 10)
     for f in rule.filters:
         kind = f.get("id")
         if kind == rules.ENVIRONMENT_FILTER:
@@ -135,6 +164,10 @@ def initial_from(rule: AlertRule) -> dict[str, Any]:
             initial.update(tag_key=f.get("key"), tag_match=f.get("match"), tag_value=f.get("value"))
         elif kind == rules.RELEASE_FILTER:
             initial["release"] = f.get("release")
+        elif kind == rules.LATEST_RELEASE_FILTER:
+            initial["latest_release"] = True
+        elif kind == rules.CATEGORY_FILTER:
+            initial["category"] = str(f.get("value", ""))
     members = []
     for a in rule.actions:
         if a.get("id") == rules.EMAIL_ACTION:
@@ -144,5 +177,7 @@ def initial_from(rule: AlertRule) -> dict[str, Any]:
                 initial["email_team"] = True
         elif a.get("id") == rules.WEBHOOK_ACTION:
             initial.update(webhook_url=a.get("url"), webhook_format=a.get("format", "sentry"))
+        elif a.get("id") == rules.APPRISE_ACTION:
+            initial["apprise_url"] = a.get("url")
     initial["email_members"] = members
     return initial

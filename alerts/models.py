@@ -35,6 +35,9 @@ class AlertRule(models.Model):
     frequency = models.PositiveIntegerField(default=30)
     environment = models.CharField(max_length=64, blank=True, default="")
     is_default = models.BooleanField(default=False)
+    # When a project-level trigger (ProjectSpikeCondition) last fired: its action interval is the
+    # rule's, not an issue's, claimed by one conditional UPDATE.
+    project_fired_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

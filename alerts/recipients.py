@@ -68,6 +68,19 @@ def webhook_options(action: dict) -> dict:
     return {"format": action.get("format", "sentry"), "secret": action.get("secret", "")}
 
 
+def apprise_target(url: str) -> str:
+    """What the history shows of an apprise URL: its service only (the rest holds tokens)."""
+    return url.split("://", 1)[0] + "://…"
+
+
+def _action_row(key: str, action: dict, options: dict) -> tuple[str, str, str, dict] | None:
+    if action.get("id") == rules.WEBHOOK_ACTION:
+        return (f"{key}:webhook", "webhook", action["url"], {**options, **webhook_options(action)})
+    if action.get("id") == rules.APPRISE_ACTION:
+        return (f"{key}:apprise", "apprise", apprise_target(action["url"]), {**options, "url": action["url"]})
+    return None
+
+
 def notify(fire: AlertFire, rule: AlertRule, issue: Issue, now: datetime) -> int:
     project = issue.project
     mail_to: dict[int, str] = {}
@@ -77,6 +90,8 @@ def notify(fire: AlertFire, rule: AlertRule, issue: Issue, now: datetime) -> int
             mail_to.update((u.pk, u.email) for u in email_users(project, action, issue))
         elif action.get("id") == rules.WEBHOOK_ACTION:
             rows.append((f"{fire.pk}:webhook:{index}", "webhook", action["url"], webhook_options(action)))
+        elif action.get("id") == rules.APPRISE_ACTION:
+            rows.append(_action_row(f"{fire.pk}:{index}", action, {}))  # type: ignore[arg-type]
     rows += [
         (f"{fire.pk}:email:{uid}", "email", email, {"user": uid}) for uid, email in sorted(mail_to.items())
     ]
@@ -87,8 +102,9 @@ def test_rows(rule: AlertRule, index: int, click: str) -> list[tuple[str, str, s
     """The rows of a test of one action of a rule: the same recipients, keys unique per click."""
     action = rule.actions[index]
     options: dict = {"test": True, "rule": rule.pk, "action": index}
-    if action.get("id") == rules.WEBHOOK_ACTION:
-        return [(f"test:{click}:webhook", "webhook", action["url"], {**options, **webhook_options(action)})]
+    row = _action_row(f"test:{click}", action, options)
+    if row is not None:
+        return [row]
     users = email_users(rule.project, action, None)
     return [(f"test:{click}:email:{u.pk}", "email", u.email, {**options, "user": u.pk}) for u in users]
 

@@ -42,12 +42,17 @@ def delete_rule(rule: AlertRule) -> None:
     rule.delete()
 
 
+def _masked_apprise(action: dict[str, Any]) -> dict[str, Any]:
+    return {**action, "url": str(action.get("url", "")).split("://", 1)[0] + "://********"}
+
+
 def serialize_rule(rule: AlertRule, show_secrets: bool = True) -> dict[str, Any]:
     """Webhook secrets only for those who may change the rule (members see them masked)."""
     owner = rule.owner
     actions = rule.actions
-    if not show_secrets:
+    if not show_secrets:  # apprise URLs hold the service's tokens
         actions = [{**a, "secret": "********"} if a.get("secret") else a for a in actions]
+        actions = [_masked_apprise(a) if a.get("id") == rules.APPRISE_ACTION else a for a in actions]
     return {
         "id": str(rule.pk),
         "name": rule.name,

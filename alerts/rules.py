@@ -21,6 +21,9 @@ REAPPEARED = "sentry.rules.conditions.reappeared_event.ReappearedEventCondition"
 FREQUENCY = "sentry.rules.conditions.event_frequency.EventFrequencyCondition"
 USERS = "sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition"
 SPIKE = "lighttrace.rules.conditions.spike.SpikeCondition"
+# The project's rate (all its issues) against the project's own baseline: one alert per rule and
+# action interval, attached to the issue with the most events in the window.
+PROJECT_SPIKE = "lighttrace.rules.conditions.project_spike.ProjectSpikeCondition"
 
 LEVEL_FILTER = "sentry.rules.filters.level.LevelFilter"
 TAG_FILTER = "sentry.rules.filters.tagged_event.TaggedEventFilter"
@@ -28,12 +31,27 @@ AGE_FILTER = "sentry.rules.filters.age_comparison.AgeComparisonFilter"
 ASSIGNED_FILTER = "sentry.rules.filters.assigned_to.AssignedToFilter"
 ENVIRONMENT_FILTER = "lighttrace.rules.filters.environment.EnvironmentFilter"
 RELEASE_FILTER = "lighttrace.rules.filters.release.ReleaseFilter"
+# Sentry's: the issue's first release is the project's latest release (by creation order).
+LATEST_RELEASE_FILTER = "sentry.rules.filters.latest_release.LatestReleaseFilter"
+# Sentry's: `value` is a GroupCategory number as a string.
+CATEGORY_FILTER = "sentry.rules.filters.issue_category.IssueCategoryFilter"
 
 EMAIL_ACTION = "sentry.mail.actions.NotifyEmailAction"
 WEBHOOK_ACTION = "lighttrace.rules.actions.webhook.WebhookAction"
+# apprise (alerts/apprise_send.py): services with a fixed vendor host, and self-hosted ones that need
+# ALERT_APPRISE_SELF_HOSTED (ntfy is either: ntfy://topic goes to ntfy.sh, ntfy://HOST/topic is yours).
+APPRISE_ACTION = "lighttrace.rules.actions.apprise.AppriseAction"
+APPRISE_SELF_HOSTED = ("json", "jsons", "gotify", "gotifys")
+APPRISE_SCHEMES = ("tgram", "pover", "pagerduty", "opsgenie", "ntfy", "ntfys", *APPRISE_SELF_HOSTED)
 WEBHOOK_FORMATS = ("sentry", "slack", "discord", "teams", "mattermost", "googlechat")
 
-COUNTING = (FREQUENCY, USERS, SPIKE)
+COUNTING = (FREQUENCY, USERS, SPIKE, PROJECT_SPIKE)
+# Sentry's GroupCategory numbers. What LightTrace stores maps onto them by the event's `type`:
+# errors and message events ("default"), and security reports (CSP, HPKP, Expect-CT, Expect-Staple,
+# NEL), are errors in Sentry too; user feedback sent as an event is feedback; a transaction sent as
+# an event (the store endpoint keeps its type) is performance.
+CATEGORIES = {"1": "error", "2": "performance", "3": "profile", "4": "cron", "5": "replay", "6": "feedback"}
+CATEGORY_OF_TYPE = {"feedback": "6", "transaction": "2"}
 # Sentry's intervals for frequency conditions. Users: at most a day (issues/buckets.py keeps the
 # per-hour user rows that long).
 INTERVALS = {
@@ -72,6 +90,9 @@ class IssueFacts:
     is_new: bool = False
     is_regression: bool = False
     is_reappeared: bool = False
+    issue_type: str = "error"
+    first_release: str = ""
+    latest_release: str | None = None  # the project's; None when no rule asks for it
 
 
 @dataclass(frozen=True)
@@ -94,8 +115,10 @@ class Match:
 def windows(conditions: Sequence[dict[str, Any]]) -> set[Window]:
     needed = set()
     for cond in conditions:
-        if cond.get("id") in (FREQUENCY, SPIKE):
+        if cond.get("id") in (FREQUENCY, SPIKE, PROJECT_SPIKE):
             needed.add(Window("events", INTERVALS[cond.get("interval", "1h")]))
+        if cond.get("id") == PROJECT_SPIKE:
+            needed.add(Window("project", INTERVALS[cond.get("interval", "1h")]))
         elif cond.get("id") == USERS:
             needed.add(Window("users", INTERVALS[cond.get("interval", "1h")]))
     return needed
@@ -105,7 +128,7 @@ def triggered(
     conditions: Sequence[dict[str, Any]],
     facts: IssueFacts,
     counts: dict[Window, int],
-    baselines: dict[timedelta, float] | None = None,
+    baselines: dict[Window, float] | None = None,
 ) -> list[Match]:
     """The conditions that hold, regressions and new issues first (they bypass the interval)."""
     found = []
@@ -118,7 +141,7 @@ def triggered(
 
 
 def _condition(
-    cond: dict[str, Any], facts: IssueFacts, counts: dict[Window, int], baselines: dict[timedelta, float]
+    cond: dict[str, Any], facts: IssueFacts, counts: dict[Window, int], baselines: dict[Window, float]
 ) -> Match | None:
     kind = cond.get("id")
     if kind == FIRST_SEEN and facts.is_new:
@@ -140,9 +163,16 @@ def _condition(
         if users > limit:
             return Match("users", f"{users} users in {interval} (more than {limit})")
     else:
-        seen = counts.get(Window("events", span), 0)
-        if is_spike(seen, baselines.get(span, 0.0), float(cond["value"]), int(cond.get("floor", 10))):
-            return Match("spike", f"{seen} events in {interval}, {cond['value']}x above its usual rate")
+        window = Window("project" if kind == PROJECT_SPIKE else "events", span)
+        # A project window absent from `counts`: not this issue's to report (see services).
+        if window not in counts:
+            return None
+        seen, usual = counts[window], baselines.get(window, 0.0)
+        if is_spike(seen, usual, float(cond["value"]), int(cond.get("floor", 10))):
+            whose = "the project" if kind == PROJECT_SPIKE else "the issue"
+            trigger = "project_spike" if kind == PROJECT_SPIKE else "spike"
+            return Match(trigger, f"{seen} events in {interval} for {whose}, more than "
+                                  f"{cond['value']}x its usual {usual:.1f}")  # fmt: skip
     return None
 
 
@@ -186,6 +216,10 @@ def _filter(flt: dict[str, Any], facts: IssueFacts, now: datetime) -> bool:
         return facts.environment in flt.get("environments", [])
     if kind == RELEASE_FILTER:
         return facts.release == flt.get("release", "")
+    if kind == LATEST_RELEASE_FILTER:
+        return bool(facts.latest_release) and facts.first_release == facts.latest_release
+    if kind == CATEGORY_FILTER:
+        return category_of(facts.issue_type) == str(flt.get("value"))
     if kind == AGE_FILTER:
         if facts.first_seen is None:
             return False
@@ -195,6 +229,11 @@ def _filter(flt: dict[str, Any], facts: IssueFacts, now: datetime) -> bool:
     if kind == ASSIGNED_FILTER:
         return facts.assigned == (flt.get("targetType", "Unassigned") != "Unassigned")
     return False
+
+
+def category_of(issue_type: str) -> str:
+    """Sentry's GroupCategory number of an issue of this event type."""
+    return CATEGORY_OF_TYPE.get(issue_type, "1")
 
 
 def tag_matches(tags: Sequence[tuple[str, str]], key: str, match: str, value: str) -> bool:
@@ -282,7 +321,7 @@ def _check_condition(item: dict[str, Any]) -> str | None:
     allowed = USER_INTERVALS if kind == USERS else tuple(INTERVALS)
     if item.get("interval", "1h") not in allowed:
         return f"interval must be one of {', '.join(allowed)}"
-    if kind == SPIKE:
+    if kind in (SPIKE, PROJECT_SPIKE):
         try:
             if float(item.get("value")) <= 1:  # type: ignore[arg-type]
                 return "value (the multiplier) must be above 1"
@@ -312,6 +351,11 @@ def _check_filter(item: dict[str, Any]) -> str | None:
         return None if ok else "environments must be a non-empty list of names"
     if kind == RELEASE_FILTER:
         return None if str(item.get("release") or "") else "release is required"
+    if kind == LATEST_RELEASE_FILTER:
+        return None
+    if kind == CATEGORY_FILTER:
+        known = ", ".join(f"{k} ({v})" for k, v in CATEGORIES.items())
+        return None if str(item.get("value")) in CATEGORIES else f"value must be one of {known}"
     if kind == AGE_FILTER:
         if item.get("comparison_type") not in ("older", "newer") or item.get("time") not in AGE_UNITS:
             return "comparison_type must be older or newer, time one of minute, hour, day, week"
@@ -336,5 +380,11 @@ def _check_action(item: dict[str, Any]) -> str | None:
             return "url must be an http or https URL"
         if item.get("format", "sentry") not in WEBHOOK_FORMATS:
             return f"format must be one of {', '.join(WEBHOOK_FORMATS)}"
+        return None
+    if kind == APPRISE_ACTION:
+        url = str(item.get("url") or "")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme not in APPRISE_SCHEMES or len(url) > 2000:
+            return f"url must be an apprise URL of one of: {', '.join(APPRISE_SCHEMES)}"
         return None
     return f"unknown action {kind!r}"

@@ -10,11 +10,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.sql import fetch, insert_rows
-from issues.buckets import events_since, hour_of, hourly_counts, users_since
+from issues.buckets import (
+    events_since,
+    hour_of,
+    hourly_counts,
+    project_events_since,
+    project_hourly_counts,
+    users_since,
+)
 from issues.models import Issue
+from releases.models import Release
 
 from . import recipients, rules
 from .models import AlertFire, AlertOutbox, AlertRule, Notification
@@ -66,14 +75,15 @@ def _evaluate_project(project_id: int, rows: list[AlertOutbox], now: datetime) -
         .prefetch_related("project__teams")
         .in_bulk([r.issue_id for r in rows])
     )
-    counts = _window_counts(rule_list, [r.issue_id for r in rows if r.events], now)
+    counts = _window_counts(project_id, rule_list, [r.issue_id for r in rows if r.events], now)
+    latest = _latest_release(project_id, rule_list)
     cap = _HourlyCap(project_id, now)
     created = 0
     for row in rows:
         issue = issues.get(row.issue_id)
         if issue is None:  # deleted since
             continue
-        facts = _issue_facts(issue, row)
+        facts = _issue_facts(issue, row, latest)
         for rule in rule_list:
             created += _apply_rule(rule, issue, row, facts, counts.get(issue.pk, {}), now, cap)
     return created
@@ -111,7 +121,7 @@ def _apply_rule(
     conditions = rule.conditions if row.events else [
         c for c in rule.conditions if c.get("id") not in rules.COUNTING
     ]  # fmt: skip
-    baselines = _baselines(issue.pk, conditions, counts, now)
+    baselines = _baselines(issue, conditions, counts, now)
     matches = rules.triggered(conditions, facts, counts, baselines)
     if not matches or not rules.filters_pass(rule.filters, rule.filter_match, facts, now):
         return 0
@@ -123,7 +133,16 @@ def _apply_rule(
     return recipients.notify(fire, rule, issue, now)
 
 
-def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
+def _latest_release(project_id: int, rule_list: list[AlertRule]) -> str | None:
+    """The project's latest release by creation order (Sentry's dateCreated, as "latest" in a
+    resolution), when a rule filters on it: one query per project and pass."""
+    if not any(f.get("id") == rules.LATEST_RELEASE_FILTER for r in rule_list for f in r.filters):
+        return None
+    found = Release.objects.filter(projects=project_id).order_by("-date_added", "-pk").first()
+    return found.version if found else ""
+
+
+def _issue_facts(issue: Issue, row: AlertOutbox, latest_release: str | None) -> rules.IssueFacts:
     facts = row.facts or {}
     return rules.IssueFacts(
         level=facts.get("level") or issue.level,
@@ -135,36 +154,50 @@ def _issue_facts(issue: Issue, row: AlertOutbox) -> rules.IssueFacts:
         is_new=row.is_new,
         is_regression=row.is_regression,
         is_reappeared=row.is_reappeared,
+        issue_type=issue.type,
+        first_release=issue.first_release,
+        latest_release=latest_release,
     )
 
 
-def _window_counts(rule_list: list[AlertRule], issue_ids: list[int], now: datetime) -> dict:
+def _window_counts(project_id: int, rule_list: list[AlertRule], issue_ids: list[int], now: datetime) -> dict:
     """Per issue, the counts every counting condition of the project's rules needs: one query per
-    distinct window, from the time buckets (never a COUNT over events)."""
+    distinct window, from the time buckets (never a COUNT over events). A project window is counted
+    once and given to the issue with the most events in it only, so a project spike fires once."""
     needed: set[rules.Window] = set()
     for rule in rule_list:
         needed |= rules.windows(rule.conditions)
     counts: dict[int, dict[rules.Window, int]] = defaultdict(dict)
     for window in sorted(needed, key=lambda w: (w.kind, w.span)):
         since = now - window.span
+        if window.kind == "project":
+            if issue_ids:
+                top = max(issue_ids, key=lambda i: counts[i].get(rules.Window("events", window.span), 0))
+                counts[top][window] = project_events_since(project_id, since)
+            continue
         found = users_since(issue_ids, since) if window.kind == "users" else events_since(issue_ids, since)
         for issue_id, n in found.items():
             counts[issue_id][window] = n
     return counts
 
 
-def _baselines(issue_id: int, conditions: list[dict], counts, now: datetime) -> dict[timedelta, float]:
-    spans = set()
+def _baselines(issue: Issue, conditions: list[dict], counts, now: datetime) -> dict[rules.Window, float]:
+    windows = set()
     for cond in conditions:
-        if cond.get("id") == rules.SPIKE:
-            span = rules.INTERVALS[cond.get("interval", "1h")]
+        if cond.get("id") in (rules.SPIKE, rules.PROJECT_SPIKE):
+            kind = "project" if cond["id"] == rules.PROJECT_SPIKE else "events"
+            window = rules.Window(kind, rules.INTERVALS[cond.get("interval", "1h")])
             # Only a window that reached its floor can spike: skip the baseline query otherwise.
-            if counts.get(rules.Window("events", span), 0) >= int(cond.get("floor", 10)):
-                spans.add(span)
+            if counts.get(window, 0) >= int(cond.get("floor", 10)):
+                windows.add(window)
     result = {}
-    for span in spans:
-        hour_counts = hourly_counts(issue_id, rules.baseline_hours(now, span))
-        result[span] = rules.baseline_from(hour_counts, now, span)
+    for window in windows:
+        hours = rules.baseline_hours(now, window.span)
+        if window.kind == "project":
+            hour_counts = project_hourly_counts(issue.project_id, hours)
+        else:
+            hour_counts = hourly_counts(issue.pk, hours)
+        result[window] = rules.baseline_from(hour_counts, now, window.span)
     return result
 
 
@@ -177,6 +210,10 @@ def _fire(
         occurrence = f"{match.trigger}:{row.pk}"  # every one is its own occurrence
     elif match.trigger == "new":
         occurrence = "new"
+    elif match.trigger == "project_spike":
+        if not _claim_project_interval(rule, now):
+            return None
+        occurrence = f"project_spike:{now.strftime('%Y%m%dT%H%M%S%f')}"
     else:
         if not _claim_interval(rule, issue, now):
             return None
@@ -212,6 +249,14 @@ def _claim_interval(rule: AlertRule, issue: Issue, now: datetime) -> bool:
         [rule.pk, issue.pk, now, now - timedelta(minutes=rule.frequency)],
     )
     return bool(rows)
+
+
+def _claim_project_interval(rule: AlertRule, now: datetime) -> bool:
+    """The rule-wide action interval of a project trigger: one conditional UPDATE, true for exactly
+    one caller per interval."""
+    since = now - timedelta(minutes=rule.frequency)
+    due = Q(project_fired_at__isnull=True) | Q(project_fired_at__lte=since)
+    return bool(AlertRule.objects.filter(due, pk=rule.pk).update(project_fired_at=now))
 
 
 def _touch_interval(rule: AlertRule, issue: Issue, now: datetime) -> None:

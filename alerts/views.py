@@ -3,6 +3,8 @@ with each notification's delivery status. Members see; owners and managers chang
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -63,7 +65,11 @@ def rule_edit(
     project = get_project(request.user, org_slug, project_slug)
     rule = _rule(project, rule_id) if rule_id else None
     manage = can_manage(request.user, project)
-    initial = initial_from(rule) if rule else {"enabled": True, "on_new": True, "email_team": True}
+    initial: dict[str, Any] = (
+        initial_from(rule) if rule else {"enabled": True, "on_new": True, "email_team": True}
+    )
+    if not manage and initial.get("apprise_url"):  # it holds the service's tokens
+        initial["apprise_url"] = str(initial["apprise_url"]).split("://", 1)[0] + "://********"
     form = RuleForm(request.POST or None, initial=initial, members=_members(project))
     if request.method == "POST":
         if not manage:

@@ -115,6 +115,7 @@ def measure(mode: str, alerts: int, rate: int) -> dict:
             parts = urllib.parse.urlsplit(noise_dsn)
             sentry_sdk.init(dsn=dsn, release="bench@1", environment="bench")
             first, last = [], []
+            sent_at: dict[str, float] = {}
             with Background(
                 stack.env and int(stack.url.rsplit(":", 1)[1]),
                 int(parts.path.strip("/")),
@@ -125,6 +126,7 @@ def measure(mode: str, alerts: int, rate: int) -> dict:
                 for n in range(alerts):
                     marker = f"{n:04d}-{random.randint(1000, 9999)}"
                     sent = time.time()
+                    sent_at[marker[:8]] = sent
                     with sentry_sdk.new_scope() as scope:
                         scope.fingerprint = [f"probe-{marker}"]
                         try:
@@ -145,8 +147,43 @@ def measure(mode: str, alerts: int, rate: int) -> dict:
                     last.append(max(got) - sent)
                     time.sleep(random.uniform(0.5, 1.5))
             sentry_sdk.flush(timeout=5)
-        return {"first": first, "last": last, "noise_rate": noise.ok / noise.elapsed, "noise_sent": noise.sent,
+            stages = _stages(stack, mode, sent_at, arrivals)
+        return {"stages": stages, "first": first, "last": last, "noise_rate": noise.ok / noise.elapsed, "noise_sent": noise.sent,
                 "noise_ok": noise.ok}  # fmt: skip
+
+
+STAGES_SQL = (
+    "SELECT i.title, o.created, f.created FROM alerts_alertoutbox o JOIN issues_issue i ON i.id = o.issue_id "
+    "JOIN alerts_alertfire f ON f.issue_id = i.id WHERE o.is_new AND i.title LIKE %s"
+)
+
+
+def _stages(stack, mode: str, sent_at: dict[str, float], arrivals: dict[str, list[float]]) -> dict:
+    """Where each probe's time went, from the stack's own timestamps: SDK -> stored (the outbox row,
+    written in the batch transaction), stored -> evaluated (the fire), evaluated -> first mail."""
+    from datetime import UTC, datetime
+
+    if mode == "postgres":
+        rows = stack.sql(STAGES_SQL, ("RuntimeError: latency probe %",))
+    else:
+        import sqlite3
+
+        with sqlite3.connect(Path(stack.env["DATA_DIR"]) / "lighttrace.sqlite3") as db:
+            rows = db.execute(STAGES_SQL.replace("%s", "?"), ("RuntimeError: latency probe %",)).fetchall()
+
+    def seconds(value) -> float:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    stages: dict[str, list[float]] = {"stored": [], "evaluated": [], "delivered": []}
+    for title, stored, fired in rows:
+        marker = title.split("latency probe ", 1)[-1][:8]
+        if marker not in sent_at or not arrivals.get(marker):
+            continue
+        stages["stored"].append(seconds(stored) - sent_at[marker])
+        stages["evaluated"].append(seconds(fired) - seconds(stored))
+        stages["delivered"].append(min(arrivals[marker]) - seconds(fired))
+    return stages
 
 
 def main() -> None:
@@ -172,6 +209,12 @@ def main() -> None:
             f"{result['noise_rate']:.0f} events/s answered 200 ({result['noise_ok']} of {result['noise_sent']})",
             flush=True,
         )
+        stages = result["stages"]
+        if stages["stored"]:
+            print("          where it went (p50 / p95 ms): " + ", ".join(
+                f"{name} {percentile(v, 0.5) * 1000:.0f} / {percentile(v, 0.95) * 1000:.0f}"
+                for name, v in stages.items()
+            ) + "  (SDK -> stored in the batch transaction, -> rule evaluated, -> first mail)", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Events never travel in task messages: they wait in the ingest buffer, a table he
 queue. So this process needs no transport. Its main thread drains the buffer (every POLL_SECONDS, at
 once when a drain says more is waiting); a scheduler thread runs the periodic jobs of
 settings.CELERY_BEAT_SCHEDULE, the one schedule of both modes (Celery beat reads it with Redis); a jobs
-thread runs them one after the other, so a long retention pass never holds up the drain. Every run is
+thread runs them one after the other, so a long retention pass never holds up the drain, and an
+alerts thread runs the alert tasks, so no periodic job holds up an alert. Every run is
 isolated: a job that raises is logged and the loops go on. Follow-up work that tasks ask for through
 core.dispatch comes here, from this process directly and from the web process as a datagram that
 wakes the drain at once. The main thread writes the "worker" heartbeat and the scheduler thread the
@@ -32,6 +33,10 @@ from ingest.backoff import FailureLog
 
 log = logging.getLogger("lighttrace.runner")
 DRAIN_TASK = "ingest.tasks.drain_ingest_buffer"
+# Alert tasks get a thread of their own, as they get a Celery queue and worker of their own with
+# Redis: in the shared jobs thread an alert waited behind whatever periodic job was running
+# (retention, bucket expiry, dictionary training), seconds at a time.
+ALERT_TASKS = "alerts.tasks."
 POLL_SECONDS = 0.5
 # One log line per kind of failure of one task per this many seconds (a database outage would
 # otherwise log a traceback twice a second).
@@ -58,6 +63,7 @@ class Runner:
         self.stopping = threading.Event()
         self._wake = threading.Event()
         self._jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._alert_jobs: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._waiting: set[str] = set()
         self._lock = threading.Lock()
         self._logs: dict[str, FailureLog] = {}
@@ -66,8 +72,8 @@ class Runner:
         self._shutdown = shutdown
 
     def request(self, name: str) -> None:
-        """Run task `name` soon: the drain in the main thread, anything else in the jobs thread
-        (at most once waiting per name)."""
+        """Run task `name` soon: the drain in the main thread, alert tasks in the alerts thread,
+        anything else in the jobs thread (at most once waiting per name)."""
         if name == DRAIN_TASK:
             self._wake.set()
             return
@@ -75,7 +81,7 @@ class Runner:
             if name in self._waiting:
                 return
             self._waiting.add(name)
-        self._jobs.put(name)
+        (self._alert_jobs if name.startswith(ALERT_TASKS) else self._jobs).put(name)
 
     def stop(self, *_args) -> None:
         self.stopping.set()
@@ -88,6 +94,7 @@ class Runner:
         threads = [
             threading.Thread(target=self._thread, args=(self._schedule_loop,), name="scheduler", daemon=True),
             threading.Thread(target=self._thread, args=(self._jobs_loop,), name="jobs", daemon=True),
+            threading.Thread(target=self._thread, args=(self._alert_jobs_loop,), name="alerts", daemon=True),
             threading.Thread(target=self._listen_loop, name="wake-up", daemon=True),
         ]
         for thread in threads:
@@ -154,9 +161,15 @@ class Runner:
                     self.request(name)
 
     def _jobs_loop(self) -> None:
+        self._serve(self._jobs)
+
+    def _alert_jobs_loop(self) -> None:
+        self._serve(self._alert_jobs)
+
+    def _serve(self, jobs: queue.SimpleQueue[str]) -> None:
         while not self.stopping.is_set():
             try:
-                name = self._jobs.get(timeout=min(self.poll, 0.5))
+                name = jobs.get(timeout=min(self.poll, 0.5))
             except queue.Empty:
                 continue
             with self._lock:

@@ -316,6 +316,10 @@ ALERTS = {
     "MAX_PER_PROJECT_PER_HOUR": env.int("ALERTS_MAX_PER_PROJECT_PER_HOUR", default=30),
     # Webhooks to loopback, private, link-local (metadata) addresses are refused unless this is set.
     "WEBHOOK_ALLOW_PRIVATE": env.bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False),
+    # A worker killed mid-send holds its notification this long, then another sends it.
+    "DELIVERY_LEASE_SECONDS": env.int("ALERT_DELIVERY_LEASE_SECONDS", default=120),
+    # apprise actions to hosts named in the URL (json://, ntfy://HOST, gotify://): off, see alerts/apprise_send.py.
+    "APPRISE_SELF_HOSTED": env.bool("ALERT_APPRISE_SELF_HOSTED", default=False),
 }
 LOGS = {
     # Days a project keeps its structured log records unless it has its own (logs.LogRetention).

@@ -210,6 +210,36 @@ def hourly_counts(issue_id: int, hours: Iterable[datetime]) -> dict[datetime, in
     return {h: found.get(_key(h), 0) for h in wanted}
 
 
+def project_events_since(project_id: int, since: datetime) -> int:
+    """Events of all of a project's issues received since `since` (its issues' buckets, as
+    events_since: minutes for the last MINUTE_BUCKETS_KEPT, whole hours further back)."""
+    if timezone.now() - since < MINUTE_BUCKETS_KEPT - timedelta(minutes=5):
+        table, column, start = "issues_issueminutebucket", "minute", minute_of(since)
+    else:
+        table, column, start = "issues_issuehourbucket", "hour", hour_of(since)
+    rows = fetch(
+        f"SELECT COALESCE(SUM(b.times_seen), 0) FROM {table} b JOIN issues_issue i ON i.id = b.issue_id "
+        f"WHERE i.project_id = %s AND b.{column} >= %s",
+        [project_id, start],
+    )
+    return int(rows[0][0])
+
+
+def project_hourly_counts(project_id: int, hours: Iterable[datetime]) -> dict[datetime, int]:
+    """Events of all of a project's issues in the given hours (a project baseline)."""
+    wanted = sorted({hour_of(h) for h in hours})
+    if not wanted:
+        return {}
+    rows = fetch(
+        "SELECT b.hour, SUM(b.times_seen) FROM issues_issuehourbucket b JOIN issues_issue i "
+        f"ON i.id = b.issue_id WHERE i.project_id = %s AND b.hour IN ({placeholders(len(wanted))}) "
+        "GROUP BY b.hour",
+        [project_id, *wanted],
+    )
+    found = {_key(hour): int(n) for hour, n in rows}
+    return {h: found.get(_key(h), 0) for h in wanted}
+
+
 def merge_buckets(target_id: int, source_ids: list[int]) -> None:
     """Buckets of merged issues are added to the target's (before the sources are deleted)."""
     if not source_ids:

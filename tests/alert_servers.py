@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -22,13 +23,23 @@ def free_port() -> int:
 
 @dataclass
 class MailSink:
-    """Collects every message; the first `refuse` DATA commands are answered 451 (try later)."""
+    """Collects every message; the first `refuse` DATA commands are answered 451 (try later).
+    With `hold_first`, the first DATA gets no answer until `release` is set (the sender is stuck
+    mid-send: `holding` says so), then 451; its message is never accepted."""
 
     refuse: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
     refused: int = 0
+    hold_first: bool = False
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.hold_first and not self.holding.is_set():
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Held, then refused"
         if self.refused < self.refuse:
             self.refused += 1
             return "451 4.3.0 Mailbox busy, try again later"

@@ -175,3 +175,29 @@ def test_alert_history_is_pruned_after_90_days(people):
     AlertFire.objects.create(project=project, rule=AlertRule.objects.get(project=project), issue=project.issues.get(),
                              occurrence="new", trigger="new", created=old)  # fmt: skip
     assert prune_outbox() == 1 and not AlertFire.objects.exists()
+
+
+def test_category_latest_release_and_project_spike_through_the_api_and_the_page(client, people):
+    _, users = people
+    client.force_login(users["owner"])
+    sentry_shaped = {
+        **NEW_RULE,
+        "conditions": [{"id": rules.PROJECT_SPIKE, "value": 4, "interval": "15m", "floor": 200}],
+        "filters": [{"id": rules.CATEGORY_FILTER, "value": "1"}, {"id": rules.LATEST_RELEASE_FILTER}],
+    }
+    created = client.post(API, sentry_shaped, content_type="application/json")
+    assert created.status_code == 201
+    assert created.json()["filters"] == sentry_shaped["filters"]
+    assert created.json()["conditions"] == sentry_shaped["conditions"]
+    form = {"name": "Fresh releases", "enabled": "on", "frequency": "30", "email_team": "on",
+            "frequency_interval": "1h", "users_interval": "1h", "spike_interval": "1h",
+            "project_spike_value": "3", "project_spike_interval": "1h", "project_spike_floor": "50",
+            "latest_release": "on", "category": "6"}  # fmt: skip
+    assert client.post(f"{PAGES}new/", form).status_code == 302
+    rule = AlertRule.objects.get(name="Fresh releases")
+    assert rule.conditions == [{"id": rules.PROJECT_SPIKE, "value": 3.0, "interval": "1h", "floor": 50}]
+    assert rule.filters == [{"id": rules.LATEST_RELEASE_FILTER}, {"id": rules.CATEGORY_FILTER, "value": "6"}]
+    page = client.get(f"{PAGES}{rule.pk}/").content.decode()
+    assert 'name="latest_release" id="id_latest_release" checked' in page
+    assert '<option value="6" selected>feedback</option>' in page
+    assert 'name="project_spike_floor" value="50"' in page

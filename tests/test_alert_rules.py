@@ -48,8 +48,75 @@ def test_baseline_is_the_mean_of_the_same_hours_on_the_previous_week():
     assert len(rules.baseline_hours(NOW, timedelta(hours=2))) == 14
     spike = [{"id": rules.SPIKE, "value": 3, "interval": "15m", "floor": 5}]
     window = {Window("events", timedelta(minutes=15)): 46}
-    assert rules.triggered(spike, IssueFacts(), window, {timedelta(minutes=15): 15.0})[0].trigger == "spike"
-    assert rules.triggered(spike, IssueFacts(), window, {timedelta(minutes=15): 16.0}) == []
+    usual = Window("events", timedelta(minutes=15))
+    assert rules.triggered(spike, IssueFacts(), window, {usual: 15.0})[0].trigger == "spike"
+    assert rules.triggered(spike, IssueFacts(), window, {usual: 16.0}) == []
+
+
+def test_project_spike_reads_the_project_window_and_baseline_only():
+    quarter = timedelta(minutes=15)
+    spike = [{"id": rules.PROJECT_SPIKE, "value": 2, "interval": "15m", "floor": 100}]
+    assert rules.windows(spike) == {Window("events", quarter), Window("project", quarter)}
+    # Hourly project counts of 400 at this time of day: 100 per quarter hour is its usual rate.
+    hours = rules.baseline_hours(NOW, quarter)
+    usual = rules.baseline_from({h: 400 for h in hours}, NOW, quarter)
+    assert usual == 100.0
+    project = Window("project", quarter)
+    # The issue's own window is high, but the project's decides; an issue given no project window
+    # (not the top issue of its pass) never reports the project's spike.
+    issue_only = {Window("events", quarter): 10_000}
+    assert rules.triggered(spike, IssueFacts(), issue_only, {project: usual}) == []
+    assert rules.triggered(spike, IssueFacts(), {project: 200}, {project: usual}) == []
+    found = rules.triggered(spike, IssueFacts(), {project: 201}, {project: usual})
+    assert [m.trigger for m in found] == ["project_spike"] and "for the project" in found[0].reason
+    # The floor: a quiet project's first burst (baseline 0) must reach it.
+    assert rules.triggered(spike, IssueFacts(), {project: 99}, {}) == []
+    assert rules.triggered(spike, IssueFacts(), {project: 100}, {})[0].trigger == "project_spike"
+
+
+def test_project_baseline_averages_the_same_hours_of_the_previous_seven_days():
+    hours = rules.baseline_hours(NOW, timedelta(hours=1))
+    counts = {h: 0 for h in hours}
+    counts[datetime(2026, 12, 5, 14, tzinfo=UTC)] = 700  # one busy day among seven
+    counts[datetime(2026, 12, 6, 14, tzinfo=UTC)] = 10_000  # today's hour is not its own baseline
+    assert rules.baseline_from(counts, NOW, timedelta(hours=1)) == 100.0
+
+
+@pytest.mark.parametrize(
+    ("issue_type", "category", "expected"),
+    [("error", "1", True), ("default", "1", True), ("csp", "1", True), ("nel", "1", True),
+     ("feedback", "6", True), ("feedback", "1", False), ("transaction", "2", True), ("error", "2", False)],
+)  # fmt: skip
+def test_issue_category_filter_maps_stored_event_types_to_sentry_categories(issue_type, category, expected):
+    flt = [{"id": rules.CATEGORY_FILTER, "value": category}]
+    assert rules.filters_pass(flt, "all", IssueFacts(issue_type=issue_type), NOW) is expected
+
+
+def test_latest_release_filter_compares_the_issue_first_release():
+    flt = [{"id": rules.LATEST_RELEASE_FILTER}]
+    latest = IssueFacts(first_release="2.0", release="2.0", latest_release="2.0")
+    assert rules.filters_pass(flt, "all", latest, NOW)
+    # An old issue seen again in the latest release: its first release is older.
+    older = IssueFacts(first_release="1.0", release="2.0", latest_release="2.0")
+    assert not rules.filters_pass(flt, "all", older, NOW)
+    # No release at all in the project, or an issue without a release: never "the latest".
+    assert not rules.filters_pass(flt, "all", IssueFacts(first_release="", latest_release=""), NOW)
+
+
+def test_new_filters_and_project_spike_are_validated():
+    base = {"name": "r", "conditions": [{"id": rules.FIRST_SEEN}], "actions": [
+        {"id": rules.EMAIL_ACTION, "targetType": "Team"}]}  # fmt: skip
+    ok = rules.validate_rule({**base, "filters": [{"id": rules.CATEGORY_FILTER, "value": "6"},
+                                                  {"id": rules.LATEST_RELEASE_FILTER}]})  # fmt: skip
+    assert len(ok["filters"]) == 2
+    with pytest.raises(rules.RuleError) as bad:
+        rules.validate_rule({**base, "filters": [{"id": rules.CATEGORY_FILTER, "value": "9"}]})
+    assert "value must be one of 1 (error)" in bad.value.errors["filters"][0]
+    with pytest.raises(rules.RuleError) as bad:
+        rules.validate_rule(
+            {**base, "conditions": [{"id": rules.PROJECT_SPIKE, "value": 1, "interval": "1h"}]}
+        )
+    assert "above 1" in bad.value.errors["conditions"][0]
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,28 @@ def test_scheduled_jobs_run_and_a_failing_one_does_not_stop_the_runner(
     assert len(failures) == 1, "one line per kind of failure per minute, not one per run"
 
 
+release_blocking = threading.Event()
+
+
+def blocking_job() -> None:
+    calls["blocking"] += 1
+    release_blocking.wait(10)
+
+
+def test_an_alert_task_never_waits_behind_a_long_periodic_job(start_runner, monkeypatch):
+    monkeypatch.setattr("alerts.tasks.process_alert_outbox", lambda: calls.update(["alert"]))
+    release_blocking.clear()
+    runner = start_runner({"slow": {"task": "tests.test_runner.blocking_job", "schedule": 0.05}})
+    try:
+        wait_until(lambda: calls["blocking"] >= 1)  # the jobs thread is inside a 10 s job now
+        runner.request("alerts.tasks.process_alert_outbox")
+        started = time.monotonic()
+        wait_until(lambda: calls["alert"] == 1, timeout=5)
+        assert time.monotonic() - started < 2 and calls["blocking"] == 1
+    finally:
+        release_blocking.set()
+
+
 def test_the_default_schedule_is_the_beat_schedule_and_its_tasks_import():
     from django.conf import settings
     from django.utils.module_loading import import_string
