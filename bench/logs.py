@@ -225,13 +225,15 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
                 "user_id) FROM STDIN"
             ) as copy,
         ):
-            for n in range(count):
+            # In time order, as the workers write them (records arrive about when they happen): the
+            # B-trees fill their pages as in production rather than splitting at random places.
+            moments = sorted(now - timedelta(seconds=random.random() * 3 * 86400) for _ in range(count))
+            for n, moment in enumerate(moments):
                 if n % 20 == 0:
                     trace = uuid.uuid4().hex
                     if n % 100_000 == 0:
                         traces.append(trace)
                 record = sdk_record(0, trace, n % 20)
-                moment = now - timedelta(seconds=random.random() * 3 * 86400)
                 attributes = {k: v["value"] for k, v in record["attributes"].items()}
                 copy.write_row(
                     (uuid.uuid4(), project_id, moment, trace, record["span_id"], record["level"],
@@ -244,13 +246,44 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
         ).fetchone()[0]
         rows = conn.execute("SELECT count(*) FROM logs_record").fetchone()[0]
+        where_bytes = disk_breakdown(conn, rows)
     return {
+        "where_bytes": where_bytes,
         "loaded": count,
         "load_seconds": load_seconds,
         "rows": rows,
         "bytes_per_record": size / rows,
         "traces": traces,
     }
+
+
+def disk_breakdown(conn: psycopg.Connection, rows: int) -> dict[str, float]:
+    """Bytes per record of the heap, its TOAST, each index (summed over partitions), and the average
+    stored size of the widest columns: where the disk goes."""
+    parts = (
+        "SELECT c.oid FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
+    )
+    figures = {
+        "heap": conn.execute(f"SELECT sum(pg_relation_size(oid)) FROM ({parts}) t").fetchone()[0],
+        "toast": conn.execute(
+            f"SELECT sum(pg_total_relation_size(c.reltoastrelid)) FROM pg_class c WHERE c.oid IN ({parts}) "
+            "AND c.reltoastrelid <> 0"
+        ).fetchone()[0]
+        or 0,
+    }
+    for name, size in conn.execute(
+        "SELECT regexp_replace(ci.relname, '^logs_record_p[0-9]+_', ''), sum(pg_relation_size(x.indexrelid)) "
+        f"FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid WHERE x.indrelid IN ({parts}) GROUP BY 1"
+    ):
+        figures[f"index {name}"] = size
+    per_record = {name: float(size) / max(1, rows) for name, size in figures.items()}
+    columns = conn.execute(
+        "SELECT avg(pg_column_size(attributes)), avg(pg_column_size(body)), avg(pg_column_size(r.*)) "
+        "FROM (SELECT * FROM logs_record TABLESAMPLE SYSTEM (1)) r"
+    ).fetchone()
+    per_record.update({"column attributes": columns[0], "column body": columns[1], "whole row": columns[2]})
+    return {name: round(float(value or 0), 1) for name, value in per_record.items()}
 
 
 def timed_api(stack: LiveStack, query: str, period: str, runs: int = 5) -> dict:
@@ -296,6 +329,7 @@ def main() -> None:
         loaded = bulk_load(stack, args.load)
         print(f"bulk load: {loaded['rows']:,} rows in {loaded['load_seconds']:.0f} s; "
               f"{loaded['bytes_per_record']:.0f} bytes per record with indexes (target <= 512)")  # fmt: skip
+        print("  bytes per record: " + ", ".join(f"{k} {v}" for k, v in loaded["where_bytes"].items()))
         for name, figures in query_phase(stack, loaded["traces"]).items():
             print(
                 f"  {name:45s} median {figures['median_ms']:7.1f} ms  max {figures['max_ms']:7.1f} ms  ({figures['records']} records)"

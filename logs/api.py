@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import page_limit
 from projects.access import get_organization, get_project, visible_projects
 
 from .query.parser import SearchError
@@ -20,23 +21,10 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def _limit(request: Request) -> int:
-    try:
-        return max(
-            1,
-            min(
-                MAX_LIMIT,
-                int(request.query_params.get("per_page", request.query_params.get("limit", DEFAULT_LIMIT))),
-            ),
-        )
-    except ValueError:
-        return DEFAULT_LIMIT
-
-
 def logs_response(request: Request, projects: list) -> Response:
     params = request.query_params
     slugs = {p.id: p.slug for p in projects}
-    limit = _limit(request)
+    limit = page_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
     try:
         query = build_query(
             slugs, params.get("query"), {k: params.get(k) for k in ("statsPeriod", "start", "end")}

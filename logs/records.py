@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .query.attributes import AttributeValue, attribute_type
 from .query.parser import Term
 
-AttributeValue = str | int | float | bool
-
-
-def attribute_type(value: AttributeValue) -> str:
-    """The protocol's name for a stored value's type (bool before int: a bool is an int in Python)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "double"
-    return "string"
+__all__ = ["AttributeValue", "LogQuery", "StoredLog", "attribute_type"]
 
 
 @dataclass

@@ -23,6 +23,14 @@ from core.sql import copy_upsert
 from ..records import StoredLog
 from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
+# Few distinct keys, so B-tree deduplication stores each (project, level) and (project, user) once
+# per page with a list of row pointers: about 7 bytes a record instead of 50-60 with the timestamp
+# in the key. The searches read the newest rows by the primary key's time order and these narrow
+# the rows (the planner has their statistics), so the timestamp bought little (migration 0002).
+NARROW_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level)",
+    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id) WHERE user_id IS NOT NULL",
+]
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -39,9 +47,7 @@ SCHEMA = [
         PRIMARY KEY (project_id, timestamp, id)
     ) PARTITION BY RANGE (timestamp)""",
     f"CREATE INDEX IF NOT EXISTS logs_record_trace_idx ON {TABLE} (trace_id) WHERE trace_id IS NOT NULL",
-    f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level, timestamp)",
-    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id, timestamp) "
-    "WHERE user_id IS NOT NULL",
+    *NARROW_INDEXES,
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
