@@ -35,3 +35,6 @@ class LogQuery:
     terms: tuple[Term, ...] = ()
     # Keyset cursor: records strictly older than this (timestamp, id) in the store's order.
     before: tuple[datetime, str] | None = None
+    # Live tail: records strictly newer than this (timestamp, id); the oldest of them first in
+    # line for the limit (so a poll never skips one), still answered newest first.
+    after: tuple[datetime, str] | None = None
