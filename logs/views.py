@@ -40,7 +40,12 @@ def project_logs(request: HttpRequest, org_slug: str, project_slug: str) -> Http
 def organization_logs(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_organization(request.user, org_slug)
     projects = visible_projects(request.user).filter(organization=organization)
-    context = {"project": None, "title": organization.slug, "show_project": True, "org_slug": organization.slug}
+    context = {
+        "project": None,
+        "title": organization.slug,
+        "show_project": True,
+        "org_slug": organization.slug,
+    }
     context["logs_url"] = reverse("organization-logs", args=[organization.slug])
     context["api_url"] = f"/api/0/organizations/{organization.slug}/logs/"
     return _logs_page(request, {p.id: p.slug for p in projects}, context)
@@ -63,9 +68,7 @@ def _logs_page(request: HttpRequest, slugs: dict[int, str], context: dict) -> Ht
         histogram=_bars(side["histogram"]),
         bucket_seconds=side["bucket_seconds"],
         # The live tail follows from the newest record shown, on the first page only.
-        tail_cursor=None
-        if request.GET.get("cursor")
-        else page.tail_cursor or start_cursor(query.end),
+        tail_cursor=None if request.GET.get("cursor") else page.tail_cursor or start_cursor(query.end),
         tail_limit=TAIL_ROWS,
         next_url=f"?{urlencode({'query': text, 'statsPeriod': period, 'cursor': page.next_cursor})}"
         if page.next_cursor

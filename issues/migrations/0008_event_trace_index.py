@@ -11,7 +11,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="event",
             index=models.Index(
-                condition=models.Q(("trace_id", ""), _negated=True), fields=["trace_id"], name="event_trace_idx"
+                condition=models.Q(("trace_id", ""), _negated=True),
+                fields=["trace_id"],
+                name="event_trace_idx",
             ),
         ),
     ]
