@@ -315,7 +315,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--send", type=int, default=200_000, help="records sent through the SDK endpoint")
-    parser.add_argument("--load", type=int, default=5_000_000, help="records bulk-loaded for the queries")
+    parser.add_argument(
+        "--load", type=int, default=5_000_000, help="records bulk-loaded for the queries (0: ingest only)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     random.seed(1)
@@ -324,11 +326,15 @@ def main() -> None:
     try:
         ingest = ingest_phase(stack, args.send, args.connections)
         print(json.dumps(ingest, indent=2, default=int))
+        print(f"load average (1, 5, 15 min): {os.getloadavg()}")
         print(f"ingest: {ingest['accepted_per_s']:.0f} records/s accepted, {ingest['stored_per_s']:.0f} records/s "
               f"stored (target >= 5,000), with {ingest['errors_per_s']:.0f} errors/s beside them")  # fmt: skip
+        if not args.load:
+            return  # --load 0: the ingest figures only
         loaded = bulk_load(stack, args.load)
         print(f"bulk load: {loaded['rows']:,} rows in {loaded['load_seconds']:.0f} s; "
               f"{loaded['bytes_per_record']:.0f} bytes per record with indexes (target <= 512)")  # fmt: skip
+        print(f"load average before the queries (1, 5, 15 min): {os.getloadavg()}")
         print("  bytes per record: " + ", ".join(f"{k} {v}" for k, v in loaded["where_bytes"].items()))
         for name, figures in query_phase(stack, loaded["traces"]).items():
             print(
