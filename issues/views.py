@@ -96,7 +96,8 @@ def _logs_context(issue: Issue, event: Event, data: dict, breadcrumbs: list) -> 
     user's within five minutes (logs/services.py); and one timeline of the breadcrumbs and the
     trace's records (never the same user's other requests)."""
     projects = {p.id: p.slug for p in issue.project.organization.projects.all()}
-    user = data.get("user") if isinstance(data.get("user"), dict) else {}
+    user = data.get("user")
+    user = user if isinstance(user, dict) else {}
     link, records = logs_around(projects, event.trace_id, user, event.timestamp)
     return {
         "logs_link": link,
