@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stacks import Postgres, redis_base  # noqa: E402
+from procstats import all_procs, descendants  # noqa: E402
+from stacks import Postgres, postgres_selector, redis_base  # noqa: E402
 
 from tests.e2e.stack import LiveStack, base_env, free_port, manage  # noqa: E402
 
@@ -145,7 +146,35 @@ def start_stack(pg: Postgres) -> tuple[LiveStack, str]:
     return stack, name
 
 
-def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
+class CpuMeter:
+    """CPU seconds of LightTrace's processes (web, workers, scheduler) and of the PostgreSQL backends
+    of the benchmark's database: what the stack itself spent, whatever else runs on the machine."""
+
+    def __init__(self, stack: LiveStack, pg: Postgres, db_name: str):
+        self.stack, self.select_pg = stack, postgres_selector(pg, lambda: db_name)
+        self.ticks: dict[str, dict[int, int]] = {}
+
+    def _sample(self) -> dict[str, dict[int, int]]:
+        procs = all_procs()
+        root = self.stack.process.pid if self.stack.process else 0
+        groups = {"lighttrace": [root, *descendants(root, procs)], "postgres": self.select_pg(procs)}
+        return {
+            name: {pid: procs[pid].ticks for pid in pids if pid in procs} for name, pids in groups.items()
+        }
+
+    def start(self) -> None:
+        self.ticks = self._sample()
+
+    def seconds(self) -> dict[str, float]:
+        """Per group since start (a process that ended meanwhile is missed: an undercount)."""
+        now, hz = self._sample(), os.sysconf("SC_CLK_TCK")
+        return {
+            name: sum(t - self.ticks[name].get(pid, 0) for pid, t in pids.items()) / hz
+            for name, pids in now.items()
+        }
+
+
+def ingest_phase(stack: LiveStack, records: int, connections: int, meter: CpuMeter) -> dict:
     dsn = stack.create_project("logs", org="bench")
     key, project_id = dsn.split("//")[1].split("@")[0], int(dsn.rsplit("/", 1)[1])
     envelopes = [log_envelope(100) for _ in range(records // 100)]
@@ -162,6 +191,7 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
     error_threads = [
         threading.Thread(target=errors_sender.send_all, args=(share, 1 / 100)) for share in errors
     ]
+    meter.start()
     started = time.monotonic()
     for thread in threads + error_threads:
         thread.start()
@@ -179,6 +209,7 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
         thread.join()
     newest = stack.api("/api/0/projects/bench/logs/logs/?statsPeriod=1h&per_page=1")
     stored_seconds = time.monotonic() - started
+    cpu = meter.seconds()
     errors_answered = sum(errors_sender.status.values())
     errors_200 = errors_sender.status.get(200, 0)
 
@@ -202,6 +233,9 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
         "errors_200": errors_sender.status.get(200, 0),
         "errors_per_s": errors_answered / stored_seconds,
         "errors_counted": counted(),
+        # CPU the stack spent per log record (the errors beside them included): on a machine of its
+        # own with 2 cores, 2 s / this is the records/s the CPU allows.
+        "cpu_us_per_record": {k: round(v / max(1, accepted) * 1e6, 1) for k, v in cpu.items()},
     }
 
 
@@ -322,13 +356,16 @@ def main() -> None:
     args = parser.parse_args()
     random.seed(1)
     pg = Postgres()
-    stack, _ = start_stack(pg)
+    stack, db_name = start_stack(pg)
     try:
-        ingest = ingest_phase(stack, args.send, args.connections)
+        ingest = ingest_phase(stack, args.send, args.connections, CpuMeter(stack, pg, db_name))
         print(json.dumps(ingest, indent=2, default=int))
         print(f"load average (1, 5, 15 min): {os.getloadavg()}")
         print(f"ingest: {ingest['accepted_per_s']:.0f} records/s accepted, {ingest['stored_per_s']:.0f} records/s "
               f"stored (target >= 5,000), with {ingest['errors_per_s']:.0f} errors/s beside them")  # fmt: skip
+        cpu = ingest["cpu_us_per_record"]
+        print(f"CPU per log record: LightTrace {cpu['lighttrace']} us + PostgreSQL {cpu['postgres']} us; "
+              f"2 cores alone would allow {2e6 / max(1.0, sum(cpu.values())):.0f} records/s")  # fmt: skip
         if not args.load:
             return  # --load 0: the ingest figures only
         loaded = bulk_load(stack, args.load)
