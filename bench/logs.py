@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stacks import Postgres, redis_base  # noqa: E402
+from procstats import all_procs, descendants  # noqa: E402
+from stacks import Postgres, postgres_selector, redis_base  # noqa: E402
 
 from tests.e2e.stack import LiveStack, base_env, free_port, manage  # noqa: E402
 
@@ -145,7 +146,35 @@ def start_stack(pg: Postgres) -> tuple[LiveStack, str]:
     return stack, name
 
 
-def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
+class CpuMeter:
+    """CPU seconds of LightTrace's processes (web, workers, scheduler) and of the PostgreSQL backends
+    of the benchmark's database: what the stack itself spent, whatever else runs on the machine."""
+
+    def __init__(self, stack: LiveStack, pg: Postgres, db_name: str):
+        self.stack, self.select_pg = stack, postgres_selector(pg, lambda: db_name)
+        self.ticks: dict[str, dict[int, int]] = {}
+
+    def _sample(self) -> dict[str, dict[int, int]]:
+        procs = all_procs()
+        root = self.stack.process.pid if self.stack.process else 0
+        groups = {"lighttrace": [root, *descendants(root, procs)], "postgres": self.select_pg(procs)}
+        return {
+            name: {pid: procs[pid].ticks for pid in pids if pid in procs} for name, pids in groups.items()
+        }
+
+    def start(self) -> None:
+        self.ticks = self._sample()
+
+    def seconds(self) -> dict[str, float]:
+        """Per group since start (a process that ended meanwhile is missed: an undercount)."""
+        now, hz = self._sample(), os.sysconf("SC_CLK_TCK")
+        return {
+            name: sum(t - self.ticks[name].get(pid, 0) for pid, t in pids.items()) / hz
+            for name, pids in now.items()
+        }
+
+
+def ingest_phase(stack: LiveStack, records: int, connections: int, meter: CpuMeter) -> dict:
     dsn = stack.create_project("logs", org="bench")
     key, project_id = dsn.split("//")[1].split("@")[0], int(dsn.rsplit("/", 1)[1])
     envelopes = [log_envelope(100) for _ in range(records // 100)]
@@ -162,6 +191,7 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
     error_threads = [
         threading.Thread(target=errors_sender.send_all, args=(share, 1 / 100)) for share in errors
     ]
+    meter.start()
     started = time.monotonic()
     for thread in threads + error_threads:
         thread.start()
@@ -179,6 +209,7 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
         thread.join()
     newest = stack.api("/api/0/projects/bench/logs/logs/?statsPeriod=1h&per_page=1")
     stored_seconds = time.monotonic() - started
+    cpu = meter.seconds()
     errors_answered = sum(errors_sender.status.values())
     errors_200 = errors_sender.status.get(200, 0)
 
@@ -202,6 +233,9 @@ def ingest_phase(stack: LiveStack, records: int, connections: int) -> dict:
         "errors_200": errors_sender.status.get(200, 0),
         "errors_per_s": errors_answered / stored_seconds,
         "errors_counted": counted(),
+        # CPU the stack spent per log record (the errors beside them included): on a machine of its
+        # own with 2 cores, 2 s / this is the records/s the CPU allows.
+        "cpu_us_per_record": {k: round(v / max(1, accepted) * 1e6, 1) for k, v in cpu.items()},
     }
 
 
@@ -225,13 +259,15 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
                 "user_id) FROM STDIN"
             ) as copy,
         ):
-            for n in range(count):
+            # In time order, as the workers write them (records arrive about when they happen): the
+            # B-trees fill their pages as in production rather than splitting at random places.
+            moments = sorted(now - timedelta(seconds=random.random() * 3 * 86400) for _ in range(count))
+            for n, moment in enumerate(moments):
                 if n % 20 == 0:
                     trace = uuid.uuid4().hex
                     if n % 100_000 == 0:
                         traces.append(trace)
                 record = sdk_record(0, trace, n % 20)
-                moment = now - timedelta(seconds=random.random() * 3 * 86400)
                 attributes = {k: v["value"] for k, v in record["attributes"].items()}
                 copy.write_row(
                     (uuid.uuid4(), project_id, moment, trace, record["span_id"], record["level"],
@@ -244,13 +280,44 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
         ).fetchone()[0]
         rows = conn.execute("SELECT count(*) FROM logs_record").fetchone()[0]
+        where_bytes = disk_breakdown(conn, rows)
     return {
+        "where_bytes": where_bytes,
         "loaded": count,
         "load_seconds": load_seconds,
         "rows": rows,
         "bytes_per_record": size / rows,
         "traces": traces,
     }
+
+
+def disk_breakdown(conn: psycopg.Connection, rows: int) -> dict[str, float]:
+    """Bytes per record of the heap, its TOAST, each index (summed over partitions), and the average
+    stored size of the widest columns: where the disk goes."""
+    parts = (
+        "SELECT c.oid FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
+    )
+    figures = {
+        "heap": conn.execute(f"SELECT sum(pg_relation_size(oid)) FROM ({parts}) t").fetchone()[0],
+        "toast": conn.execute(
+            f"SELECT sum(pg_total_relation_size(c.reltoastrelid)) FROM pg_class c WHERE c.oid IN ({parts}) "
+            "AND c.reltoastrelid <> 0"
+        ).fetchone()[0]
+        or 0,
+    }
+    for name, size in conn.execute(
+        "SELECT regexp_replace(ci.relname, '^logs_record_p[0-9]+_', ''), sum(pg_relation_size(x.indexrelid)) "
+        f"FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid WHERE x.indrelid IN ({parts}) GROUP BY 1"
+    ):
+        figures[f"index {name}"] = size
+    per_record = {name: float(size) / max(1, rows) for name, size in figures.items()}
+    columns = conn.execute(
+        "SELECT avg(pg_column_size(attributes)), avg(pg_column_size(body)), avg(pg_column_size(r.*)) "
+        "FROM (SELECT * FROM logs_record TABLESAMPLE SYSTEM (1)) r"
+    ).fetchone()
+    per_record.update({"column attributes": columns[0], "column body": columns[1], "whole row": columns[2]})
+    return {name: round(float(value or 0), 1) for name, value in per_record.items()}
 
 
 def timed_api(stack: LiveStack, query: str, period: str, runs: int = 5) -> dict:
@@ -264,6 +331,9 @@ def timed_api(stack: LiveStack, query: str, period: str, runs: int = 5) -> dict:
 
 
 def query_phase(stack: LiveStack, traces: list[str]) -> dict:
+    # One request to each web process first: the first one a process answers loads the API's modules.
+    for _ in range(4):
+        stack.api("/api/0/projects/bench/logs/logs/?statsPeriod=15m&per_page=1")
     return {
         "trace (7d)": timed_api(stack, f"trace:{traces[len(traces) // 2]}", "7d"),
         "level:error payment.provider:adyen (24h)": timed_api(
@@ -282,20 +352,30 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--send", type=int, default=200_000, help="records sent through the SDK endpoint")
-    parser.add_argument("--load", type=int, default=5_000_000, help="records bulk-loaded for the queries")
+    parser.add_argument(
+        "--load", type=int, default=5_000_000, help="records bulk-loaded for the queries (0: ingest only)"
+    )
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     random.seed(1)
     pg = Postgres()
-    stack, _ = start_stack(pg)
+    stack, db_name = start_stack(pg)
     try:
-        ingest = ingest_phase(stack, args.send, args.connections)
+        ingest = ingest_phase(stack, args.send, args.connections, CpuMeter(stack, pg, db_name))
         print(json.dumps(ingest, indent=2, default=int))
+        print(f"load average (1, 5, 15 min): {os.getloadavg()}")
         print(f"ingest: {ingest['accepted_per_s']:.0f} records/s accepted, {ingest['stored_per_s']:.0f} records/s "
               f"stored (target >= 5,000), with {ingest['errors_per_s']:.0f} errors/s beside them")  # fmt: skip
+        cpu = ingest["cpu_us_per_record"]
+        print(f"CPU per log record: LightTrace {cpu['lighttrace']} us + PostgreSQL {cpu['postgres']} us; "
+              f"2 cores alone would allow {2e6 / max(1.0, sum(cpu.values())):.0f} records/s")  # fmt: skip
+        if not args.load:
+            return  # --load 0: the ingest figures only
         loaded = bulk_load(stack, args.load)
         print(f"bulk load: {loaded['rows']:,} rows in {loaded['load_seconds']:.0f} s; "
               f"{loaded['bytes_per_record']:.0f} bytes per record with indexes (target <= 512)")  # fmt: skip
+        print(f"load average before the queries (1, 5, 15 min): {os.getloadavg()}")
+        print("  bytes per record: " + ", ".join(f"{k} {v}" for k, v in loaded["where_bytes"].items()))
         for name, figures in query_phase(stack, loaded["traces"]).items():
             print(
                 f"  {name:45s} median {figures['median_ms']:7.1f} ms  max {figures['max_ms']:7.1f} ms  ({figures['records']} records)"

@@ -17,13 +17,18 @@ MAX_LIMIT = 100
 MAX_OFFSET = 100_000
 
 
-def page_bounds(request: Request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
-    """(offset, limit) of the page asked for (`limit` or Sentry's `per_page`)."""
+def page_limit(request: Request, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> int:
+    """Records per page asked for (`limit` or Sentry's `per_page`), within 1..max_limit."""
     raw_limit = request.query_params.get("limit", request.query_params.get("per_page", default_limit))
     try:
-        limit = max(1, min(MAX_LIMIT, int(raw_limit)))
+        return max(1, min(max_limit, int(raw_limit)))
     except ValueError:
-        limit = default_limit
+        return default_limit
+
+
+def page_bounds(request: Request, default_limit: int = DEFAULT_LIMIT) -> tuple[int, int]:
+    """(offset, limit) of the page asked for (`limit` or Sentry's `per_page`)."""
+    limit = page_limit(request, default_limit)
     cursor = request.query_params.get("cursor", "")
     try:
         offset = max(0, int(cursor.split(":")[1])) if cursor else 0

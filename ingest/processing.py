@@ -139,7 +139,8 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         release=_clip(event.get("release") or "", 200),
         environment=_clip(event.get("environment") or "", 64),
         user_key=user_identity(event),
-        trace_id=_clip(str(trace.get("trace_id") or ""), 32),
+        # Lowercase hex without dashes, as log records hold it (trace: searches compare the two).
+        trace_id=_clip(str(trace.get("trace_id") or "").replace("-", "").lower(), 32),
         tags=tags,
         hashes=hashes,
         config_id=grouping.config_id,

@@ -26,6 +26,7 @@ from .payload import decode_event_data
 from .rules_budget import rules_budget
 from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
+from .timeline import merged_timeline
 from .views_triage import triage_context
 
 
@@ -86,17 +87,23 @@ def issue_detail(
         context.update(_event_context(data, minified=request.GET.get("frames") == "minified"))
         context["grouping"] = grouping_explanation(issue.project, data)
         context["older_id"], context["newer_id"] = neighbour_ids(event)
-        context.update(_logs_context(issue, event))
+        context.update(_logs_context(issue, event, data, context["breadcrumbs"]))
     return render(request, "issues/issue_detail.html", context)
 
 
-def _logs_context(issue: Issue, event: Event) -> dict:
+def _logs_context(issue: Issue, event: Event, data: dict, breadcrumbs: list) -> dict:
     """ "Logs around this error": its trace's records in the organization's projects, else the same
-    user's within five minutes (logs/services.py)."""
+    user's within five minutes (logs/services.py); and one timeline of the breadcrumbs and the
+    trace's records (never the same user's other requests)."""
     projects = {p.id: p.slug for p in issue.project.organization.projects.all()}
-    data_user = (decode_event_data(event.data).get("user") or {}) if event.data else {}
-    link, records = logs_around(projects, event.trace_id, data_user, event.timestamp)
-    return {"logs_link": link, "logs_around": [serialize_record(r, projects) for r in records]}
+    user = data.get("user")
+    user = user if isinstance(user, dict) else {}
+    link, records = logs_around(projects, event.trace_id, user, event.timestamp)
+    return {
+        "logs_link": link,
+        "logs_around": [serialize_record(r, projects) for r in records],
+        "timeline": merged_timeline(breadcrumbs, records if link == "trace" else []),
+    }
 
 
 def _event_context(data: dict, minified: bool = False) -> dict:

@@ -1,6 +1,7 @@
 """`GET /api/0/projects/{org}/{project}/logs/` and `/api/0/organizations/{org}/logs/`: log records
 newest first, `?query=` in Sentry's search syntax, `statsPeriod` or `start`/`end`, keyset cursors
-in the `Link` header (each record once, however many arrive meanwhile)."""
+in the `Link` header (each record once, however many arrive meanwhile). `?after=<cursor>` is the
+logs page's live tail: records newer than the cursor, the next one in `X-Tail-Cursor`."""
 
 from __future__ import annotations
 
@@ -11,41 +12,36 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import page_limit
 from projects.access import get_organization, get_project, visible_projects
 
 from .query.parser import SearchError
-from .services import build_query, search_page, serialize_record
+from .services import build_query, search_page, serialize_record, tail_page
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-
-
-def _limit(request: Request) -> int:
-    try:
-        return max(
-            1,
-            min(
-                MAX_LIMIT,
-                int(request.query_params.get("per_page", request.query_params.get("limit", DEFAULT_LIMIT))),
-            ),
-        )
-    except ValueError:
-        return DEFAULT_LIMIT
+# Not Sentry's: where a live tail's next `?after=` poll starts (the newest record's cursor).
+TAIL_HEADER = "X-Tail-Cursor"
 
 
 def logs_response(request: Request, projects: list) -> Response:
     params = request.query_params
     slugs = {p.id: p.slug for p in projects}
-    limit = _limit(request)
+    limit = page_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
     try:
         query = build_query(
             slugs, params.get("query"), {k: params.get(k) for k in ("statsPeriod", "start", "end")}
         )
-        page = search_page(query, params.get("cursor"), limit)
+        if params.get("after"):
+            page = tail_page(query, params["after"], limit)
+        else:
+            page = search_page(query, params.get("cursor"), limit)
     except SearchError as exc:
         raise ParseError(str(exc)) from exc
     response = Response([serialize_record(r, slugs) for r in page.records])
     response["Link"] = _links(request, params.get("cursor"), page.next_cursor)
+    if page.tail_cursor:
+        response[TAIL_HEADER] = page.tail_cursor
     return response
 
 

@@ -5,20 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .query.attributes import AttributeValue, attribute_type
 from .query.parser import Term
 
-AttributeValue = str | int | float | bool
-
-
-def attribute_type(value: AttributeValue) -> str:
-    """The protocol's name for a stored value's type (bool before int: a bool is an int in Python)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "double"
-    return "string"
+__all__ = ["AttributeValue", "LogQuery", "StoredLog", "attribute_type"]
 
 
 @dataclass
@@ -45,3 +35,6 @@ class LogQuery:
     terms: tuple[Term, ...] = ()
     # Keyset cursor: records strictly older than this (timestamp, id) in the store's order.
     before: tuple[datetime, str] | None = None
+    # Live tail: records strictly newer than this (timestamp, id); the oldest of them first in
+    # line for the limit (so a poll never skips one), still answered newest first.
+    after: tuple[datetime, str] | None = None

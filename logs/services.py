@@ -40,6 +40,8 @@ def clear_retention_cache() -> None:
 class LogPage:
     records: list[StoredLog]
     next_cursor: str | None
+    # The newest record's cursor (or the one a tail asked from): where the next tail poll starts.
+    tail_cursor: str | None = None
 
 
 def build_query(
@@ -55,7 +57,24 @@ def search_page(query: LogQuery, cursor: str | None, limit: int) -> LogPage:
         query = replace(query, before=decode_cursor(cursor))
     rows = get_log_store().search(query, limit + 1)
     last = rows[limit - 1] if len(rows) > limit else None
-    return LogPage(rows[:limit], encode_cursor(last.timestamp, last.id) if last else None)
+    return LogPage(rows[:limit], encode_cursor(last.timestamp, last.id) if last else None, _newest(rows))
+
+
+def tail_page(query: LogQuery, after: str, limit: int) -> LogPage:
+    """The live tail's poll: up to `limit` records newer than `after` (the oldest of them, so the
+    next poll goes on from the newest shown and none is skipped), newest first."""
+    moment = decode_cursor(after)
+    rows = get_log_store().search(replace(query, after=moment), limit)
+    return LogPage(rows, None, _newest(rows) or after)
+
+
+def start_cursor(moment: datetime) -> str:
+    """A tail cursor before every record after `moment` (the logs page with no record yet)."""
+    return encode_cursor(moment, "0" * 32)
+
+
+def _newest(rows: list[StoredLog]) -> str | None:
+    return encode_cursor(rows[0].timestamp, rows[0].id) if rows else None
 
 
 def facets(query: LogQuery) -> dict:

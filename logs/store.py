@@ -20,7 +20,8 @@ class LogStore(Protocol):
         the caller's transaction, so a batch and its counts commit together."""
 
     def search(self, query: LogQuery, limit: int) -> list[StoredLog]:
-        """Newest first, ties broken by id: a stable order for keyset cursors."""
+        """Newest first, ties broken by id: a stable order for keyset cursors. With `query.after`,
+        the `limit` oldest records after it (still answered newest first)."""
 
     def histogram(self, query: LogQuery, bucket_seconds: int) -> list[tuple[datetime, int]]:
         """Records per time bucket (bucket start, count), oldest first, empty buckets left out."""

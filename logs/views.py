@@ -1,5 +1,6 @@
 """The logs pages, of a project and of an organization: search bar, time range, level facets,
-histogram, rows that expand to every attribute."""
+histogram, rows that expand to every attribute, and a live tail (static/lighttrace/logs-tail.js polls
+the API for records newer than the newest shown)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from django.urls import reverse
 from projects.access import get_organization, get_project, visible_projects
 
 from .query.parser import LEVELS, SearchError
-from .services import build_query, facets, search_page, serialize_record
+from .services import build_query, facets, search_page, serialize_record, start_cursor
 
 PAGE_SIZE = 100
+# Rows the live tail keeps on the page: the oldest go as new ones arrive (a bounded DOM).
+TAIL_ROWS = 500
 PERIODS = ("15m", "1h", "24h", "7d", "14d", "30d")
 
 
@@ -26,8 +29,10 @@ def project_logs(request: HttpRequest, org_slug: str, project_slug: str) -> Http
         "project": project,
         "title": f"{project.organization.slug} / {project.slug}",
         "show_project": False,
+        "org_slug": project.organization.slug,
     }
     context["logs_url"] = reverse("project-logs", args=[project.organization.slug, project.slug])
+    context["api_url"] = f"/api/0/projects/{project.organization.slug}/{project.slug}/logs/"
     return _logs_page(request, {project.id: project.slug}, context)
 
 
@@ -35,8 +40,14 @@ def project_logs(request: HttpRequest, org_slug: str, project_slug: str) -> Http
 def organization_logs(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_organization(request.user, org_slug)
     projects = visible_projects(request.user).filter(organization=organization)
-    context = {"project": None, "title": organization.slug, "show_project": True}
+    context = {
+        "project": None,
+        "title": organization.slug,
+        "show_project": True,
+        "org_slug": organization.slug,
+    }
     context["logs_url"] = reverse("organization-logs", args=[organization.slug])
+    context["api_url"] = f"/api/0/organizations/{organization.slug}/logs/"
     return _logs_page(request, {p.id: p.slug for p in projects}, context)
 
 
@@ -56,6 +67,9 @@ def _logs_page(request: HttpRequest, slugs: dict[int, str], context: dict) -> Ht
         levels=[(level, side["levels"].get(level, 0)) for level in LEVELS],
         histogram=_bars(side["histogram"]),
         bucket_seconds=side["bucket_seconds"],
+        # The live tail follows from the newest record shown, on the first page only.
+        tail_cursor=None if request.GET.get("cursor") else page.tail_cursor or start_cursor(query.end),
+        tail_limit=TAIL_ROWS,
         next_url=f"?{urlencode({'query': text, 'statsPeriod': period, 'cursor': page.next_cursor})}"
         if page.next_cursor
         else None,

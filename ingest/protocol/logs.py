@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
+from logs.query.attributes import AttributeValue, attribute_type
+
 # Sentry's levels and the OpenTelemetry severity number each starts at (logs.mdx).
 LEVEL_SEVERITY = {"trace": 1, "debug": 5, "info": 9, "warn": 13, "error": 17, "fatal": 21}
 LEVEL_ALIASES = {"warning": "warn", "critical": "fatal", "log": "info", "err": "error"}
-ATTRIBUTE_TYPES = ("string", "integer", "double", "boolean")
 TEMPLATE_KEY = "sentry.message.template"
 PARAMETER_PREFIX = "sentry.message.parameter."
 
@@ -29,9 +30,6 @@ MAX_KEY_CHARS = 200
 MAX_STRING_CHARS = 4096
 # Records dated further ahead of their arrival than this are placed at their arrival (clock skew).
 MAX_FUTURE_SECONDS = 3600.0
-
-AttributeValue = str | int | float | bool
-_TYPE_NAMES: dict[type, str] = {str: "string", int: "integer", float: "double", bool: "boolean"}
 
 
 @dataclass
@@ -49,16 +47,6 @@ class LogRecord:
     def template(self) -> str:
         value = self.attributes.get(TEMPLATE_KEY)
         return value if isinstance(value, str) else ""
-
-
-def attribute_type(value: AttributeValue) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "double"
-    return "string"
 
 
 def container_records(payload: Any) -> tuple[list[Any], list[str]]:
@@ -159,7 +147,7 @@ def _attributes(raw: Any) -> dict[str, dict[str, Any]]:
         else:
             value = _coerce(attr, None)  # a bare value, as older SDKs and OTLP bridges send
         if value is not None:
-            kept[_clip(key, MAX_KEY_CHARS)] = {"value": value, "type": _TYPE_NAMES[type(value)]}
+            kept[_clip(key, MAX_KEY_CHARS)] = {"value": value, "type": attribute_type(value)}
     return kept
 
 

@@ -1,5 +1,3 @@
-import datetime
-
 import orjson
 from django import template
 
@@ -25,10 +23,3 @@ def pairs(value):
     if isinstance(value, list):
         return [tuple(p) for p in value if isinstance(p, (list, tuple)) and len(p) == 2]
     return []
-
-
-@register.filter
-def crumb_time(value):
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC).strftime("%H:%M:%S.%f")[:-3]
-    return value

@@ -14,15 +14,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from psycopg.types.json import Jsonb
 
-from core.sql import copy_upsert
+from core.sql import copy_rows, copy_upsert
 
 from ..records import StoredLog
 from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
+# Few distinct keys, so B-tree deduplication stores each (project, level) and (project, user) once
+# per page with a list of row pointers: about 7 bytes a record instead of 50-60 with the timestamp
+# in the key. The searches read the newest rows by the primary key's time order and these narrow
+# the rows (the planner has their statistics), so the timestamp bought little (migration 0002).
+NARROW_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level)",
+    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id) WHERE user_id IS NOT NULL",
+]
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -39,14 +48,16 @@ SCHEMA = [
         PRIMARY KEY (project_id, timestamp, id)
     ) PARTITION BY RANGE (timestamp)""",
     f"CREATE INDEX IF NOT EXISTS logs_record_trace_idx ON {TABLE} (trace_id) WHERE trace_id IS NOT NULL",
-    f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level, timestamp)",
-    f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id, timestamp) "
-    "WHERE user_id IS NOT NULL",
+    *NARROW_INDEXES,
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
 _TYPES = ["uuid", "int8", "timestamptz", "uuid", "text", "text", "int2", "text", "jsonb", "text"]
-_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body"]
+_ALL_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body",
+                "attributes", "user_id"]  # fmt: skip
+UNIQUE_VIOLATION = "23505"
+# COPY runs on psycopg's own cursor, whose errors Django does not wrap.
+INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError)
 _DUMPS = orjson.dumps
 
 
@@ -94,20 +105,29 @@ class PostgresLogStore(SqlLogStore):
         ]  # fmt: skip
         try:
             with transaction.atomic():
-                inserted = self._copy(rows)
-        except IntegrityError:
+                return self._copy(rows)
+        except INTEGRITY_ERRORS:
             # "no partition for row": a partition this process knew of was dropped or rolled back
             # (retention in another process, a test's transaction). Look again and retry once.
             self._known_days.clear()
             self._ensure_partitions({r.timestamp.date() for r in records})
-            inserted = self._copy(rows)
-        return {str(row[0]).replace("-", "") for row in inserted}
+            return self._copy(rows)
 
-    def _copy(self, rows: list[tuple]) -> list[tuple]:
-        return copy_upsert(
-            TABLE, [*_COLUMNS, "attributes", "user_id"], _TYPES, rows,
-            conflict=["project_id", "timestamp", "id"], returning=["id"],
-        )  # fmt: skip
+    def _copy(self, rows: list[tuple]) -> set[str]:
+        """A redelivered batch is rare: COPY straight into the table first (no scratch table, no
+        sort, no speculative insertion: about half the database's time per record), and only when
+        the primary key refuses a row, the same rows again through ON CONFLICT DO NOTHING."""
+        try:
+            with transaction.atomic():
+                copy_rows(TABLE, _ALL_COLUMNS, _TYPES, rows)
+            return {row[0].hex for row in rows}
+        except INTEGRITY_ERRORS as exc:
+            if getattr(exc.__cause__ or exc, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+        inserted = copy_upsert(
+            TABLE, _ALL_COLUMNS, _TYPES, rows, conflict=["project_id", "timestamp", "id"], returning=["id"]
+        )
+        return {row[0].hex for row in inserted}
 
     def _ensure_partitions(self, days: set[date]) -> None:
         missing = days - self._known_days

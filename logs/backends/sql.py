@@ -117,13 +117,20 @@ class SqlLogStore:
             where += " AND (timestamp < %s OR (timestamp = %s AND id < %s))"
             moment = self.time_param(query.before[0])
             params += [moment, moment, self.id_param(query.before[1])]
+        order = "DESC"
+        if query.after is not None:
+            where += " AND (timestamp > %s OR (timestamp = %s AND id > %s))"
+            moment = self.time_param(query.after[0])
+            params += [moment, moment, self.id_param(query.after[1])]
+            order = "ASC"
         sql = (
             f"SELECT {', '.join(COLUMNS)}, attributes FROM {TABLE} WHERE {where} "
-            f"ORDER BY timestamp DESC, id DESC LIMIT {int(limit)}"
+            f"ORDER BY timestamp {order}, id {order} LIMIT {int(limit)}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return [self._record(row) for row in cursor.fetchall()]
+            records = [self._record(row) for row in cursor.fetchall()]
+        return records[::-1] if order == "ASC" else records
 
     def _record(self, row: tuple) -> StoredLog:
         return StoredLog(

@@ -156,3 +156,47 @@ def test_preflighted_envelope_post_from_another_origin(live_stack, site, browser
             assert "content-type" in headers.get("access-control-allow-headers", "").lower(), headers
     finally:
         page.close()
+
+
+def test_structured_logs_from_the_browser(live_stack, site, browser):
+    """`enableLogs` + `Sentry.logger` (and `logger.fmt`) of the real @sentry/browser, cross-origin."""
+    dsn = live_stack.create_project("browser-logs", "javascript")
+    page, log = open_page(browser, site, live_stack.url, dsn, logs="1")
+    try:
+        page.evaluate(
+            """() => {
+                Sentry.setUser({ id: "b-1", email: "erin@example.com" });
+                Sentry.logger.info(Sentry.logger.fmt`Cart ${3} checked out by ${"erin"}`, { "cart.total": 42.5 });
+                Sentry.logger.warn("Coupon rejected", { coupon: "X10", expired: true, attempts: 2 });
+            }"""
+        )
+        assert page.evaluate("() => Sentry.flush(10000)") is True
+        params = urllib.parse.urlencode({"statsPeriod": "1h"})
+        records = live_stack.wait_for(
+            lambda: (
+                (found := live_stack.api(f"/api/0/projects/e2e/browser-logs/logs/?{params}"))
+                and len(found) >= 2
+                and found
+            ),
+            timeout=60,
+            what=f"2 log records from the browser\n--- page ---\n{log}",
+        )
+        by_body = {r["body"]: r for r in records}
+        cart = by_body["Cart 3 checked out by erin"]
+        assert cart["level"] == "info" and cart["template"] == "Cart %s checked out by %s"
+        attributes = cart["attributes"]
+        assert attributes["sentry.message.parameter.0"] == {"value": 3, "type": "integer"}
+        assert attributes["sentry.message.parameter.1"] == {"value": "erin", "type": "string"}
+        assert attributes["cart.total"] == {"value": 42.5, "type": "double"}
+        assert attributes["sentry.release"]["value"] == "shop-web@1.0.0"
+        assert attributes["sentry.sdk.name"]["value"] == "sentry.javascript.browser"
+        assert attributes["user.id"]["value"] == "b-1"
+        coupon = by_body["Coupon rejected"]["attributes"]
+        assert coupon["expired"] == {"value": True, "type": "boolean"}
+        assert coupon["attempts"] == {"value": 2, "type": "integer"}
+        search = urllib.parse.urlencode({"statsPeriod": "1h", "query": "level:warn coupon:X10 user.id:b-1"})
+        found = live_stack.api(f"/api/0/projects/e2e/browser-logs/logs/?{search}")
+        assert [r["body"] for r in found] == ["Coupon rejected"]
+        _assert_cors_clean(live_stack, page, log, site)
+    finally:
+        page.close()

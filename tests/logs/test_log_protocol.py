@@ -1,12 +1,7 @@
 """The `log` item's records checked and typed (ingest/protocol/logs.py): pure."""
 
-from ingest.protocol.logs import (
-    attribute_type,
-    container_records,
-    flatten,
-    record_problem,
-    typed_record,
-)
+from ingest.protocol.logs import container_records, flatten, record_problem, typed_record
+from logs.query.attributes import attribute_type
 
 NOW = 1795521300.0
 

@@ -73,3 +73,34 @@ def test_records_older_than_retention_are_not_stored_at_ingest(projects, client,
     reset_drain_state()
     drain_ingest_buffer.run()
     assert [r.body for r in all_records([short.id])] == ["fresh"]
+
+
+@pytest.mark.postgresql
+def test_the_scheduled_task_drops_old_partitions_and_keeps_recent_records(projects, settings):
+    """The task the schedule names, run for real: the day partitions past retention are gone from
+    the catalog, with their rows; the partitions within retention and their rows stay."""
+    from celery import current_app
+
+    from logs.backends.postgres import existing_partition_days, partition_name
+
+    keeps_default, short = projects
+    LogRetention.objects.create(project=short, days=7)
+    ages = (45, 31, 29, 8, 1, 0)
+    for project in projects:
+        store_logs(
+            [log_record(project.id, f"{days} days old", seconds_ago=days * 86400 + 60) for days in ages]
+        )
+    past = {(NOW - timedelta(days=days, seconds=60)).date() for days in (45, 31)}
+    assert past <= existing_partition_days()
+
+    task = current_app.tasks[settings.CELERY_BEAT_SCHEDULE["maintain-log-store"]["task"]]
+    task.apply().get()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname = ANY(%s)", [[partition_name(d) for d in past]]
+        )
+        assert cursor.fetchall() == []  # whole tables dropped, not emptied
+    assert not past & existing_partition_days()
+    assert _ages(keeps_default) == [0, 1, 8, 29]
+    assert _ages(short) == [0, 1]  # 7 days: its older rows deleted from the partitions that stay

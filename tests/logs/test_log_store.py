@@ -7,6 +7,7 @@ import pytest
 from logs.query.parser import parse_query
 from logs.services import build_query, facets, search_page
 
+from .conftest import all_records
 from .factories import NOW, log_record, store_logs
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +125,14 @@ def test_terms_are_checked_before_the_database(project):
     assert parse_query("a b") and build_query(
         [project.id], "", {"statsPeriod": "90d"}, now=NOW
     ).start == NOW - timedelta(days=90)
+
+
+def test_a_batch_partly_stored_before_stores_and_reports_only_its_new_records(project):
+    stored = [log_record(project.id, f"first delivery {n}") for n in range(3)]
+    assert store_logs(stored) == {r.id for r in stored}
+    fresh = [log_record(project.id, "only in the second delivery")]
+    # The primary key refuses the straight COPY; the rows go again through ON CONFLICT DO NOTHING.
+    assert store_logs([*stored, *fresh]) == {fresh[0].id}
+    assert sorted(r.body for r in all_records([project.id])) == [
+        "first delivery 0", "first delivery 1", "first delivery 2", "only in the second delivery"
+    ]  # fmt: skip
