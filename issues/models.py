@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from projects.models import Project, Team
+from projects.models import Organization, Project, Team
 
 
 class Issue(models.Model):
@@ -60,6 +60,10 @@ class Issue(models.Model):
         constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
         indexes = [
             models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx"),
+            # The issue stream's other sorts (issues/stream.py): first seen, events, users.
+            models.Index(fields=["project", "status", "-first_seen"], name="issue_list_new_idx"),
+            models.Index(fields=["project", "status", "-times_seen"], name="issue_list_freq_idx"),
+            models.Index(fields=["project", "status", "-user_count"], name="issue_list_user_idx"),
             # The scheduler's `new` -> `ongoing` pass reads only the issues still new.
             models.Index(fields=["substatus", "first_seen"], name="issue_substatus_idx"),
         ]
@@ -123,6 +127,8 @@ class IssueTag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issue", "key", "value"], name="uniq_issue_tag")]
+        # A tag search (`customer_tier:gold`) is a semi-join on these three columns, index only.
+        indexes = [models.Index(fields=["key", "value", "issue"], name="issuetag_search_idx")]
 
 
 class IssueUser(models.Model):
@@ -332,3 +338,20 @@ class IssueHourUser(models.Model):
             models.UniqueConstraint(fields=["issue", "hour", "user_key"], name="uniq_issue_hour_user")
         ]
         indexes = [models.Index(fields=["hour"], name="issue_hour_user_hour_idx")]
+
+
+class SavedSearch(models.Model):
+    """A search a user saved on the issue list, per organization (Sentry's saved searches, personal
+    ones only). The built-in ones (issues/stream.py BUILTIN_SEARCHES) are not rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000)
+    sort = models.CharField(max_length=16, default="date")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "name"], name="uniq_saved_search_name")
+        ]

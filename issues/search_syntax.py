@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-MAX_QUERY_LENGTH = 2000
+MAX_QUERY_LENGTH = 10_000
 MAX_TERMS = 20
 MAX_VALUE_LENGTH = 200
 MAX_LIST_VALUES = 20
