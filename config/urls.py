@@ -9,7 +9,16 @@ from alerts import api as alerts_api
 from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
+from issues import (
+    api,
+    api_issues,
+    event_api,
+    project_settings,
+    release_pages,
+    views,
+    views_stream,
+    views_triage,
+)
 from logs import api as logs_api
 from logs import views as logs_views
 from projects import api as projects_api
@@ -91,7 +100,20 @@ urlpatterns = [
     path("account/", include("accounts.page_urls")),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/logs/", logs_views.organization_logs, name="organization-logs"),
-    path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/",
+        views_stream.issue_list,
+        name="issue-list",
+    ),
+    path(
+        "organizations/<slug:org_slug>/issues/", views_stream.organization_issues, name="organization-issues"
+    ),
+    path(
+        "organizations/<slug:org_slug>/issues/bulk/",
+        views_stream.organization_bulk_action,
+        name="organization-issue-bulk",
+    ),
+    path("organizations/<slug:org_slug>/searches/", views_stream.saved_search, name="saved-search"),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/",
         release_pages.project_releases,
@@ -114,7 +136,7 @@ urlpatterns = [
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/bulk/",
-        views_triage.bulk_action,
+        views_stream.bulk_action,
         name="issue-bulk",
     ),
     path(

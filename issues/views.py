@@ -1,9 +1,8 @@
-"""Web pages: home, a project's issue list, an issue with one of its events."""
+"""Web pages: home, an issue with one of its events (the issue lists are issues/views_stream.py)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -24,7 +23,6 @@ from .lifecycle import LifecycleError
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
 from .rules_budget import rules_budget
-from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
 from .views_triage import triage_context
 
@@ -33,31 +31,6 @@ from .views_triage import triage_context
 def home(request: HttpRequest) -> HttpResponse:
     projects = visible_projects(request.user).order_by("organization__slug", "slug")
     return render(request, "issues/home.html", {"projects": projects})
-
-
-@login_required
-def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = get_project(request.user, org_slug, project_slug)
-    query = request.GET.get("query")
-    search_error = ""
-    try:
-        issues = apply_query(Issue.objects.filter(project=project), query, request.user).order_by(
-            "-last_seen", "-id"
-        )
-        issues = issues.select_related("assignee_user", "assignee_team")
-    except SearchError as exc:
-        issues, search_error = Issue.objects.none(), str(exc)
-    page = Paginator(issues, 50).get_page(request.GET.get("page"))
-    for issue in page.object_list:
-        issue.project = project
-        issue.permalink = issue_permalink(issue)
-    context = {
-        "project": project,
-        "page": page,
-        "query": "is:unresolved" if query is None else query,
-        "search_error": search_error,
-    }
-    return render(request, "issues/issue_list.html", context)
 
 
 @login_required
