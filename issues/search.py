@@ -4,10 +4,10 @@ bookmarks, seen, releases), every one an index lookup or a semi-join, never a sc
 
 How the event facts are answered: `level`, `firstRelease`, `error.type`, `error.value`, `message`,
 free text: the issue's own columns (title, culprit, level, first_release, metadata of its events'
-main exception); `environment`, `release`, `user.*`, `has:` and any other key: the issue's tag rows,
-which the batch writer keeps per (issue, key, value). `user.id:` etc. match the `user` tag Sentry
-derives from the best identifier of the event's user (id, then email, username, ip), so
-`user.email:` finds the users who sent no id.
+main exception); `environment`, `release`, `has:` and any other key: the issue's tag rows, which
+the batch writer keeps per (issue, key, value); `user.id:`, `user.email:`, `user.username:`,
+`user.ip:`: tag rows the batch writer keeps for every identifier of the event's user under
+`sentry:user.*` keys (search facts, left out of tag lists), or the `user` tag (its best one).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.utils import timezone
 from projects.models import Team
 from releases.models import Release
 
+from .eventinfo import SEARCH_KEY_PREFIX
 from .models import Issue, IssueBookmark, IssueSeen, IssueTag
 from .search_syntax import MAX_TERMS, SearchError, Term, parse
 
@@ -68,7 +69,10 @@ def _condition(term: Term, user) -> Q:
     if handler is not None:
         return handler(term, user)
     if term.key in _USER_FIELDS:
-        return _tag("user", [f"{_USER_FIELDS[term.key]}:{v}" for v in term.values])
+        # Every identifier is a search fact row; the `user` tag (best identifier) also answers
+        # for events stored before those rows were written.
+        best = _tag("user", [f"{_USER_FIELDS[term.key]}:{v}" for v in term.values])
+        return best | _tag(SEARCH_KEY_PREFIX + term.key, term.values)
     return _tag(term.tag_key or term.key, term.values)
 
 

@@ -12,7 +12,7 @@ from logs.services import logs_around, serialize_record
 from . import lifecycle
 from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
-from .eventinfo import problem_text, processing_errors
+from .eventinfo import SEARCH_KEY_PREFIX, problem_text, processing_errors
 from .grouping import (
     RuleSyntaxError,
     compute_grouping,
@@ -135,7 +135,8 @@ def grouping_explanation(project, data: dict) -> dict:
 
 def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
     summary: dict[str, list[IssueTag]] = {}
-    for tag in IssueTag.objects.filter(issue=issue).order_by("key", "-times_seen")[:500]:
+    tags = IssueTag.objects.filter(issue=issue).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    for tag in tags.order_by("key", "-times_seen")[:500]:
         values = summary.setdefault(tag.key, [])
         if len(values) < 5:
             values.append(tag)

@@ -278,3 +278,22 @@ def test_range_stats_counts_and_sparkline(recent):
     assert week.events == 8 and week.users is None
     svg = sparkline_svg(week.series)
     assert svg.startswith("<svg") and svg.count("<rect") == len(week.series)
+
+
+def test_every_user_identifier_is_searchable_not_only_the_best_one(make_project):
+    from issues.eventinfo import search_facts
+    from issues.views import _tag_summary
+
+    project, _ = make_project()
+    event = _event(7, tags=[("user", "id:7")], user="k7")
+    event.search_facts = search_facts(
+        {"user": {"id": 7, "email": "zed@example.com", "username": "zed", "ip_address": "10.1.2.3"}}
+    )
+    store_events(project.id, [event, _event(8, tags=[("user", "email:amy@example.com")])])
+    issue = Issue.objects.get(tags__value="id:7")
+    for query in ("user.id:7", "user.email:zed@example.com", "user.username:zed", "user.ip:10.1.2.3"):
+        assert list(apply_query(Issue.objects.all(), query)) == [issue], query
+    amy = apply_query(Issue.objects.all(), "user.email:amy@example.com")  # the best-identifier tag
+    assert amy.count() == 1 and amy.get() != issue
+    assert found(project, "user.email:nobody@example.com") == set()
+    assert set(_tag_summary(issue)) == {"user"}  # search facts are not tags
