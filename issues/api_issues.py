@@ -20,7 +20,7 @@ from .lifecycle import LifecycleError
 from .models import Activity, Issue
 from .search import SearchError, apply_query
 from .serializers import ISSUE_RELATIONS, serialize_activity, serialize_issue_detail, serialize_issues
-from .stream import matching, ordered, parse_scope
+from .stream import MAX_HITS, capped_count, matching, ordered, parse_scope
 from .updates import apply_update, parse_update
 
 
@@ -80,7 +80,7 @@ def _bulk_delete(request: Request, issues: QuerySet[Issue]) -> Response:
 
 def _list(request: Request, issues: QuerySet[Issue]) -> Response:
     """A page of the issue stream (issues/stream.py): `query`, `sort`, `statsPeriod` or
-    `start`/`end`, `environment`; the total in `X-Hits`, as Sentry's."""
+    `start`/`end`, `environment`; the total in `X-Hits` (counted up to `X-Max-Hits`), as Sentry's."""
     offset, limit = page_bounds(request)
     try:
         scope = parse_scope(request.query_params, default_period="24h", bounded_by_default=False)
@@ -89,7 +89,8 @@ def _list(request: Request, issues: QuerySet[Issue]) -> Response:
         raise ParseError(str(exc)) from exc
     rows = list(ordered(found, scope).select_related(*ISSUE_RELATIONS)[offset : offset + limit + 1])
     response = paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user))
-    response["X-Hits"] = str(found.count())
+    response["X-Hits"] = str(min(capped_count(found), MAX_HITS))
+    response["X-Max-Hits"] = str(MAX_HITS)
     return response
 
 

@@ -49,6 +49,9 @@ SORTS = {
 }
 SORT_WORDS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user": "Users", "trends": "Trend"}
 MAX_ENVIRONMENTS = 20
+# Totals are counted up to this many (Sentry's X-Max-Hits): a COUNT over every unresolved issue of
+# a big project would cost more than the page it comes with.
+MAX_HITS = 10_000
 SPARK_POINTS = 30
 BUILTIN_SEARCHES = [
     ("Unresolved", "is:unresolved"),
@@ -115,6 +118,11 @@ def matching(issues: QuerySet[Issue], query: str | None, scope: Scope, user) -> 
         tagged = IssueTag.objects.filter(key="environment", value__in=scope.environments)
         issues = issues.filter(pk__in=tagged.values("issue_id"))
     return issues
+
+
+def capped_count(issues: QuerySet[Issue]) -> int:
+    """How many issues match, at most MAX_HITS + 1 (more than MAX_HITS: "10,000+")."""
+    return issues.order_by().values("pk")[: MAX_HITS + 1].count()
 
 
 def ordered(issues: QuerySet[Issue], scope: Scope) -> QuerySet[Issue]:

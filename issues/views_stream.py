@@ -5,12 +5,12 @@ issues/lifecycle.py), as in the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core.pagination import MAX_OFFSET
 from projects.models import Organization, OrganizationMember, Team
 from releases.models import Environment
 
@@ -29,8 +30,10 @@ from .search import SearchError
 from .serializers import issue_permalink
 from .stream import (
     BUILTIN_SEARCHES,
+    MAX_HITS,
     PERIODS,
     SORT_WORDS,
+    capped_count,
     matching,
     ordered,
     parse_scope,
@@ -94,9 +97,10 @@ def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], pr
         search_error = str(exc)
         scope = parse_scope(QueryDict(), bounded_by_default=False)
         found = listed = Issue.objects.none()
-    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
-    stats = range_stats([i.pk for i in page.object_list], scope)
-    for issue in page.object_list:
+    total = capped_count(found)
+    page = _page(listed, request.GET.get("page"), total)
+    stats = range_stats([i.pk for i in page.rows], scope)
+    for issue in page.rows:
         issue.permalink = issue_permalink(issue)
         issue.range = stats[issue.pk]
         issue.spark = mark_safe(sparkline_svg(issue.range.series))  # numbers only  # noqa: S308
@@ -105,7 +109,8 @@ def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], pr
         "organization": organization,
         "project": project,
         "page": page,
-        "total": page.paginator.count,
+        "total": min(total, MAX_HITS),
+        "more": total > MAX_HITS,
         "query": "is:unresolved" if query is None else query,
         "search_error": search_error,
         "scope": scope,
@@ -124,6 +129,28 @@ def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], pr
         "bulk_url": _bulk_url(organization, project),
     }
     return render(request, "issues/issue_list.html", context)
+
+
+@dataclass
+class Page:
+    rows: list[Issue]
+    number: int
+    num_pages: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _page(listed: QuerySet[Issue], raw_number: str | None, total: int) -> Page:
+    """One page by offset (no COUNT of its own: the capped total says how many pages)."""
+    number = parse_id(raw_number or "1") or 1
+    number = max(1, min(number, MAX_OFFSET // PAGE_SIZE + 1))
+    offset = (number - 1) * PAGE_SIZE
+    rows = list(listed[offset : offset + PAGE_SIZE + 1])
+    pages = max(1, -(-min(total, MAX_HITS) // PAGE_SIZE))
+    return Page(rows[:PAGE_SIZE], number, max(pages, number), len(rows) > PAGE_SIZE)
 
 
 def _initials(issue: Issue) -> str:
