@@ -4,8 +4,7 @@ each sort. Prints the median (min) server time of each over 5 runs after a warm-
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch_db .venv/bin/python bench/bench_issue_stream.py
 
-The database must be an empty scratch one (it is migrated and filled). Without DATABASE_URL it runs on
-a temporary SQLite file.
+The database must be an empty scratch PostgreSQL one (it is migrated and filled).
 """
 
 from __future__ import annotations
@@ -44,40 +43,39 @@ def fill() -> tuple[str, Client, Client]:
     project, _ = create_project("bench", "web")
     user = get_user_model().objects.create_user(username="bench", password="pw")
     add_member(project.organization, user)
-    pg = connection.vendor == "postgresql"
-    series = f"generate_series(1, {ISSUES})" if pg else None
+    if connection.vendor != "postgresql":
+        raise SystemExit("this benchmark fills PostgreSQL only; set DATABASE_URL to a scratch database")
+    series = f"generate_series(1, {ISSUES})"
     with connection.cursor() as cursor:
-        if pg:
-            cursor.execute(
-                "INSERT INTO issues_issue (project_id, short_id, title, culprit, type, level, platform, metadata, "
-                "status, substatus, first_seen, last_seen, first_release, last_release, times_seen, user_count, "
-                "resolved_at, grouping_config, retention_times_seen) "
-                f"SELECT %s, n, 'ValueError: thing ' || n, 'app.views in handler_' || (n %% 500), 'error', "
-                "CASE WHEN n %% 10 = 0 THEN 'warning' ELSE 'error' END, 'python', "
-                '(\'{"type": "ValueError", "value": "thing \' || n || \'"}\')::jsonb, '
-                "CASE WHEN n %% 5 = 0 THEN 'resolved' ELSE 'unresolved' END, "
-                "CASE WHEN n %% 5 = 0 THEN '' ELSE 'ongoing' END, "
-                "now() - (n || ' minutes')::interval - interval '1 day', now() - (n || ' minutes')::interval, "
-                f"'1.0', '1.0', 1 + (n::bigint * 7919) %% 5000, (n::bigint * 104729) %% 300, NULL, 'newstyle:2023-01-11', 0 FROM {series} n",
-                [project.pk],
-            )
-            cursor.execute(
-                "INSERT INTO issues_issuetag (issue_id, key, value, times_seen, first_seen, last_seen) "
-                "SELECT id, k.key, CASE k.key WHEN 'environment' THEN (ARRAY['production','staging'])[1 + id %% 2] "
-                "ELSE (ARRAY['gold','silver','bronze'])[1 + id %% 3] END, 1, first_seen, last_seen "
-                "FROM issues_issue, (VALUES ('environment'), ('customer_tier')) AS k(key) WHERE project_id = %s",
-                [project.pk],
-            )
-            cursor.execute(
-                "INSERT INTO issues_issuehourbucket (issue_id, hour, times_seen, users) "
-                "SELECT id, date_trunc('hour', now()) - (h || ' hours')::interval, 1 + (id + h) %% 9, 1 "
-                "FROM (SELECT id FROM issues_issue WHERE project_id = %s ORDER BY last_seen DESC LIMIT %s) i, "
-                "generate_series(0, 47) h",
-                [project.pk, RECENT],
-            )
-            cursor.execute("ANALYZE")
-        else:
-            raise SystemExit("this benchmark fills PostgreSQL only; set DATABASE_URL to a scratch database")
+        cursor.execute(
+            "INSERT INTO issues_issue (project_id, short_id, title, culprit, type, level, platform, metadata, "
+            "status, substatus, first_seen, last_seen, first_release, last_release, times_seen, user_count, "
+            "resolved_at, grouping_config, retention_times_seen) "
+            f"SELECT %s, n, 'ValueError: thing ' || n, 'app.views in handler_' || (n %% 500), 'error', "
+            "CASE WHEN n %% 10 = 0 THEN 'warning' ELSE 'error' END, 'python', "
+            '(\'{"type": "ValueError", "value": "thing \' || n || \'"}\')::jsonb, '
+            "CASE WHEN n %% 5 = 0 THEN 'resolved' ELSE 'unresolved' END, "
+            "CASE WHEN n %% 5 = 0 THEN '' ELSE 'ongoing' END, "
+            "now() - (n || ' minutes')::interval - interval '1 day', now() - (n || ' minutes')::interval, "
+            f"'1.0', '1.0', 1 + (n::bigint * 7919) %% 5000, (n::bigint * 104729) %% 300, NULL, 'newstyle:2023-01-11', 0 FROM {series} n",
+            [project.pk],
+        )
+        cursor.execute(
+            "INSERT INTO issues_issuetag (issue_id, key, value, times_seen, first_seen, last_seen) "
+            "SELECT id, k.key, CASE k.key WHEN 'environment' THEN (ARRAY['production','staging'])[1 + id %% 2] "
+            "ELSE (ARRAY['gold','silver','bronze'])[1 + id %% 3] END, 1, first_seen, last_seen "
+            "FROM issues_issue, (VALUES ('environment'), ('customer_tier')) AS k(key) WHERE project_id = %s",
+            [project.pk],
+        )
+        cursor.execute(
+            "INSERT INTO issues_issuehourbucket (issue_id, hour, times_seen, users) "
+            "SELECT id, date_trunc('hour', now()) - (h || ' hours')::interval, 1 + (id + h) %% 9, 1 "
+            "FROM (SELECT id FROM issues_issue WHERE project_id = %s ORDER BY last_seen DESC LIMIT %s) i, "
+            "generate_series(0, 47) h",
+            [project.pk, RECENT],
+        )
+    with connection.cursor() as cursor:  # autocommit: VACUUM sets the visibility map as autovacuum would
+        cursor.execute("VACUUM ANALYZE")
     _, token = ApiToken.issue(user)
     page = Client()
     page.force_login(user)

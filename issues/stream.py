@@ -51,7 +51,7 @@ SORT_WORDS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user"
 MAX_ENVIRONMENTS = 20
 # Totals are counted up to this many (Sentry's X-Max-Hits): a COUNT over every unresolved issue of
 # a big project would cost more than the page it comes with.
-MAX_HITS = 10_000
+MAX_HITS = 1000
 SPARK_POINTS = 30
 BUILTIN_SEARCHES = [
     ("Unresolved", "is:unresolved"),
@@ -121,7 +121,7 @@ def matching(issues: QuerySet[Issue], query: str | None, scope: Scope, user) -> 
 
 
 def capped_count(issues: QuerySet[Issue]) -> int:
-    """How many issues match, at most MAX_HITS + 1 (more than MAX_HITS: "10,000+")."""
+    """How many issues match, at most MAX_HITS + 1 (more than MAX_HITS: "1,000+")."""
     return issues.order_by().values("pk")[: MAX_HITS + 1].count()
 
 
