@@ -18,6 +18,7 @@ from issues import (
     release_files_api,
     release_pages,
     views,
+    views_stream,
     views_triage,
 )
 from logs import api as logs_api
@@ -108,7 +109,20 @@ urlpatterns = [
     path("account/", include("accounts.page_urls")),
     path("organizations/<slug:org_slug>/usage/", organization_usage, name="organization-usage"),
     path("organizations/<slug:org_slug>/logs/", logs_views.organization_logs, name="organization-logs"),
-    path("organizations/<slug:org_slug>/projects/<slug:project_slug>/", views.issue_list, name="issue-list"),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/",
+        views_stream.issue_list,
+        name="issue-list",
+    ),
+    path(
+        "organizations/<slug:org_slug>/issues/", views_stream.organization_issues, name="organization-issues"
+    ),
+    path(
+        "organizations/<slug:org_slug>/issues/bulk/",
+        views_stream.organization_bulk_action,
+        name="organization-issue-bulk",
+    ),
+    path("organizations/<slug:org_slug>/searches/", views_stream.saved_search, name="saved-search"),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/releases/",
         release_pages.project_releases,
@@ -131,7 +145,7 @@ urlpatterns = [
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/bulk/",
-        views_triage.bulk_action,
+        views_stream.bulk_action,
         name="issue-bulk",
     ),
     path(

@@ -12,7 +12,14 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from issues.dictionaries import current_dictionary
-from issues.eventinfo import compute_culprit, compute_metadata, compute_tags, compute_title, user_identity
+from issues.eventinfo import (
+    compute_culprit,
+    compute_metadata,
+    compute_tags,
+    compute_title,
+    search_facts,
+    user_identity,
+)
 from issues.grouping import GroupingMemo, compute_grouping
 from issues.payload import encode_event_data
 from issues.rules_budget import rules_budget, suspend_rules
@@ -142,6 +149,7 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         # Lowercase hex without dashes, as log records hold it (trace: searches compare the two).
         trace_id=_clip(str(trace.get("trace_id") or "").replace("-", "").lower(), 32),
         tags=tags,
+        search_facts=search_facts(event),
         hashes=hashes,
         config_id=grouping.config_id,
         data=encode_event_data(event, _dictionary(config.project_id)),

@@ -20,6 +20,7 @@ from .lifecycle import LifecycleError
 from .models import Activity, Issue
 from .search import SearchError, apply_query
 from .serializers import ISSUE_RELATIONS, serialize_activity, serialize_issue_detail, serialize_issues
+from .stream import MAX_HITS, capped_count, matching, ordered, parse_scope
 from .updates import apply_update, parse_update
 
 
@@ -77,17 +78,26 @@ def _bulk_delete(request: Request, issues: QuerySet[Issue]) -> Response:
     return Response(status=204)
 
 
+def _list(request: Request, issues: QuerySet[Issue]) -> Response:
+    """A page of the issue stream (issues/stream.py): `query`, `sort`, `statsPeriod` or
+    `start`/`end`, `environment`; the total in `X-Hits` (counted up to `X-Max-Hits`), as Sentry's."""
+    offset, limit = page_bounds(request)
+    try:
+        scope = parse_scope(request.query_params, default_period="24h", bounded_by_default=False)
+        found = matching(issues, request.query_params.get("query"), scope, request.user)
+    except SearchError as exc:
+        raise ParseError(str(exc)) from exc
+    rows = list(ordered(found, scope).select_related(*ISSUE_RELATIONS)[offset : offset + limit + 1])
+    response = paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user))
+    response["X-Hits"] = str(min(capped_count(found), MAX_HITS))
+    response["X-Max-Hits"] = str(MAX_HITS)
+    return response
+
+
 class ProjectIssuesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
-        offset, limit = page_bounds(request)
-        issues = _search(
-            Issue.objects.filter(project=project), request.query_params.get("query"), request.user
-        )
-        rows = list(
-            issues.select_related(*ISSUE_RELATIONS).order_by("-last_seen", "-id")[offset : offset + limit + 1]
-        )
-        return paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user))
+        return _list(request, Issue.objects.filter(project=project))
 
     def put(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
@@ -115,12 +125,7 @@ class OrganizationIssuesView(APIView):
 
     def get(self, request: Request, org_slug: str) -> Response:
         _, issues = self._issues(request, org_slug)
-        offset, limit = page_bounds(request)
-        issues = _search(issues, request.query_params.get("query"), request.user)
-        rows = list(
-            issues.select_related(*ISSUE_RELATIONS).order_by("-last_seen", "-id")[offset : offset + limit + 1]
-        )
-        return paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user))
+        return _list(request, issues)
 
     def put(self, request: Request, org_slug: str) -> Response:
         organization, issues = self._issues(request, org_slug)

@@ -120,6 +120,25 @@ def user_tag(event: dict[str, Any]) -> str | None:
     return None
 
 
+# Tag-row keys that are search facts, not tags: Sentry's tag store keeps its own under `sentry:`.
+SEARCH_KEY_PREFIX = "sentry:"
+_USER_FIELDS = {"id": "user.id", "email": "user.email", "username": "user.username", "ip_address": "user.ip"}
+
+
+def search_facts(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every identifier of the event's user (the `user` tag holds only the best one), for the
+    search's `user.id:`, `user.email:`, `user.username:` and `user.ip:`."""
+    user = event.get("user")
+    if not isinstance(user, dict):
+        return []
+    facts = []
+    for field, key in _USER_FIELDS.items():
+        value = user.get(field)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value) != "":
+            facts.append((SEARCH_KEY_PREFIX + key, str(value)[:TAG_MAX]))
+    return facts
+
+
 def _context_tag(event: dict[str, Any], name: str) -> str | None:
     ctx = (event.get("contexts") or {}).get(name)
     if not isinstance(ctx, dict) or not ctx.get("name"):

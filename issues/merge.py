@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Min
 from core.sql import execute, fetch, insert_rows, placeholders
 
 from .buckets import merge_buckets
+from .eventinfo import search_facts
 from .models import Event, GroupHash, Issue, IssueTag, IssueUser
 from .payload import decode_event_data
 
@@ -101,7 +102,8 @@ def _recount(issue: Issue) -> None:
     IssueTag.objects.filter(issue=issue).delete()
     tags: dict[tuple[str, str], list] = {}
     for timestamp, data in events.values_list("timestamp", "data").iterator(chunk_size=200):
-        for key, value in decode_event_data(data).get("tags") or ():
+        event = decode_event_data(data)
+        for key, value in [*(event.get("tags") or ()), *search_facts(event)]:
             entry = tags.setdefault((key, value), [0, timestamp, timestamp])
             entry[0] += 1
             entry[1], entry[2] = min(entry[1], timestamp), max(entry[2], timestamp)

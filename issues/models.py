@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from projects.models import Project, Team
+from projects.models import Organization, Project, Team
 
 
 class Issue(models.Model):
@@ -346,3 +346,20 @@ class IssueHourUser(models.Model):
             models.UniqueConstraint(fields=["issue", "hour", "user_key"], name="uniq_issue_hour_user")
         ]
         indexes = [models.Index(fields=["hour"], name="issue_hour_user_hour_idx")]
+
+
+class SavedSearch(models.Model):
+    """A search a user saved on the issue list, per organization (Sentry's saved searches, personal
+    ones only). The built-in ones (issues/stream.py BUILTIN_SEARCHES) are not rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000)
+    sort = models.CharField(max_length=16, default="date")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "name"], name="uniq_saved_search_name")
+        ]

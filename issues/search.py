@@ -1,123 +1,225 @@
-"""A subset of Sentry's issue search syntax: `is:`, `level:`, `environment:`, `release:`, `trace:`, free
-text."""
+"""Sentry's issue search, compiled to database conditions. The syntax is parsed by the pure
+issues/search_syntax.py; this module turns each Term into a Q on Issue and its rows (IssueTag,
+bookmarks, seen, releases), every one an index lookup or a semi-join, never a scan of events.
+
+How the event facts are answered: `level`, `firstRelease`, `error.type`, `error.value`, `message`,
+free text: the issue's own columns (title, culprit, level, first_release, metadata of its events'
+main exception); `environment`, `release`, `has:` and any other key: the issue's tag rows, which
+the batch writer keeps per (issue, key, value); `user.id:`, `user.email:`, `user.username:`,
+`user.ip:`: tag rows the batch writer keeps for every identifier of the event's user under
+`sentry:user.*` keys (search facts, left out of tag lists), or the `user` tag (its best one);
+`trace:` (also `trace.id:`, `trace_id:`): the events' indexed trace id column.
+"""
 
 from __future__ import annotations
 
-import shlex
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Event, Issue, IssueBookmark, IssueTag
+from projects.models import Team
+from releases.models import Release
 
-# Each term is a condition the database evaluates; an unbounded list is a way to stall it.
-MAX_TERMS = 20
+from .eventinfo import SEARCH_KEY_PREFIX
+from .models import Event, Issue, IssueBookmark, IssueSeen, IssueTag
+from .search_syntax import MAX_TERMS, SearchError, Term, parse
 
+__all__ = ["MAX_TERMS", "SearchError", "apply_query", "compile_terms"]
 
-class SearchError(ValueError):
-    """A query that cannot run: shown under the search bar, a 400 in the API."""
-
+DEFAULT_QUERY = "is:unresolved"
+FOR_REVIEW_DAYS = 7
 
 _STATUS = {
     "unresolved": Q(status=Issue.Status.UNRESOLVED),
     "resolved": Q(status=Issue.Status.RESOLVED),
     "ignored": Q(status=Issue.Status.IGNORED),
-    "archived": Q(status=Issue.Status.IGNORED),
-    "regressed": Q(substatus=Issue.Substatus.REGRESSED),
-    "new": Q(substatus=Issue.Substatus.NEW),
-    "ongoing": Q(substatus=Issue.Substatus.ONGOING),
-    "escalating": Q(substatus=Issue.Substatus.ESCALATING),
+    "regressed": Q(status=Issue.Status.UNRESOLVED, substatus=Issue.Substatus.REGRESSED),
+    "new": Q(status=Issue.Status.UNRESOLVED, substatus=Issue.Substatus.NEW),
+    "ongoing": Q(status=Issue.Status.UNRESOLVED, substatus=Issue.Substatus.ONGOING),
+    "escalating": Q(status=Issue.Status.UNRESOLVED, substatus=Issue.Substatus.ESCALATING),
     "assigned": Q(assignee_user__isnull=False) | Q(assignee_team__isnull=False),
     "unassigned": Q(assignee_user__isnull=True, assignee_team__isnull=True),
 }
-
-
-def _tokens(query: str) -> list[str]:
-    try:
-        return shlex.split(query)
-    except ValueError:  # an unbalanced quote: fall back to plain words
-        return query.split()
+_COMPARE = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
+_COLUMNS = {"age": "first_seen", "firstSeen": "first_seen", "lastSeen": "last_seen"}
+_COLUMNS |= {"timesSeen": "times_seen", "users": "user_count"}
+_USER_FIELDS = {"user.id": "id", "user.email": "email", "user.username": "username", "user.ip": "ip"}
 
 
 def apply_query(issues: QuerySet[Issue], query: str | None, user=None) -> QuerySet[Issue]:
     """None means no query parameter at all, which Sentry reads as `is:unresolved`. `user` is who
-    `me` is (`assigned:me`, `bookmarks:me`, `is:bookmarked`)."""
-    if query is None:
-        query = "is:unresolved"
-    words: list[str] = []
-    tokens = _tokens(query)
-    if len(tokens) > MAX_TERMS:
-        raise SearchError(f"a search takes at most {MAX_TERMS} terms; this one has {len(tokens)}")
-    for token in tokens:
-        key, sep, value = token.partition(":")
-        negate = key.startswith("!")
-        key = key.lstrip("!")
-        condition = (_personal(key, value, user) or _condition(key, value)) if sep and value else None
-        if condition is None:
-            words.append(token)
-        else:
-            issues = issues.exclude(condition) if negate else issues.filter(condition)
-    if words:
-        text = " ".join(words)
-        issues = issues.filter(Q(title__icontains=text) | Q(culprit__icontains=text))
+    `me` is (`assigned:me`, `bookmarks:me`, `is:bookmarked`). Raises SearchError."""
+    terms = parse(DEFAULT_QUERY if query is None else query)
+    return compile_terms(issues, terms, user)
+
+
+def compile_terms(issues: QuerySet[Issue], terms: list[Term], user=None) -> QuerySet[Issue]:
+    for term in terms:
+        condition = _condition(term, user)
+        issues = issues.exclude(condition) if term.negated else issues.filter(condition)
     return issues
 
 
-def _condition(key: str, value: str) -> Q | None:
-    if key == "is":
-        return _STATUS.get(value.lower(), Q(pk__in=[]))
-    if key in (
-        "level",
-        "environment",
-        "release",
-        "user",
-        "url",
-        "server_name",
-        "transaction",
-    ) or key.startswith("tags["):
-        tag_key = key[5:-1] if key.startswith("tags[") else key
-        # A semi-join per term, not a JOIN: terms on the same key do not multiply rows, and the
-        # planner's cost stays flat in the number of terms.
-        return Q(pk__in=IssueTag.objects.filter(key=tag_key, value=value).values("issue_id"))
-    if key == "issue":
-        return Q(short_id=_short_number(value))
-    if key in _TRACE_KEYS:
-        # Issues whose events carry the trace (an indexed column the batch writer fills).
-        return Q(pk__in=Event.objects.filter(trace_id=_trace_id(value)).values("issue_id"))
-    return None
+def _condition(term: Term, user) -> Q:
+    if term.key in _COLUMNS:
+        value = term.when if term.when is not None else term.number
+        return Q(**{f"{_COLUMNS[term.key]}__{_COMPARE[term.op]}": value})
+    handler = _HANDLERS.get(term.key)
+    if handler is not None:
+        return handler(term, user)
+    if term.key in _USER_FIELDS:
+        # Every identifier is a search fact row; the `user` tag (best identifier) also answers
+        # for events stored before those rows were written.
+        best = _tag("user", [f"{_USER_FIELDS[term.key]}:{v}" for v in term.values])
+        return best | _tag(SEARCH_KEY_PREFIX + term.key, term.values)
+    return _tag(term.tag_key or term.key, term.values)
 
 
-_TRACE_KEYS = ("trace", "trace.id", "trace_id")
+def _any(conditions: list[Q]) -> Q:
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result |= condition
+    return result
 
 
-def _trace_id(value: str) -> str:
-    trace = value.replace("-", "").lower()
-    if len(trace) != 32 or trace.strip("0123456789abcdef"):
-        raise SearchError("trace: takes a trace id of 32 hexadecimal digits")
-    return trace
+def _tag(key: str, values) -> Q:
+    # A semi-join per term, not a JOIN: terms on the same key do not multiply rows, and the
+    # planner's cost stays flat in the number of terms (index issuetag_key_value_idx).
+    return Q(pk__in=IssueTag.objects.filter(key=key, value__in=list(values)).values("issue_id"))
 
 
-def _personal(key: str, value: str, user) -> Q | None:
-    """Triage terms: `assigned:me|username|#team`, `bookmarks:me|username`, `is:bookmarked`."""
-    if key == "is" and value == "bookmarked":
-        key, value = "bookmarks", "me"
-    if key not in ("assigned", "bookmarks"):
-        return None
-    me = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
-    if key == "assigned" and value.startswith("#"):
-        return Q(assignee_team__slug=value[1:])
-    person = Q(pk=me) if value == "me" else Q(username=value)
-    if key == "assigned":
-        return Q(assignee_user__in=_users(person))
-    return Q(pk__in=IssueBookmark.objects.filter(user__in=_users(person)).values("issue_id"))
+def _is(term: Term, user) -> Q:
+    return _any([_is_one(value, user) for value in term.values])
 
 
-def _users(condition: Q) -> QuerySet:
-    return get_user_model().objects.filter(condition).values("pk")
+def _is_one(value: str, user) -> Q:
+    if value == "bookmarked":
+        return _bookmarks(Term("bookmarks", ("me",)), user)
+    if value == "for_review":
+        # Sentry's inbox without its table: unresolved issues that are new, regressed or escalating
+        # and had events in the last week.
+        since = timezone.now() - timedelta(days=FOR_REVIEW_DAYS)
+        fresh = [Issue.Substatus.NEW, Issue.Substatus.REGRESSED, Issue.Substatus.ESCALATING]
+        return Q(status=Issue.Status.UNRESOLVED, substatus__in=fresh, last_seen__gte=since)
+    if value in ("read", "unread"):
+        seen = Exists(
+            IssueSeen.objects.filter(
+                issue_id=OuterRef("pk"), user_id=_me(user), last_seen__gte=OuterRef("last_seen")
+            )
+        )
+        return Q(seen) if value == "read" else ~Q(seen)
+    return _STATUS[value]
 
 
-def _short_number(value: str) -> int:
-    try:
-        return int(value.rsplit("-", 1)[-1])
-    except ValueError:
-        return -1
+def _me(user) -> int | None:
+    return user.pk if getattr(user, "is_authenticated", False) else None
+
+
+def _assigned(term: Term, user) -> Q:
+    conditions = []
+    for value in term.values:
+        if value == "none":
+            conditions.append(_STATUS["unassigned"])
+        elif value == "me":
+            conditions.append(Q(assignee_user_id=_me(user)))
+        elif value == "my_teams":
+            teams = Team.objects.filter(members__pk=_me(user)).values("pk")
+            conditions.append(Q(assignee_team__in=teams))
+        elif value.startswith("#"):
+            conditions.append(Q(assignee_team__slug=value[1:]))
+        else:
+            conditions.append(Q(assignee_user__in=_users(value, user)))
+    return _any(conditions)
+
+
+def _bookmarks(term: Term, user) -> Q:
+    people = get_user_model().objects.filter(_any([_person(v, user) for v in term.values])).values("pk")
+    return Q(pk__in=IssueBookmark.objects.filter(user__in=people).values("issue_id"))
+
+
+def _users(value: str, user):
+    return get_user_model().objects.filter(_person(value, user)).values("pk")
+
+
+def _person(value: str, user) -> Q:
+    return Q(pk=_me(user)) if value == "me" else Q(username=value) | Q(email__iexact=value)
+
+
+def _has(term: Term, user) -> Q:
+    return _any([Q(pk__in=IssueTag.objects.filter(key=key).values("issue_id")) for key in term.values])
+
+
+def _release(term: Term, user) -> Q:
+    values = [v for v in term.values if v != "latest"]
+    conditions = [_tag("release", values)] if values else []
+    if "latest" in term.values:
+        conditions.append(Q(Exists(_latest_release_tag())))
+    return _any(conditions)
+
+
+def _latest_release_tag():
+    """The issue has a tag row for its organization's newest release (by creation, Sentry's order)."""
+    latest = Release.objects.filter(organization_id=OuterRef(OuterRef("project__organization_id")))
+    latest_version = latest.order_by("-date_added", "-pk").values("version")[:1]
+    return IssueTag.objects.filter(issue_id=OuterRef("pk"), key="release", value=Subquery(latest_version))
+
+
+def _first_release(term: Term, user) -> Q:
+    values = [v for v in term.values if v != "latest"]
+    condition = Q(first_release__in=values)
+    if "latest" in term.values:
+        latest = Release.objects.filter(organization_id=OuterRef("project__organization_id"))
+        condition |= Q(first_release=Subquery(latest.order_by("-date_added", "-pk").values("version")[:1]))
+    return condition
+
+
+def _short_id(term: Term, user) -> Q:
+    """`WEB-12`: the project's slug in capitals and the number; a word that only looks like one
+    (`utf-8`) still finds issues by their text."""
+    word = term.values[0]
+    prefix, _, number = word.rpartition("-")
+    return Q(project__slug__iexact=prefix, short_id=int(number)) | _text(Term("text", (word,)), user)
+
+
+def _text(term: Term, user) -> Q:
+    text = term.values[0]
+    return Q(title__icontains=text) | Q(culprit__icontains=text)
+
+
+def _contains(field: str):
+    def condition(term: Term, user) -> Q:
+        return _any([Q(**{f"{field}__icontains": v}) for v in term.values])
+
+    return condition
+
+
+def _error_type(term: Term, user) -> Q:
+    return Q(metadata__type__in=list(term.values))
+
+
+def _message(term: Term, user) -> Q:
+    return _any([Q(title__icontains=v) | Q(metadata__value__icontains=v) for v in term.values])
+
+
+_HANDLERS = {
+    "is": _is,
+    "assigned": _assigned,
+    "bookmarks": _bookmarks,
+    "has": _has,
+    "release": _release,
+    "firstRelease": _first_release,
+    "short_id": _short_id,
+    "issue": lambda term, user: _any([_short_id(Term("short_id", (v,)), user) for v in term.values]),
+    "text": _text,
+    "level": lambda term, user: Q(level__in=[v.lower() for v in term.values]),
+    "environment": lambda term, user: _tag("environment", term.values),
+    "error.type": _error_type,
+    "error.value": _contains("metadata__value"),
+    "title": _contains("title"),
+    "culprit": _contains("culprit"),
+    "message": _message,
+    # Issues whose events carry the trace (an indexed column the batch writer fills).
+    "trace": lambda term, user: Q(pk__in=Event.objects.filter(trace_id__in=term.values).values("issue_id")),
+}

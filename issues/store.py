@@ -40,6 +40,9 @@ class PreparedEvent:
     hashes: list[str]
     config_id: str
     data: bytes
+    # Facts the issue search needs that are not tags (`user.email:` ...): kept as tag rows under
+    # keys prefixed SEARCH_KEY_PREFIX, which tag lists leave out (issues/eventinfo.search_facts).
+    search_facts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -292,7 +295,7 @@ def _upsert_tags(by_issue: dict[int, list[PreparedEvent]]) -> None:
     agg: dict[tuple[int, str, str], list] = {}
     for issue_id, events in by_issue.items():
         for event in events:
-            for key, value in event.tags:
+            for key, value in [*event.tags, *event.search_facts]:
                 entry = agg.get((issue_id, key, value))
                 if entry is None:
                     agg[(issue_id, key, value)] = [1, event.timestamp, event.timestamp]

@@ -1,9 +1,8 @@
-"""Web pages: home, a project's issue list, an issue with one of its events."""
+"""Web pages: home, an issue with one of its events (the issue lists are issues/views_stream.py)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,7 +12,7 @@ from logs.services import logs_around, serialize_record
 from . import lifecycle
 from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
-from .eventinfo import problem_text, processing_errors
+from .eventinfo import SEARCH_KEY_PREFIX, problem_text, processing_errors
 from .grouping import (
     RuleSyntaxError,
     compute_grouping,
@@ -24,7 +23,6 @@ from .lifecycle import LifecycleError
 from .models import Event, GroupHash, Issue, IssueTag
 from .payload import decode_event_data
 from .rules_budget import rules_budget
-from .search import SearchError, apply_query
 from .serializers import event_entries, issue_permalink
 from .timeline import merged_timeline
 from .views_triage import triage_context
@@ -34,31 +32,6 @@ from .views_triage import triage_context
 def home(request: HttpRequest) -> HttpResponse:
     projects = visible_projects(request.user).order_by("organization__slug", "slug")
     return render(request, "issues/home.html", {"projects": projects})
-
-
-@login_required
-def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = get_project(request.user, org_slug, project_slug)
-    query = request.GET.get("query")
-    search_error = ""
-    try:
-        issues = apply_query(Issue.objects.filter(project=project), query, request.user).order_by(
-            "-last_seen", "-id"
-        )
-        issues = issues.select_related("assignee_user", "assignee_team")
-    except SearchError as exc:
-        issues, search_error = Issue.objects.none(), str(exc)
-    page = Paginator(issues, 50).get_page(request.GET.get("page"))
-    for issue in page.object_list:
-        issue.project = project
-        issue.permalink = issue_permalink(issue)
-    context = {
-        "project": project,
-        "page": page,
-        "query": "is:unresolved" if query is None else query,
-        "search_error": search_error,
-    }
-    return render(request, "issues/issue_list.html", context)
 
 
 @login_required
@@ -169,7 +142,8 @@ def grouping_explanation(project, data: dict) -> dict:
 
 def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
     summary: dict[str, list[IssueTag]] = {}
-    for tag in IssueTag.objects.filter(issue=issue).order_by("key", "-times_seen")[:500]:
+    tags = IssueTag.objects.filter(issue=issue).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    for tag in tags.order_by("key", "-times_seen")[:500]:
         values = summary.setdefault(tag.key, [])
         if len(values) < 5:
             values.append(tag)

@@ -4,8 +4,6 @@ one lifecycle, participation or comments function and redirects back to the issu
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -18,7 +16,7 @@ from projects.models import OrganizationMember, Team
 from releases.models import Release
 
 from . import lifecycle, participation
-from .access import get_issue, get_project, parse_id
+from .access import get_issue
 from .comments import CommentError, add_note, delete_note, edit_note, render_markdown
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
@@ -218,33 +216,3 @@ def issue_comment(request: HttpRequest, org_slug: str, project_slug: str, issue_
     except CommentError as exc:
         return _back(request, issue, exc)
     return _back(request, issue)
-
-
-@login_required
-@require_POST
-def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    """The issue list's checkboxes: `action` resolved / unresolved / ignored / delete (with
-    `confirm` = yes) on the selected issues of the project."""
-    project = get_project(request.user, org_slug, project_slug)
-    wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
-    ids = list(
-        Issue.objects.filter(project=project, pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list(
-            "pk", flat=True
-        )
-    )
-    action = request.POST.get("action", "")
-    if not ids:
-        return HttpResponse("select at least one issue", status=400, content_type="text/plain")
-    if action == "delete":
-        if request.POST.get("confirm") != "yes":
-            return HttpResponse("confirm the deletion", status=400, content_type="text/plain")
-        messages.info(request, f"Deleted {lifecycle.delete(ids, request.user)} issues.")
-    else:
-        try:
-            resolution = lifecycle.parse_resolution(action, {}, project.organization)
-            changed = lifecycle.set_status(ids, request.user, action, resolution=resolution)
-        except LifecycleError as exc:
-            return HttpResponse(str(exc), status=400, content_type="text/plain")
-        messages.info(request, f"{len(changed)} of {len(ids)} issues changed.")
-    query = request.POST.get("query", "")
-    return redirect(reverse("issue-list", args=[org_slug, project_slug]) + "?" + urlencode({"query": query}))

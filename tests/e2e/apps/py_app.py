@@ -46,4 +46,12 @@ elif scenario == "many":
             load_cart(n)
         except KeyError:
             sentry_sdk.capture_exception()
+elif scenario == "tiers":
+    # N messages (at most 6), each its own issue (words, since grouping masks numbers), tagged
+    # tier gold (even) or silver (odd), sent in order.
+    for n, word in enumerate(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"][: int(sys.argv[3])]):
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("tier", "gold" if n % 2 == 0 else "silver")
+            sentry_sdk.capture_message(f"stream message {word}")
+        sentry_sdk.flush(timeout=10)
 sentry_sdk.flush(timeout=60)

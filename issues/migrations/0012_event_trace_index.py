@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("issues", "0008_issue_list_search_indexes")]
+    dependencies = [("issues", "0011_hour_bucket_covering_index")]
 
     operations = [
         migrations.AddIndex(

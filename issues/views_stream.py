@@ -1,0 +1,285 @@
+"""The issue stream pages: a project's issue list and the organization-wide one, their bulk actions
+(on the selected issues or on every issue matching the search) and saved searches. Thin views: the
+search, scope and order are issues/stream.py, changes go through issues/updates.py (and so
+issues/lifecycle.py), as in the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from core.pagination import MAX_OFFSET
+from projects.models import Organization, OrganizationMember, Team
+from releases.models import Environment
+
+from . import lifecycle
+from .access import get_organization, get_project, parse_id, visible_projects
+from .lifecycle import LifecycleError
+from .models import Issue, SavedSearch
+from .search import SearchError
+from .serializers import issue_permalink
+from .stream import (
+    BUILTIN_SEARCHES,
+    MAX_HITS,
+    PERIODS,
+    SORT_WORDS,
+    capped_count,
+    matching,
+    ordered,
+    parse_scope,
+    range_stats,
+    sparkline_svg,
+)
+from .updates import apply_update, parse_update
+
+PAGE_SIZE = 50
+# What the page's list keeps in its links and hidden fields (the search and its scope).
+LIST_PARAMS = ("query", "sort", "statsPeriod", "start", "end", "environment", "project")
+# Bulk form actions, as Sentry's update body (issues/updates.py validates them).
+ACTIONS: dict[str, dict[str, object]] = {
+    "resolved": {"status": "resolved"},
+    "resolvedInNextRelease": {"status": "resolvedInNextRelease"},
+    "unresolved": {"status": "unresolved"},
+    "ignored": {"status": "ignored"},
+    "bookmark": {"isBookmarked": True},
+    "unbookmark": {"isBookmarked": False},
+    "seen": {"hasSeen": True},
+    "merge": {"merge": 1},
+}
+IGNORE_FIELDS = {
+    "ignoreDuration": "ignore_minutes",
+    "ignoreCount": "ignore_count",
+    "ignoreWindow": "ignore_window",
+    "ignoreUserCount": "ignore_user_count",
+    "ignoreUserWindow": "ignore_user_window",
+}
+
+
+@login_required
+def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = get_project(request.user, org_slug, project_slug)
+    return _stream_page(request, project.organization, Issue.objects.filter(project=project), project)
+
+
+@login_required
+def organization_issues(request: HttpRequest, org_slug: str) -> HttpResponse:
+    organization = get_organization(request.user, org_slug)
+    return _stream_page(request, organization, _org_issues(request.GET, organization), None)
+
+
+def _org_issues(params: QueryDict, organization: Organization) -> QuerySet[Issue]:
+    """`project=ID` (repeated) narrows to those projects of the organization."""
+    issues = Issue.objects.filter(project__organization=organization)
+    wanted = [i for i in map(parse_id, params.getlist("project")[:100]) if i is not None]
+    return issues.filter(project_id__in=wanted) if wanted else issues
+
+
+def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], project) -> HttpResponse:
+    query = request.GET.get("query")
+    search_error = ""
+    try:
+        scope = parse_scope(request.GET, bounded_by_default=False)
+        found = matching(issues, query, scope, request.user)
+        listed = ordered(found, scope).select_related(
+            "project", "project__organization", "assignee_user", "assignee_team"
+        )
+    except SearchError as exc:
+        search_error = str(exc)
+        scope = parse_scope(QueryDict(), bounded_by_default=False)
+        found = listed = Issue.objects.none()
+    total = capped_count(found)
+    page = _page(listed, request.GET.get("page"), total)
+    stats = range_stats([i.pk for i in page.rows], scope)
+    for issue in page.rows:
+        issue.permalink = issue_permalink(issue)
+        issue.range = stats[issue.pk]
+        issue.spark = mark_safe(sparkline_svg(issue.range.series))  # numbers only  # noqa: S308
+        issue.initials = _initials(issue)
+    context = {
+        "organization": organization,
+        "project": project,
+        "page": page,
+        "total": min(total, MAX_HITS),
+        "more": total > MAX_HITS,
+        "query": "is:unresolved" if query is None else query,
+        "search_error": search_error,
+        "scope": scope,
+        "sorts": SORT_WORDS,
+        "periods": list(PERIODS),
+        "environments": _environments(organization, project),
+        "projects": None if project else visible_projects(request.user).filter(organization=organization),
+        "chosen_projects": request.GET.getlist("project"),
+        "saved": _saved_searches(request.user, organization),
+        "builtin": [(name, urlencode({"query": q})) for name, q in BUILTIN_SEARCHES],
+        "list_params": [(k, v) for k in LIST_PARAMS for v in request.GET.getlist(k)],
+        "page_query": urlencode([(k, v) for k in LIST_PARAMS for v in request.GET.getlist(k)]),
+        "list_url": _list_url(organization, project),
+        "members": _members(organization),
+        "teams": Team.objects.filter(organization=organization).order_by("slug"),
+        "bulk_url": _bulk_url(organization, project),
+    }
+    return render(request, "issues/issue_list.html", context)
+
+
+@dataclass
+class Page:
+    rows: list[Issue]
+    number: int
+    num_pages: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _page(listed: QuerySet[Issue], raw_number: str | None, total: int) -> Page:
+    """One page by offset (no COUNT of its own: the capped total says how many pages)."""
+    number = parse_id(raw_number or "1") or 1
+    number = max(1, min(number, MAX_OFFSET // PAGE_SIZE + 1))
+    offset = (number - 1) * PAGE_SIZE
+    rows = list(listed[offset : offset + PAGE_SIZE + 1])
+    pages = max(1, -(-min(total, MAX_HITS) // PAGE_SIZE))
+    return Page(rows[:PAGE_SIZE], number, max(pages, number), len(rows) > PAGE_SIZE)
+
+
+def _initials(issue: Issue) -> str:
+    if issue.assignee_user is not None:
+        user = issue.assignee_user
+        name = user.get_full_name() or user.get_username()
+        return "".join(part[0] for part in name.split()[:2]).upper()
+    return ("#" + issue.assignee_team.slug[:2]).upper() if issue.assignee_team else ""
+
+
+def _environments(organization, project) -> list[str]:
+    environments = Environment.objects.filter(is_hidden=False)
+    if project is not None:
+        environments = environments.filter(project=project)
+    else:
+        environments = environments.filter(project__organization=organization)
+    return sorted(set(environments.values_list("name", flat=True)[:200]))
+
+
+def _members(organization):
+    member_ids = OrganizationMember.objects.filter(organization=organization).values("user_id")
+    return get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username")[:200]
+
+
+def _saved_searches(user, organization) -> list[SavedSearch]:
+    return list(SavedSearch.objects.filter(organization=organization, user=user).order_by("name")[:50])
+
+
+def _bulk_url(organization, project) -> str:
+    if project is None:
+        return reverse("organization-issue-bulk", args=[organization.slug])
+    return reverse("issue-bulk", args=[organization.slug, project.slug])
+
+
+def _list_url(organization, project) -> str:
+    if project is None:
+        return reverse("organization-issues", args=[organization.slug])
+    return reverse("issue-list", args=[organization.slug, project.slug])
+
+
+# --- Bulk actions ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    project = get_project(request.user, org_slug, project_slug)
+    return _bulk(request, project.organization, Issue.objects.filter(project=project), project)
+
+
+@login_required
+@require_POST
+def organization_bulk_action(request: HttpRequest, org_slug: str) -> HttpResponse:
+    organization = get_organization(request.user, org_slug)
+    return _bulk(request, organization, _org_issues(request.POST, organization), None)
+
+
+def _bulk(request: HttpRequest, organization, issues: QuerySet[Issue], project) -> HttpResponse:
+    """`action` on the checked `issue`s, or with `all` = 1 on every issue matching the list's search
+    and scope (the hidden fields), at most lifecycle.BULK_LIMIT of them, as Sentry's bulk API."""
+    action = request.POST.get("action", "")
+    try:
+        selected = _selection(request, issues)
+        if not selected:
+            raise LifecycleError("select at least one issue")
+        if action == "delete":
+            if request.POST.get("confirm") != "yes":
+                raise LifecycleError("confirm the deletion")
+            messages.info(request, f"Deleted {lifecycle.delete(selected, request.user)} issues.")
+        else:
+            update = parse_update(_update_body(request.POST, action), organization)
+            apply_update(update, list(Issue.objects.filter(pk__in=selected)), request.user)
+            messages.info(request, f"{len(selected)} issues: {action} done.")
+    except (LifecycleError, SearchError) as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    back = [(k, v) for k in LIST_PARAMS for v in request.POST.getlist(k)]
+    return redirect(_list_url(organization, project) + "?" + urlencode(back))
+
+
+def _selection(request: HttpRequest, issues: QuerySet[Issue]) -> list[int]:
+    if request.POST.get("all") == "1":
+        scope = parse_scope(request.POST, bounded_by_default=False)
+        found = matching(issues, request.POST.get("query"), scope, request.user)
+        return list(ordered(found, scope).values_list("pk", flat=True)[: lifecycle.BULK_LIMIT])
+    wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
+    return list(issues.filter(pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list("pk", flat=True))
+
+
+def _update_body(post: QueryDict, action: str) -> dict:
+    if action == "assign":
+        return {"assignedTo": post.get("assignee", "")}
+    if action not in ACTIONS:
+        raise LifecycleError(f"unknown action {action!r}")
+    body: dict = dict(ACTIONS[action])
+    if action == "ignored":
+        details = {key: post.get(name, "").strip() for key, name in IGNORE_FIELDS.items()}
+        body["statusDetails"] = {k: v for k, v in details.items() if v}
+        if post.get("substatus"):
+            body["substatus"] = post["substatus"]
+    return body
+
+
+# --- Saved searches --------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def saved_search(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Saves the list's current search under `name` (with its sort), or with `delete` removes one
+    of the user's own; back to `next`, a list of this organization."""
+    organization = get_organization(request.user, org_slug)
+    own = SavedSearch.objects.filter(organization=organization, user=request.user)
+    if request.POST.get("delete"):
+        own.filter(pk=parse_id(request.POST["delete"])).delete()
+    else:
+        name = request.POST.get("name", "").strip()[:100]
+        query = request.POST.get("query", "")[:2000]
+        if not name:
+            return HttpResponse("a saved search needs a name", status=400, content_type="text/plain")
+        SavedSearch.objects.update_or_create(
+            organization=organization, user=request.user, name=name,
+            defaults={"query": query, "sort": request.POST.get("sort", "date")[:16]},
+        )  # fmt: skip
+    return redirect(_safe_next(request, organization))
+
+
+def _safe_next(request: HttpRequest, organization: Organization) -> str:
+    target = request.POST.get("next", "")
+    prefix = f"/organizations/{organization.slug}/"
+    if target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return reverse("organization-issues", args=[organization.slug])
