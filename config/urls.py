@@ -9,7 +9,17 @@ from alerts import api as alerts_api
 from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
-from issues import api, api_issues, event_api, project_settings, release_pages, views, views_triage
+from issues import (
+    api,
+    api_issues,
+    api_tags,
+    event_api,
+    project_settings,
+    release_pages,
+    views,
+    views_issue_tabs,
+    views_triage,
+)
 from logs import api as logs_api
 from logs import views as logs_views
 from projects import api as projects_api
@@ -34,10 +44,19 @@ api_patterns = [
         "projects/<slug:org_slug>/<slug:project_slug>/rules/<int:rule_id>/",
         alerts_api.ProjectRuleView.as_view(),
     ),
-    path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
+    path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
+    path("issues/<str:issue_id>/tags/", api_tags.IssueTagsView.as_view()),
+    path("issues/<str:issue_id>/tags/<str:key>/", api_tags.IssueTagView.as_view()),
+    path("issues/<str:issue_id>/tags/<str:key>/values/", api_tags.IssueTagValuesView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/tags/", api_tags.IssueTagsView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/tags/<str:key>/", api_tags.IssueTagView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/tags/<str:key>/values/", api_tags.IssueTagValuesView.as_view()),
     path("organizations/<slug:org_slug>/chunk-upload/", sourcemaps_api.ChunkUploadView.as_view()),
     path(
         "organizations/<slug:org_slug>/artifactbundle/assemble/",
@@ -167,6 +186,21 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/events/<str:event_id>/",
         views.issue_detail,
         name="issue-event",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/events/",
+        views_issue_tabs.issue_events,
+        name="issue-events",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/users/",
+        views_issue_tabs.issue_tag_values,
+        name="issue-users",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/tags/<str:key>/",
+        views_issue_tabs.issue_tag_values,
+        name="issue-tag-values",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/status/",
