@@ -70,7 +70,9 @@ def test_sidebar_top_values_by_count_with_shares_and_search_links(setup):
     issue = Issue.objects.get()
     html = _html(client, f"{BASE}/{issue.pk}/")
     sidebar = html.split('<aside class="tag-sidebar"')[1]
-    shown = re.findall(r'<li class="tag-value">\s*<a href="([^"]*)"[^>]*><span class="mono">([^<]*)<', sidebar)
+    shown = re.findall(
+        r'<li class="tag-value">\s*<a href="([^"]*)"[^>]*><span class="mono">([^<]*)<', sidebar
+    )
     browser_values = [unescape(v) for _, v in shown[:4]]
     assert browser_values == ["Chrome", "Firefox", "aaa", f'say "{XSS}"']
     assert "55%" in sidebar and "27%" in sidebar and "9%" in sidebar  # 6, 3 and 1 of 11
@@ -87,7 +89,7 @@ def test_release_links_copy_link_and_status_in_words(setup):
     store_events(project.id, [_event(5)])
     issue = Issue.objects.get()
     html = _html(client, f"{BASE}/{issue.pk}/")
-    assert html.count(f'href="/organizations/acme/projects/web/releases/2.0/">2.0</a>') == 2
+    assert html.count('href="/organizations/acme/projects/web/releases/2.0/">2.0</a>') == 2
     assert 'data-copy="issue-permalink"' in html and f"/issues/{issue.pk}/" in html
     assert "lighttrace/issue.js" in html and "Unresolved · New" in html and "WEB-1" in html
 
@@ -176,4 +178,7 @@ def test_other_organizations_get_404_on_every_piece(setup):
     outsider = as_user(users["otto"])
     for path in ("", "events/", "users/", "tags/browser/", "events/latest/"):
         assert outsider.get(f"{BASE}/{issue.pk}/{path}").status_code == 404, path
-    assert as_user(users["mia"]).get(f"/organizations/theirs/projects/secret/issues/{issue.pk}/").status_code == 404
+    assert (
+        as_user(users["mia"]).get(f"/organizations/theirs/projects/secret/issues/{issue.pk}/").status_code
+        == 404
+    )
