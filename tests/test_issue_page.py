@@ -105,7 +105,7 @@ def test_older_newer_oldest_latest_navigation(setup):
     assert "/events/oldest/" in nav and "/events/latest/" in nav
     assert f'href="/api/0/projects/acme/web/events/{ids[1]}/"' in nav
     latest_page = _html(client, f"{BASE}/{issue.pk}/events/latest/")
-    assert f'Event <span class="mono">{ids[2]}</span>' in latest_page
+    assert f'event-heading">Event <span class="mono">{ids[2]}</span>' in latest_page
     latest = latest_page.split('class="event-nav"')[1]
     assert f"/events/{ids[1]}/" in latest and '<span class="muted">Newer event &rarr;</span>' in latest
     oldest = _html(client, f"{BASE}/{issue.pk}/events/oldest/").split('class="event-nav"')[1]
