@@ -53,7 +53,9 @@ def find_issue_event(issue: Issue, event_id: str) -> Event:
     elif event_id == "oldest":
         event = events.order_by("timestamp", "id").first()
     else:
-        event = events.filter(event_id=event_id.replace("-", "").lower()).first()
+        # By the project's unique (project, event_id) index, not a walk over the issue's events.
+        wanted = event_id.replace("-", "").lower()
+        event = events.filter(project_id=issue.project_id, event_id=wanted).first()
     if event is None:
         raise Http404("No such event")
     return event
