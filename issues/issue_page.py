@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from releases.models import ReleaseProject
@@ -89,9 +89,25 @@ def sidebar_context(issue: Issue) -> dict:
             }
             for tag in tag_key.top
         ]
-        keys.append({"key": tag_key.key, "label": tag_key.label, "unique": tag_key.unique, "values": values})
+        keys.append(
+            {
+                "key": tag_key.key,
+                "label": tag_key.label,
+                "unique": tag_key.unique,
+                "values": values,
+                "url": _tag_page(org, project, issue.pk, tag_key.key),
+            }
+        )
     environments: list[dict] = next((k["values"] for k in keys if k["key"] == "environment"), [])
     return {"tag_keys": keys, "environments": [v["value"] for v in environments]}
+
+
+def _tag_page(org: str, project: str, issue_id: int, key: str) -> str | None:
+    """The key's values page; none for a key no URL path can carry (SDKs may send `a/b` or "")."""
+    try:
+        return reverse("issue-tag-values", args=[org, project, issue_id, key])
+    except NoReverseMatch:
+        return None
 
 
 def release_links(issue: Issue) -> dict:

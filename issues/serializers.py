@@ -131,8 +131,9 @@ def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
     data["activity"] = [serialize_activity(a) for a in activity]
     data["participants"] = [serialize_user(u) for u in participants(issue.pk)]
     data["seenBy"] = [{**(serialize_user(u) or {}), "lastSeen": iso(when)} for u, when in seen_by(issue.pk)]
-    data["tags"] = [
-        {"key": k.key, "name": k.label, "totalValues": k.total} for k in tag_keys(issue.pk, top=0)
+    keys = tag_keys(issue.pk, top=0)
+    data["tags"] = [  # by name, as Sentry's issue details sorts them
+        {"key": k.key, "name": k.label, "totalValues": k.total} for k in sorted(keys, key=lambda k: k.label)
     ]
     # Counts over the issue's whole life (Sentry's environment-independent figures); no filter
     # narrows the counts here, so `filtered` is null as in Sentry without a query.

@@ -182,3 +182,12 @@ def test_other_organizations_get_404_on_every_piece(setup):
         as_user(users["mia"]).get(f"/organizations/theirs/projects/secret/issues/{issue.pk}/").status_code
         == 404
     )
+
+
+def test_tag_keys_no_url_can_carry_still_show(setup):
+    project, client, _ = setup
+    event = _event(1)
+    event.tags = [*event.tags, ("a/b", "x"), ("", "empty key")]
+    store_events(project.id, [event])
+    html = _html(client, f"{BASE}/{Issue.objects.get().pk}/")
+    assert "a/b" in html and "empty key" in html
