@@ -61,6 +61,6 @@ class IssueTagValuesView(APIView):
             issue.pk, key, request.query_params.get("sort", "-id"), request.query_params.get("query", "")
         )
         rows = list(values[offset : offset + limit + 1])
-        if not rows and offset == 0 and not tag_keys(issue.pk, [key]):
+        if not rows and offset == 0 and not tag_keys(issue.pk, [key], top=0):
             raise Http404("No such tag key")
         return paginated(request, rows, offset, limit, [serialize_value(t) for t in rows[:limit]])

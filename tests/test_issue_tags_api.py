@@ -159,3 +159,21 @@ def test_tag_queries_do_not_grow_with_keys_values_or_page_size(api):
     with CaptureQueriesContext(connection) as forty:
         assert len(client.get(events, {"limit": 40}).json()) == 40
     assert len(one) == len(forty)
+
+
+def test_navigation_walks_events_with_the_same_timestamp_by_id(make_project):
+    project, _, users = organization_with_roles(make_project)
+    same = prepared_event(seconds=5)
+    events = [same, *[prepared_event(seconds=5) for _ in range(2)], prepared_event(seconds=1)]
+    store_events(project.id, events)
+    client = _client(users["mia"])
+    issue = Issue.objects.get()
+    walked, current = [], client.get(f"/api/0/issues/{issue.pk}/events/latest/").json()
+    while current:
+        walked.append(current["eventID"])
+        older = current["previousEventID"]
+        current = client.get(f"/api/0/issues/{issue.pk}/events/{older}/").json() if older else None
+    listed = [e["eventID"] for e in client.get(f"/api/0/issues/{issue.pk}/events/").json()]
+    assert walked == listed and len(walked) == 4 and walked[-1] == events[-1].event_id
+    back = client.get(f"/api/0/issues/{issue.pk}/events/{walked[2]}/").json()
+    assert back["nextEventID"] == walked[1] and back["previousEventID"] == walked[3]
