@@ -11,14 +11,22 @@ from rest_framework.views import APIView
 from core.pagination import page_bounds, paginated
 
 from . import lifecycle
-from .access import get_issue
+from .access import get_issue, get_organization_issue
 from .models import Event, GroupHash, Issue
 from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
 
 
+def _issue(request: Request, issue_id: str, org_slug: str | None) -> Issue:
+    if org_slug is not None:
+        return get_organization_issue(request.user, org_slug, issue_id)
+    return get_issue(request.user, issue_id)
+
+
 class IssueEventsView(APIView):
-    def get(self, request: Request, issue_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    """Newest first (by the SDK's timestamp, the index of the issue page's navigation)."""
+
+    def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         offset, limit = page_bounds(request)
         rows = list(
             Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1]
@@ -31,8 +39,8 @@ class IssueEventsView(APIView):
 class IssueEventView(APIView):
     """`latest`, `oldest` or an event id, with previous/next ids for navigation."""
 
-    def get(self, request: Request, issue_id: str, event_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def get(self, request: Request, issue_id: str, event_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         event = find_issue_event(issue, event_id)
         previous_id, next_id = neighbour_ids(event)
         return Response(serialize_event_detail(event, issue.project.organization_id, previous_id, next_id))
@@ -45,28 +53,29 @@ def find_issue_event(issue: Issue, event_id: str) -> Event:
     elif event_id == "oldest":
         event = events.order_by("timestamp", "id").first()
     else:
-        event = events.filter(event_id=event_id.replace("-", "").lower()).first()
+        # By the project's unique (project, event_id) index, not a walk over the issue's events.
+        wanted = event_id.replace("-", "").lower()
+        event = events.filter(project_id=issue.project_id, event_id=wanted).first()
     if event is None:
         raise Http404("No such event")
     return event
 
 
 def neighbour_ids(event: Event) -> tuple[str | None, str | None]:
-    """Older and newer event of the same issue, ordered like the list: by timestamp, then id."""
+    """Older and newer event of the same issue, ordered like the list: by timestamp, then id.
+    Each side is at most two index range lookups on (issue, timestamp, id), never a scan."""
+    return _neighbour(event, older=True), _neighbour(event, older=False)
+
+
+def _neighbour(event: Event, older: bool) -> str | None:
     same = Event.objects.filter(issue_id=event.issue_id)
-    older = (
-        (same.filter(timestamp__lt=event.timestamp) | same.filter(timestamp=event.timestamp, id__lt=event.id))
-        .order_by("-timestamp", "-id")
-        .values_list("event_id", flat=True)
-        .first()
-    )
-    newer = (
-        (same.filter(timestamp__gt=event.timestamp) | same.filter(timestamp=event.timestamp, id__gt=event.id))
-        .order_by("timestamp", "id")
-        .values_list("event_id", flat=True)
-        .first()
-    )
-    return older, newer
+    op, order = ("lt", ("-timestamp", "-id")) if older else ("gt", ("timestamp", "id"))
+    tied = same.filter(timestamp=event.timestamp, **{f"id__{op}": event.id})
+    found = tied.order_by(*order).values_list("event_id", flat=True).first()
+    if found is None:
+        beyond = same.filter(**{f"timestamp__{op}": event.timestamp})
+        found = beyond.order_by(*order).values_list("event_id", flat=True).first()
+    return found
 
 
 class IssueHashesView(APIView):

@@ -162,6 +162,21 @@ def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[i
     }
 
 
+def issue_series(issue_id: int, start: datetime, step: timedelta, points: int) -> list[tuple[datetime, int]]:
+    """Events of one issue in `points` consecutive buckets of `step` (an hour or a day) from
+    `start`, summed from the hourly buckets in one query (the issue page's chart)."""
+    rows = fetch(
+        "SELECT hour, times_seen FROM issues_issuehourbucket WHERE issue_id = %s AND hour >= %s",
+        [issue_id, start],
+    )
+    counts: Counter = Counter()
+    for hour, count in rows:
+        index = int((datetime.fromisoformat(_key(hour)) - start) / step)
+        if 0 <= index < points:
+            counts[index] += count
+    return [(start + step * i, counts[i]) for i in range(points)]
+
+
 def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
     """Events per issue received since `since`: minute buckets for the last MINUTE_BUCKETS_KEPT,
     hourly buckets (whole hours, rounded out) further back."""

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from core.pagination import page_bounds, paginated
 from projects.access import EVENT_READ, TokenScopes, get_organization, get_project, visible_projects
 
-from .access import get_issue
+from .access import get_issue, get_organization_issue
 from .api import neighbour_ids
 from .models import Event, Issue
 from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
@@ -94,8 +94,12 @@ class IssueRecommendedEventView(APIView):
     permission_classes = [TokenScopes]
     token_scopes = {"GET": EVENT_READ}
 
-    def get(self, request: Request, issue_id: str) -> Response:
-        issue: Issue = get_issue(request.user, issue_id)
+    def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue: Issue = (
+            get_organization_issue(request.user, org_slug, issue_id)
+            if org_slug is not None
+            else get_issue(request.user, issue_id)
+        )
         newest = list(
             Event.objects.filter(issue=issue)
             .order_by("-timestamp", "-id")

@@ -226,3 +226,41 @@ def problem_text(error: dict[str, Any]) -> str:
             json.dumps(data["value"], ensure_ascii=False, default=str), _PROBLEM_VALUE_MAX
         )
     return text
+
+
+# Sentry's headings for well-known contexts; any other context is shown under its own name.
+_CONTEXT_TITLES = {
+    "os": "Operating System",
+    "client_os": "Client Operating System",
+    "runtime": "Runtime",
+    "browser": "Browser",
+    "device": "Device",
+    "app": "App",
+    "gpu": "GPU",
+    "culture": "Culture",
+    "cloud_resource": "Cloud Resource",
+    "trace": "Trace Details",
+    "response": "Response",
+    "state": "Application State",
+    "feedback": "Feedback",
+}
+
+
+def context_tables(contexts: Any) -> list[dict[str, Any]]:
+    """Each context as a heading and (field, text, nested) rows for a key/value table: the `type`
+    field names the context and is left out; nested values are indented JSON."""
+    tables = []
+    for name, context in (contexts or {}).items() if isinstance(contexts, dict) else ():
+        if not isinstance(context, dict):
+            context = {"value": context}
+        rows = [
+            (
+                str(field),
+                value if isinstance(value, str) else json.dumps(value, indent=2, default=str),
+                isinstance(value, dict | list),
+            )
+            for field, value in context.items()
+            if field != "type"
+        ]
+        tables.append({"name": str(name), "title": _CONTEXT_TITLES.get(str(name), str(name)), "rows": rows})
+    return tables

@@ -9,13 +9,14 @@ from django.db.models import Count
 from django.urls import reverse
 
 from releases.models import Release
-from releases.serializers import serialize_release
+from releases.serializers import serialize_release, serialize_releases
 
 from .buckets import issue_stats
 from .eventinfo import crash_frame, processing_errors
 from .models import Activity, Event, Issue, IssueResolution, IssueSnooze
 from .participation import UserFlags, participants, seen_by, user_flags
 from .payload import decode_event_data
+from .tag_summary import tag_keys
 
 # Everything serialize_issue reads besides the issue row: fetch issues with this and the per-user
 # flags with user_flags, and a page of issues costs the same few queries whatever its size.
@@ -107,7 +108,21 @@ def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
         .values_list("issue_id", "n")
     )
     stats = issue_stats(ids)
-    return [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk]) for i in issues]
+    releases = _release_objects(issues)
+    return [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+
+
+def _release_objects(issues: list[Issue]) -> dict[tuple[int, str], dict[str, Any]]:
+    """`firstRelease` / `lastRelease` of a page of issues as Sentry's release objects, by
+    (organization, version): a fixed number of queries for any page (none without releases)."""
+    versions = {v for i in issues for v in (i.first_release, i.last_release) if v}
+    org_ids = {i.project.organization_id for i in issues}
+    if not versions:
+        return {}
+    found = list(Release.objects.filter(organization_id__in=org_ids, version__in=versions))
+    return {
+        (r.organization_id, r.version): data for r, data in zip(found, serialize_releases(found), strict=True)
+    }
 
 
 def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
@@ -116,6 +131,22 @@ def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
     data["activity"] = [serialize_activity(a) for a in activity]
     data["participants"] = [serialize_user(u) for u in participants(issue.pk)]
     data["seenBy"] = [{**(serialize_user(u) or {}), "lastSeen": iso(when)} for u, when in seen_by(issue.pk)]
+    keys = tag_keys(issue.pk, top=0)
+    data["tags"] = [  # by name, as Sentry's issue details sorts them
+        {"key": k.key, "name": k.label, "totalValues": k.total} for k in sorted(keys, key=lambda k: k.label)
+    ]
+    # Counts over the issue's whole life (Sentry's environment-independent figures); no filter
+    # narrows the counts here, so `filtered` is null as in Sentry without a query.
+    data["lifetime"] = {
+        "count": data["count"],
+        "userCount": data["userCount"],
+        "firstSeen": data["firstSeen"],
+        "lastSeen": data["lastSeen"],
+        "stats": None,
+    }
+    data["filtered"] = None
+    data["userReportCount"] = 0
+    data.update(pluginActions=[], pluginIssues=[], pluginContexts=[], shareId=None)
     return data
 
 
@@ -131,14 +162,21 @@ def serialize_activity(activity: Activity) -> dict[str, Any]:
 
 
 def serialize_issue(
-    issue: Issue, flags: UserFlags | None = None, num_comments: int = 0, stats: dict[str, list] | None = None
+    issue: Issue,
+    flags: UserFlags | None = None,
+    num_comments: int = 0,
+    stats: dict[str, list] | None = None,
+    releases: dict[tuple[int, str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`stats`: this issue's entry of buckets.issue_stats (serialize_issues passes the whole page's,
-    fetched in one query); without it, one query for this issue."""
+    """`stats`: this issue's entry of buckets.issue_stats and `releases` the page's release objects
+    (serialize_issues fetches them for the whole page); without them, queries for this issue."""
     project = issue.project
     flags = flags or UserFlags()
     if stats is None:
         stats = issue_stats([issue.pk])[issue.pk]
+    if releases is None:
+        releases = _release_objects([issue])
+    org_id = project.organization_id
     return {
         "id": str(issue.pk),
         "shortId": issue.short_id_display,
@@ -172,8 +210,8 @@ def serialize_issue(
         "userCount": issue.user_count,
         "firstSeen": iso(issue.first_seen),
         "lastSeen": iso(issue.last_seen),
-        "firstRelease": issue.first_release or None,
-        "lastRelease": issue.last_release or None,
+        "firstRelease": releases.get((org_id, issue.first_release)),
+        "lastRelease": releases.get((org_id, issue.last_release)),
         "stats": stats,
     }
 

@@ -12,15 +12,16 @@ from logs.services import logs_around, serialize_record
 from . import lifecycle
 from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
-from .eventinfo import SEARCH_KEY_PREFIX, problem_text, processing_errors
+from .eventinfo import context_tables, problem_text, processing_errors
 from .grouping import (
     RuleSyntaxError,
     compute_grouping,
     parse_enhancements,
     parse_fingerprint_rules,
 )
+from .issue_page import range_context, release_links, sidebar_context
 from .lifecycle import LifecycleError
-from .models import Event, GroupHash, Issue, IssueTag
+from .models import Event, GroupHash, Issue
 from .payload import decode_event_data
 from .rules_budget import rules_budget
 from .serializers import event_entries, issue_permalink
@@ -50,7 +51,9 @@ def issue_detail(
     context = {
         "issue": issue,
         "event": event,
-        "tags": _tag_summary(issue),
+        **range_context(issue, request.GET.get("period")),
+        **sidebar_context(issue),
+        **release_links(issue),
         "permalink": issue_permalink(issue),
         "hashes": list(GroupHash.objects.filter(issue=issue).order_by("hash").values_list("hash", "config")),
         **triage_context(issue, request.user),
@@ -88,13 +91,13 @@ def _event_context(data: dict, minified: bool = False) -> dict:
         exc["frames_newest_first"] = list(reversed((shown or {}).get("frames") or []))
     request_data = data.get("request") or {}
     return {
+        "context_tables": context_tables(data.get("contexts")),
         "data": data,
         "exceptions": exceptions,
         "message": (data.get("logentry") or {}).get("formatted"),
         "breadcrumbs": (data.get("breadcrumbs") or {}).get("values") or [],
         "request_data": request_data,
         "event_tags": data.get("tags") or [],
-        "contexts": data.get("contexts") or {},
         "extra": data.get("extra") or {},
         "event_user": data.get("user") or {},
         # Invalid values (kept aside in errors/_meta) and, apart, frames source maps could not map.
@@ -138,16 +141,6 @@ def grouping_explanation(project, data: dict) -> dict:
         "differs": differs,
         "rules_over_budget": grouping.rules_over_budget,
     }
-
-
-def _tag_summary(issue: Issue) -> dict[str, list[IssueTag]]:
-    summary: dict[str, list[IssueTag]] = {}
-    tags = IssueTag.objects.filter(issue=issue).exclude(key__startswith=SEARCH_KEY_PREFIX)
-    for tag in tags.order_by("key", "-times_seen")[:500]:
-        values = summary.setdefault(tag.key, [])
-        if len(values) < 5:
-            values.append(tag)
-    return summary
 
 
 @login_required

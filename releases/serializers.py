@@ -7,8 +7,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Count
-
 from .models import Deploy, Environment, Release, ReleaseProject
 
 
@@ -46,22 +44,19 @@ def serialize_deploy(deploy: Deploy) -> dict[str, Any]:
 
 
 def serialize_releases(releases: Sequence[Release]) -> list[dict[str, Any]]:
-    """A page of releases in three queries whatever its size: projects, deploy counts, last deploys."""
+    """A page of releases in two queries whatever its size: projects, then deploys (counted and
+    the last one picked from the same rows)."""
     ids = [r.pk for r in releases]
     links: dict[int, list[ReleaseProject]] = defaultdict(list)
     for link in (
         ReleaseProject.objects.filter(release_id__in=ids).select_related("project").order_by("project__slug")
     ):
         links[link.release_id].append(link)
-    deploy_counts = dict(
-        Deploy.objects.filter(release_id__in=ids)
-        .values("release_id")
-        .annotate(n=Count("id"))
-        .values_list("release_id", "n")
-    )
+    deploy_counts: dict[int, int] = defaultdict(int)
     last_deploys: dict[int, Deploy] = {}
     for deploy in Deploy.objects.filter(release_id__in=ids).order_by("release_id", "-date_finished", "-id"):
         last_deploys.setdefault(deploy.release_id, deploy)
+        deploy_counts[deploy.release_id] += 1
     return [_release(r, links[r.pk], deploy_counts.get(r.pk, 0), last_deploys.get(r.pk)) for r in releases]
 
 

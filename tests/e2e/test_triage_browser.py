@@ -1,6 +1,7 @@
 """Triage in a real browser (Debian's Chromium via Playwright) on a live LightTrace fed by the real
 sentry-sdk: log in, follow links to an issue, ignore it until 2 more events and see it come back,
-assign it to a teammate, comment, resolve, bookmark; no script from event content or comments runs."""
+assign it to a teammate, comment, resolve, bookmark; no script from event content or comments runs.
+The issue page: its chart, older/newer/oldest navigation, and a tag value's link to the filtered list."""
 
 import subprocess
 import sys
@@ -30,9 +31,24 @@ def _user(stack, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def page():
-    with chromium() as browser:
-        yield browser.new_page()
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A page of its own per test (its own cookies), in the module's one browser."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def _log_in(page, url: str, name: str) -> None:
+    page.goto(url + "/login/")
+    page.fill("#id_username", name)
+    page.fill("#id_password", f"pw-{name}-123")
+    page.click("button[type=submit]")
 
 
 def test_triage_in_the_browser(live_stack, page):
@@ -45,10 +61,7 @@ def test_triage_in_the_browser(live_stack, page):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda dialog: errors.append(f"dialog {dialog.message}"))
 
-    page.goto(live_stack.url + "/login/")
-    page.fill("#id_username", "lead")
-    page.fill("#id_password", "pw-lead-123")
-    page.click("button[type=submit]")
+    _log_in(page, live_stack.url, "lead")
     page.click("text=triage")
     page.click(f"a[href$='/issues/{issue['id']}/']")
     assert "Unresolved · New" in page.inner_text(".status")
@@ -93,3 +106,33 @@ def test_triage_in_the_browser(live_stack, page):
     assert "set_escalating" in types and "set_ignored" in types
     assert PAYLOAD in page.inner_text("body")  # shown as text...
     assert page.evaluate("window.__xss") is None and errors == []  # ...never run
+
+
+def test_issue_page_chart_navigation_and_tag_links(live_stack, page):
+    dsn = live_stack.create_project("issuepage")
+    _user(live_stack, "reader")
+    for _ in range(3):
+        done = subprocess.run([sys.executable, str(APP), dsn, "chained"], capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    (issue,) = live_stack.wait_for_count("issuepage", 3)
+    events = live_stack.api(f"/api/0/issues/{issue['id']}/events/")
+    newest, middle = events[0]["eventID"], events[1]["eventID"]
+    _log_in(page, live_stack.url, "reader")
+    page.goto(f"{live_stack.url}/organizations/e2e/projects/issuepage/issues/{issue['id']}/?period=24h")
+
+    assert page.locator("svg.chart rect").count() == 24
+    assert "3 in total" in (page.text_content("svg.chart title#chart-title") or "")
+    assert page.inner_text(".events-in-range") == "3" and page.inner_text(".events-total") == "3"
+    assert "Caused by" in page.inner_text("body")
+    assert newest in page.inner_text("h2.event-heading")
+    page.click("text=← Older event")
+    assert middle in page.inner_text("h2.event-heading")
+    page.click("text=Newer event →")
+    assert newest in page.inner_text("h2.event-heading")
+    page.click(".event-nav >> text=Oldest")
+    assert events[2]["eventID"] in page.inner_text("h2.event-heading")
+
+    page.click(".tag-sidebar .tag-value a:has-text('e2e')")
+    assert page.url.split("?")[0].endswith("/organizations/e2e/projects/issuepage/")
+    assert page.locator("input[name=query]").first.input_value() == 'environment:"e2e"'
+    assert page.locator(f"a[href$='/issues/{issue['id']}/']").count() >= 1
