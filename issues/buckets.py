@@ -152,7 +152,9 @@ def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[i
         )
         for kind, issue_id, bucket, count in recent.union(per_day, all=True):
             moment = datetime.fromisoformat(_key(bucket))
-            (daily if kind else hourly)[issue_id][moment] += count
+            (daily if kind else hourly)[issue_id][moment] += int(
+                count
+            )  # SUM of a bigint is numeric (Decimal) on PostgreSQL
     return {
         i: {
             "24h": [[int(h.timestamp()), hourly[i][h]] for h in hours],
