@@ -3,12 +3,15 @@ in its own process group, on its own database, polled through its public API."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +34,32 @@ def manage(env: dict, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1]
+
+
+def migrate(env: dict) -> None:
+    """`manage.py migrate` for the stack `env` describes. On the embedded default (no DATABASE_URL) the
+    first call of a test run migrates a template DATA_DIR and every call copies its SQLite files (no
+    secret key: each stack makes its own): the same schema and rows in a fraction of the time."""
+    if env.get("DATABASE_URL"):
+        manage(env, "migrate", "--noinput")
+        return
+    data_dir = Path(env["DATA_DIR"])
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for database in _embedded_template().glob("*.sqlite3*"):
+        shutil.copy2(database, data_dir / database.name)
+
+
+_template_dirs: list[Path] = []
+
+
+def _embedded_template() -> Path:
+    if not _template_dirs:
+        template = Path(tempfile.mkdtemp(prefix="lighttrace-e2e-template-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        env = {k: v for k, v in base_env(template, 0).items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        manage(env, "migrate", "--noinput")
+        _template_dirs.append(template)
+    return _template_dirs[0]
 
 
 @dataclass
