@@ -4,6 +4,7 @@ in its own process group, on its own database, polled through its public API."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -85,9 +86,19 @@ class LiveStack:
         return self.api(f"/api/0/projects/{org}/{slug}/issues/?limit=100&query={query}")
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
-        """Reads or changes the stack's own database directly (for settings no command exposes yet)."""
+        """Reads or changes the stack's own database directly (for settings no command exposes yet):
+        PostgreSQL, or the embedded default's SQLite file (params in each driver's own style)."""
         import psycopg
 
+        if not self.env.get("DATABASE_URL"):
+            import sqlite3
+
+            with contextlib.closing(
+                sqlite3.connect(Path(self.env["DATA_DIR"]) / "lighttrace.sqlite3", 10)
+            ) as db:
+                rows = db.execute(query, params).fetchall()
+                db.commit()
+                return rows
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
             cursor = conn.execute(query, params)
             return cursor.fetchall() if cursor.description else []
