@@ -28,9 +28,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def manage(env: dict, *args: str) -> str:
+def manage(env: dict, *args: str, timeout: float = 120) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if done.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -58,7 +63,8 @@ def _embedded_template() -> Path:
         template = Path(tempfile.mkdtemp(prefix="lighttrace-e2e-template-"))
         atexit.register(shutil.rmtree, template, ignore_errors=True)
         env = {k: v for k, v in base_env(template, 0).items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        manage(env, "migrate", "--noinput")
+        # Once per run, so a machine busy with other work may take its time (minutes were seen).
+        manage(env, "migrate", "--noinput", timeout=600)
         _template_dirs.append(template)
     return _template_dirs[0]
 
