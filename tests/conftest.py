@@ -85,7 +85,9 @@ def _fast_password_hasher():
     if not settings.configured:  # pure suites may run without Django (-p no:django)
         yield
         return
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    # The real ones stay behind it: passwords set by a `manage.py` subprocess still verify.
+    fast_first = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=fast_first):
         yield
 
 
