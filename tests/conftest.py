@@ -74,6 +74,23 @@ def _remove_redis_keys_of_this_run():
                 client.delete(key)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Django's PBKDF2 costs about 0.3 s per password set or checked (seconds on a busy machine), and
+    the tests make and log in hundreds of users: a cheap hasher here, as Django's testing docs advise.
+    The live stacks of tests/e2e (their own processes) keep the real one; no test is about the hasher."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    if not settings.configured:  # pure suites may run without Django (-p no:django)
+        yield
+        return
+    # The real ones stay behind it: passwords set by a `manage.py` subprocess still verify.
+    fast_first = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=fast_first):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     from ingest.keys import clear_key_cache

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.e2e.stack import LiveStack, base_env, free_port, manage
+from tests.e2e.stack import LiveStack, base_env, free_port, manage, migrate
 
 ORG, PROJECT = "e2e", "shop"
 ALERT_REDIS_DB = 12
@@ -53,7 +53,7 @@ def alert_stack(
     )
     stack = None
     try:
-        manage(env, "migrate", "--noinput")
+        migrate(env)
         for name in ("alice", "bob"):
             manage(env, "createsuperuser", "--noinput", "--username", name, "--email", f"{name}@example.com")
             dsn = manage(env, "create_project", ORG, PROJECT, "--platform", "python", "--owner", name)

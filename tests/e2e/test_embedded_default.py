@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.stack import ROOT, LiveStack, base_env, free_port, manage
+from tests.e2e.stack import ROOT, LiveStack, base_env, free_port, manage, migrate
 from tests.e2e.test_python_sdk import run_app
 
 pytestmark = pytest.mark.e2e
@@ -100,54 +100,6 @@ def _wait_default(stack: LiveStack) -> list[dict]:
     )
 
 
-# The unattended test (test_unattended.py) holds `make run` idle for 180 s; this one checks the log.
-IDLE_SECONDS = float(os.environ.get("LIGHTTRACE_E2E_IDLE_SECONDS", "60"))
-
-
-def test_embedded_serve_stays_up_idle_and_reports_heartbeats(tmp_path):
-    """kombu's filesystem transport crashed the embedded worker within two minutes of idling; the
-    runner has no transport. Events from the real sentry_sdk are stored before and after the idle
-    time, /_health/ stays 200 with fresh worker and scheduler heartbeats all along."""
-    port = free_port()
-    env = base_env(tmp_path / "data", port)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        env.pop(name, None)
-    manage(env, "migrate", "--noinput")
-    stack = LiveStack(url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "idle"))
-    dsn = stack.create_project("idle")
-    stack.start()
-    try:
-        run_app(dsn, "unhandled", "u-1", expect_failure=True)
-        stack.wait_for_count("idle", 1, timeout=30)
-        unhealthy = []
-        deadline = time.monotonic() + IDLE_SECONDS
-        while time.monotonic() < deadline:
-            health = _health(stack.url)
-            if health["status"] != "ok" or health["worker"] != "ok" or health["scheduler"] != "ok":
-                unhealthy.append(health)
-            assert stack.process.poll() is None, f"serve exited while idle:\n{stack.tail_log()}"
-            time.sleep(5)
-        assert not unhealthy, unhealthy[:3]
-        ages = _health(stack.url)["heartbeat_age_seconds"]
-        assert set(ages) == {"worker", "scheduler"} and max(ages.values()) < 10, ages
-        run_app(dsn, "unhandled", "u-2", expect_failure=True)
-        stack.wait_for_count("idle", 2, timeout=30)
-    finally:
-        stack.stop()
-    log = stack.log_path.read_text(errors="replace")
-    for noise in ("Traceback", "No hostname was supplied", "celery@", "Unrecoverable error"):
-        assert noise not in log, f"{noise!r} in the log:\n{log[-3000:]}"
-    assert not (tmp_path / "data" / "celery-queue").exists()
-
-
-def _health(url: str) -> dict:
-    try:
-        with urllib.request.urlopen(url + "/_health/", timeout=5) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:  # 503 carries the reasons in its body
-        return json.loads(error.read())
-
-
 def _post_event(base_url: str, dsn: str, message: str) -> int:
     key = dsn.split("//", 1)[1].split("@", 1)[0]
     project_id = dsn.rsplit("/", 1)[1]
@@ -166,7 +118,7 @@ def test_what_was_answered_200_while_no_worker_ran_is_stored_at_the_next_start(t
     env = base_env(tmp_path / "data", port)
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     stack = LiveStack(
         url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "restart")
     )

@@ -1,7 +1,6 @@
 """With PostgreSQL + Redis, the real Celery worker's main process and Celery beat write the heartbeats
 that /_health/ reports."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,13 @@ def test_celery_worker_and_beat_write_heartbeats(live_stack):
         # The processes `serve` started itself (not a pool child, which could live on a hung parent).
         assert parent == live_stack.process.pid, (role, cmdline)
         assert ("beat" if role == "scheduler" else " worker") in cmdline
-    time.sleep(6)
-    later = dict(live_stack.sql("SELECT role, beat_at FROM core_heartbeat WHERE host = %s", (_host(),)))
-    assert all(later[role] > first[role] for role in ("worker", "scheduler")), (first, later)
+
+    def both_beat_again():
+        later = dict(live_stack.sql("SELECT role, beat_at FROM core_heartbeat WHERE host = %s", (_host(),)))
+        return all(later[role] > first[role] for role in ("worker", "scheduler"))
+
+    # Every HEARTBEAT_SECONDS (5 s); a role that stopped beating fails after 15 s.
+    live_stack.wait_for(both_beat_again, 15, "a newer heartbeat of the worker and the scheduler")
 
 
 def _host() -> str:

@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.stack import LiveStack, base_env, free_port, manage
+from tests.e2e.stack import LiveStack, base_env, free_port, manage, migrate
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 2  # WEB_BODY_TIMEOUT_SECONDS and WEB_HEADER_TIMEOUT_SECONDS of the embedded stack here
@@ -37,7 +37,7 @@ def embedded_stack(tmp_path_factory):
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
     env.update(WEB_BODY_TIMEOUT_SECONDS=str(TIMEOUT), WEB_HEADER_TIMEOUT_SECONDS=str(TIMEOUT))
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     stack = LiveStack(
         url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "hostile")
     )

@@ -19,7 +19,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.stack import LiveStack, base_env, free_port, manage
+from tests.e2e.stack import LiveStack, base_env, free_port, manage, migrate
 from tests.grouping.test_rule_budget import slow_rules
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +73,7 @@ def test_slow_rules_of_one_tenant_do_not_delay_another(tmp_path):
     env = base_env(data_dir, port)
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     stack = LiveStack(
         url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "budget")
     )

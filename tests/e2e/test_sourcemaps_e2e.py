@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.browser import chromium, serve_directory
-from tests.e2e.stack import LiveStack, base_env, free_port, manage
+from tests.e2e.stack import LiveStack, base_env, free_port, manage, migrate
 
 pytestmark = pytest.mark.e2e
 JS = Path(__file__).parent / "js"
@@ -188,7 +188,7 @@ def test_embedded_default_assembles_and_maps(browser, tmp_path):
     env = base_env(tmp_path / "data", port)
     for name in ("DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     stack = LiveStack(
         url=f"http://127.0.0.1:{port}", env=env, token=manage(env, "create_api_token", "embedded")
     )
