@@ -136,3 +136,19 @@ def rich_prepared_event(**overrides) -> PreparedEvent:
     event.title = str(RICH_EVENT["title"])
     event.data = encode_event_data(data)
     return event
+
+
+def clear_cache_of_this_run() -> None:
+    """Empties the cache of this test run only. Django's `cache.clear()` on Redis is FLUSHDB: it
+    would also wipe the login counters and streams of other runs sharing the Redis database."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        cache.clear()  # the embedded default's cache is this process's own
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match=cache.make_key("*")):  # "<run's prefix>:1:*", the cache's own keys
+        client.delete(key)

@@ -13,8 +13,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client, override_settings
+
+from tests.factories import clear_cache_of_this_run
 
 pytestmark = pytest.mark.django_db
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -45,7 +46,7 @@ def smtp():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    cache.clear()  # reset throttle counters of earlier tests
+    clear_cache_of_this_run()  # reset throttle counters of earlier tests
     try:
         with override_settings(
             EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1", EMAIL_PORT=controller.port,
@@ -132,7 +133,7 @@ def test_the_reset_form_is_throttled_per_email_and_per_address(smtp, alice):
 
 
 def test_without_outgoing_mail_the_page_says_so(client, alice):
-    cache.clear()
+    clear_cache_of_this_run()
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend"):
         page = client.get("/account/password/reset/")
         assert page.status_code == 200 and "reset-unavailable" in page.content.decode()
@@ -142,7 +143,7 @@ def test_without_outgoing_mail_the_page_says_so(client, alice):
 
 
 def test_a_mail_server_that_refuses_connections_is_logged_and_reveals_nothing(client, alice, caplog):
-    cache.clear()
+    clear_cache_of_this_run()
     with override_settings(EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1", EMAIL_PORT=_free_port()):
         response = client.post("/account/password/reset/", {"email": "alice@example.test"})
     # The same answer as for an address without an account: otherwise a broken mail server would

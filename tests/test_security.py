@@ -6,13 +6,12 @@ import sys
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import ApiToken
 from issues.models import Issue
 from issues.store import store_events
-from tests.factories import rich_prepared_event, user_with_membership
+from tests.factories import clear_cache_of_this_run, rich_prepared_event, user_with_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -95,13 +94,13 @@ def test_every_form_needs_a_csrf_token(make_project):
 
 
 def test_login_is_throttled_after_repeated_failures(client, make_project):
-    cache.clear()
+    clear_cache_of_this_run()
     get_user_model().objects.create_user("bob", password="right-password")
     for _ in range(5):
         assert client.post("/login/", {"username": "bob", "password": "wrong"}).status_code == 200
     locked = client.post("/login/", {"username": "bob", "password": "right-password"})
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
-    cache.clear()
+    clear_cache_of_this_run()
     assert client.post("/login/", {"username": "bob", "password": "right-password"}).status_code == 302
 
 
