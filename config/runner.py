@@ -91,6 +91,7 @@ class Runner:
     def run(self) -> None:
         self._shutdown.reset_stop()
         dispatch.set_local_handler(self.request)
+        _resolve_celery_names()
         threads = [
             threading.Thread(target=self._thread, args=(self._schedule_loop,), name="scheduler", daemon=True),
             threading.Thread(target=self._thread, args=(self._jobs_loop,), name="jobs", daemon=True),
@@ -192,6 +193,15 @@ class Runner:
         if name not in self._logs:
             self._logs[name] = FailureLog(log, name, interval=LOG_EVERY_SECONDS)
         return self._logs[name]
+
+
+def _resolve_celery_names() -> None:
+    """Celery's top-level names are made on first access by a module proxy that is not thread-safe:
+    the jobs and alerts threads importing their first task modules at once saw a half-made `celery`
+    ("cannot import name 'shared_task' from 'celery'"). Resolved here, before the threads start."""
+    import celery
+
+    celery.shared_task  # noqa: B018  # the attribute access is the point
 
 
 def main() -> None:

@@ -179,16 +179,21 @@ def issue_series(issue_id: int, start: datetime, step: timedelta, points: int) -
     return [(start + step * i, counts[i]) for i in range(points)]
 
 
+def _buckets_for(since: datetime) -> tuple[str, str, datetime]:
+    """The bucket table, its time column and the first bucket for counting since `since`: minute
+    buckets while they are still kept, whole hours (rounded out) further back."""
+    if timezone.now() - since < MINUTE_BUCKETS_KEPT - timedelta(minutes=5):
+        return "issues_issueminutebucket", "minute", minute_of(since)
+    return "issues_issuehourbucket", "hour", hour_of(since)
+
+
 def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
     """Events per issue received since `since`: minute buckets for the last MINUTE_BUCKETS_KEPT,
     hourly buckets (whole hours, rounded out) further back."""
     ids = sorted(set(issue_ids))
     if not ids:
         return {}
-    if timezone.now() - since < MINUTE_BUCKETS_KEPT - timedelta(minutes=5):
-        table, column, start = "issues_issueminutebucket", "minute", minute_of(since)
-    else:
-        table, column, start = "issues_issuehourbucket", "hour", hour_of(since)
+    table, column, start = _buckets_for(since)
     rows = fetch(
         f"SELECT issue_id, SUM(times_seen) FROM {table} WHERE issue_id IN ({placeholders(len(ids))}) "
         f"AND {column} >= %s GROUP BY issue_id",
@@ -230,10 +235,7 @@ def hourly_counts(issue_id: int, hours: Iterable[datetime]) -> dict[datetime, in
 def project_events_since(project_id: int, since: datetime) -> int:
     """Events of all of a project's issues received since `since` (its issues' buckets, as
     events_since: minutes for the last MINUTE_BUCKETS_KEPT, whole hours further back)."""
-    if timezone.now() - since < MINUTE_BUCKETS_KEPT - timedelta(minutes=5):
-        table, column, start = "issues_issueminutebucket", "minute", minute_of(since)
-    else:
-        table, column, start = "issues_issuehourbucket", "hour", hour_of(since)
+    table, column, start = _buckets_for(since)
     rows = fetch(
         f"SELECT COALESCE(SUM(b.times_seen), 0) FROM {table} b JOIN issues_issue i ON i.id = b.issue_id "
         f"WHERE i.project_id = %s AND b.{column} >= %s",
