@@ -226,10 +226,13 @@ sys.exit(len(errors))
 
 
 def test_runner_threads_import_their_first_tasks_at_once_without_a_half_made_celery():
-    """Without the warm-up, 4 threads importing `shared_task` at once failed in 9 of 10 processes
-    ("cannot import name 'shared_task' from 'celery'"), logged by the runner as a failed task."""
+    """As `serve` starts the runner (no Celery app loaded): without the warm-up, 4 threads importing
+    `shared_task` at once failed in 4 of 6 processes ("cannot import name 'shared_task' from
+    'celery'"), which the runner logged as a failed task."""
+    import os
     import subprocess
     import sys
 
-    for _ in range(5):
-        assert subprocess.run([sys.executable, "-c", RACE], timeout=60).returncode == 0
+    env = {**os.environ, "LIGHTTRACE_WITHOUT_CELERY_APP": "1"}
+    for _ in range(6):
+        assert subprocess.run([sys.executable, "-c", RACE], env=env, timeout=60).returncode == 0
