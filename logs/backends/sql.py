@@ -40,6 +40,8 @@ class SqlLogStore:
     """Subclasses define the dialect methods below and `write`, `prepare`, `expire`."""
 
     false = "FALSE"
+    # The expression a search reads a record's attributes with (PostgreSQL merges its attribute set).
+    attributes_select = "attributes"
 
     # --- dialect -----------------------------------------------------------------------------
     def time_param(self, value: datetime) -> Any:
@@ -124,7 +126,7 @@ class SqlLogStore:
             params += [moment, moment, self.id_param(query.after[1])]
             order = "ASC"
         sql = (
-            f"SELECT {', '.join(COLUMNS)}, attributes FROM {TABLE} WHERE {where} "
+            f"SELECT {', '.join(COLUMNS)}, {self.attributes_select} FROM {TABLE} WHERE {where} "
             f"ORDER BY timestamp {order}, id {order} LIMIT {int(limit)}"
         )
         with connection.cursor() as cursor:

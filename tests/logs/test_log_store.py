@@ -32,7 +32,8 @@ def corpus(project):
         log_record(project.id, "Inventory low for A-1", level="warn", severity_number=13, trace_id=TRACE_B,
                    attributes={"sku": "A-1", "remaining": 3, "order_id": "42", "sentry.environment": "staging"}),
         log_record(project.id, "Cache warmed 100% in 3 ms", level="debug", severity_number=5,
-                   attributes={"retry": 1, "final": True}),
+                   attributes={"retry": 1, "final": True, "sentry.sdk.name": "sentry.python",
+                               "sentry.sdk.integration_count": 4}),
     ]  # fmt: skip
     store_logs(records)
     return records
@@ -57,6 +58,12 @@ def _bodies(project, query: str) -> list[str]:
         ("user.username:alice", ["Payment declined"]),
         ("release:shop@1.0", ["Order 42 placed by alice"]),
         ("environment:staging", ["Inventory low for A-1"]),
+        # Keys every record of a process repeats (stored once per set on PostgreSQL), all forms:
+        ("!environment:staging", ["Order 42 placed by alice", "Payment declined", "Cache warmed 100% in 3 ms"]),
+        ("sentry.message.template:Order*", ["Order 42 placed by alice"]),
+        ("sentry.sdk.integration_count:>3", ["Cache warmed 100% in 3 ms"]),
+        ("sentry.sdk.integration_count:4 sentry.sdk.name:sentry.python", ["Cache warmed 100% in 3 ms"]),
+        ('sentry.sdk.integration_count:"4"', []),  # typed: the integer is not the string
         ('order_id:"42"', ["Inventory low for A-1"]),  # quoted: the string only
         ("order_id:42", ["Order 42 placed by alice", "Inventory low for A-1"]),  # integer and string
         ("remaining:3", ["Inventory low for A-1"]),  # retry:3 has the value under another key only
@@ -85,6 +92,16 @@ def test_records_come_back_with_their_types(corpus, project):
     ).records
     assert record.attributes == {"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}
     assert type(record.attributes["retry"]) is int and record.severity_number == 17
+
+
+def test_shared_and_own_attributes_come_back_together_with_their_types(corpus, project):
+    (record,) = search_page(
+        build_query([project.id], "warmed", {"statsPeriod": "1h"}, now=NOW), None, 10
+    ).records
+    assert record.attributes == {
+        "retry": 1, "final": True, "sentry.sdk.name": "sentry.python", "sentry.sdk.integration_count": 4
+    }  # fmt: skip
+    assert type(record.attributes["sentry.sdk.integration_count"]) is int
 
 
 def test_other_projects_and_times_are_not_searched(corpus, project, make_project):

@@ -1,0 +1,55 @@
+"""PostgreSQL keeps the attributes every record of a process repeats once per distinct set."""
+
+import importlib
+import json
+
+import pytest
+from django.db import connection
+
+from logs.attribute_sets import set_id, split_attributes
+
+from .conftest import all_records
+from .factories import log_record, store_logs
+
+pytestmark = pytest.mark.django_db
+PROCESS = {"sentry.release": "shop@1.0", "sentry.sdk.name": "sentry.python", "server.address": "web-3"}
+
+
+def test_shared_keys_are_split_by_key_and_their_set_id_by_typed_values():
+    shared, own = split_attributes({**PROCESS, "order": 42, "sentry.message.parameter.order": 42})
+    assert shared == PROCESS and own == {"order": 42, "sentry.message.parameter.order": 42}
+    assert set_id(dict(reversed(PROCESS.items()))) == set_id(PROCESS)  # order does not matter
+    assert set_id({"service.version": 1}) != set_id({"service.version": "1"}) and set_id({}) is None
+
+
+def _sql(statement, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall() if cursor.description else None
+
+
+@pytest.mark.postgresql
+def test_each_distinct_set_is_stored_once_and_records_keep_only_their_own(make_project):
+    project = make_project()[0]
+    store_logs([log_record(project.id, f"a{n}", attributes={**PROCESS, "n": n}) for n in range(3)])
+    store_logs([log_record(project.id, "b", attributes={**PROCESS, "n": 9})])  # a later batch, same set
+    store_logs([log_record(project.id, "c", attributes={**PROCESS, "sentry.release": "shop@2.0"})])
+    assert _sql("SELECT count(*) FROM logs_record_attribute_set") == [(2,)]
+    own = _sql("SELECT attributes FROM logs_record WHERE body = 'b'")[0][0]
+    assert json.loads(own) == {"n": 9}
+    assert {r.body: r.attributes for r in all_records([project.id])}["b"] == {**PROCESS, "n": 9}
+
+
+@pytest.mark.postgresql
+def test_the_migration_moves_the_shared_attributes_of_records_stored_before(make_project):
+    project = make_project()[0]
+    store_logs([log_record(project.id, f"r{n}", attributes={**PROCESS, "n": n}) for n in range(3)])
+    # As records were stored before: every attribute in the record.
+    _sql("UPDATE logs_record SET attributes = %s::jsonb || attributes, attribute_set_id = NULL", [json.dumps(PROCESS)])
+    _sql("DELETE FROM logs_record_attribute_set")
+    migration = importlib.import_module("logs.migrations.0003_attribute_sets")
+    migration.move_shared_attributes(None, connection.schema_editor())
+    assert _sql("SELECT DISTINCT attributes ? 'sentry.release', attribute_set_id FROM logs_record") == [
+        (False, set_id(PROCESS))
+    ]
+    assert sorted(r.attributes["n"] for r in all_records([project.id]) if r.attributes["server.address"]) == [0, 1, 2]
