@@ -283,10 +283,13 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
             )
         conn.execute("ANALYZE logs_record")
         load_seconds = time.monotonic() - began
-        size = conn.execute(
-            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
-        ).fetchone()[0] + conn.execute("SELECT pg_total_relation_size('logs_record_attribute_set')").fetchone()[0]
+        size = (
+            conn.execute(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'logs_record'"
+            ).fetchone()[0]
+            + conn.execute("SELECT pg_total_relation_size('logs_record_attribute_set')").fetchone()[0]
+        )
         rows = conn.execute("SELECT count(*) FROM logs_record").fetchone()[0]
         where_bytes = disk_breakdown(conn, rows)
     return {
@@ -313,7 +316,9 @@ def disk_breakdown(conn: psycopg.Connection, rows: int) -> dict[str, float]:
             "AND c.reltoastrelid <> 0"
         ).fetchone()[0]
         or 0,
-        "attribute sets": conn.execute("SELECT pg_total_relation_size('logs_record_attribute_set')").fetchone()[0],
+        "attribute sets": conn.execute(
+            "SELECT pg_total_relation_size('logs_record_attribute_set')"
+        ).fetchone()[0],
     }
     for name, size in conn.execute(
         "SELECT regexp_replace(ci.relname, '^logs_record_p[0-9]+_', ''), sum(pg_relation_size(x.indexrelid)) "

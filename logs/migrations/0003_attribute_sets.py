@@ -11,8 +11,8 @@ CHUNK = 5000
 def move_shared_attributes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from logs.backends.postgres import ATTRIBUTE_SETS, TABLE, _jsonb_text, upsert_sets
     from logs.attribute_sets import set_id, split_attributes
+    from logs.backends.postgres import ATTRIBUTE_SETS, TABLE, _jsonb_text, upsert_sets
 
     for statement in ATTRIBUTE_SETS:
         schema_editor.execute(statement)
@@ -35,7 +35,9 @@ def move_shared_attributes(apps, schema_editor):
 def _move(cursor, rows, split_attributes, set_id, upsert_sets, dumps, table):
     sets: dict[int, dict] = {}
     for project_id, moment, record_id, attributes in rows:
-        shared, own = split_attributes(orjson.loads(attributes) if isinstance(attributes, str) else attributes)
+        shared, own = split_attributes(
+            orjson.loads(attributes) if isinstance(attributes, str) else attributes
+        )
         key = set_id(shared)
         if key is None:
             continue

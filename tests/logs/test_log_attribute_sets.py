@@ -45,11 +45,18 @@ def test_the_migration_moves_the_shared_attributes_of_records_stored_before(make
     project = make_project()[0]
     store_logs([log_record(project.id, f"r{n}", attributes={**PROCESS, "n": n}) for n in range(3)])
     # As records were stored before: every attribute in the record.
-    _sql("UPDATE logs_record SET attributes = %s::jsonb || attributes, attribute_set_id = NULL", [json.dumps(PROCESS)])
+    _sql(
+        "UPDATE logs_record SET attributes = %s::jsonb || attributes, attribute_set_id = NULL",
+        [json.dumps(PROCESS)],
+    )
     _sql("DELETE FROM logs_record_attribute_set")
     migration = importlib.import_module("logs.migrations.0003_attribute_sets")
     migration.move_shared_attributes(None, connection.schema_editor())
     assert _sql("SELECT DISTINCT attributes ? 'sentry.release', attribute_set_id FROM logs_record") == [
         (False, set_id(PROCESS))
     ]
-    assert sorted(r.attributes["n"] for r in all_records([project.id]) if r.attributes["server.address"]) == [0, 1, 2]
+    assert sorted(r.attributes["n"] for r in all_records([project.id]) if r.attributes["server.address"]) == [
+        0,
+        1,
+        2,
+    ]

@@ -59,7 +59,10 @@ def _bodies(project, query: str) -> list[str]:
         ("release:shop@1.0", ["Order 42 placed by alice"]),
         ("environment:staging", ["Inventory low for A-1"]),
         # Keys every record of a process repeats (stored once per set on PostgreSQL), all forms:
-        ("!environment:staging", ["Order 42 placed by alice", "Payment declined", "Cache warmed 100% in 3 ms"]),
+        (
+            "!environment:staging",
+            ["Order 42 placed by alice", "Payment declined", "Cache warmed 100% in 3 ms"],
+        ),
         ("sentry.message.template:Order*", ["Order 42 placed by alice"]),
         ("sentry.sdk.integration_count:>3", ["Cache warmed 100% in 3 ms"]),
         ("sentry.sdk.integration_count:4 sentry.sdk.name:sentry.python", ["Cache warmed 100% in 3 ms"]),
