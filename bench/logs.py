@@ -35,8 +35,10 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# The project's `logs` package, not this script (also named logs): bench/ last on the path.
+sys.path = (
+    [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
+)
 
 from procstats import all_procs, descendants  # noqa: E402
 from stacks import Postgres, postgres_selector, redis_base  # noqa: E402
