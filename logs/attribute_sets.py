@@ -31,6 +31,9 @@ SHARED_KEYS = frozenset(
 )
 # Per process, never per record (unlike `sentry.message.parameter.*` or `sentry.timestamp.*`).
 SHARED_PREFIXES = ("sentry.sdk.", "telemetry.sdk.", "instrumentation.scope.")
+# `user.id` has a column of its own (logs/backends/sql.py): a string that fits it is kept there only.
+USER_ID_KEY = "user.id"
+USER_ID_MAX = 200
 
 
 def is_shared(key: str) -> bool:
@@ -40,12 +43,19 @@ def is_shared(key: str) -> bool:
 def split_attributes(
     attributes: dict[str, AttributeValue],
 ) -> tuple[dict[str, AttributeValue], dict[str, AttributeValue]]:
-    """(shared, own): the attributes stored once per distinct set, and those the record keeps."""
+    """(shared, own): the attributes stored once per distinct set, and those the record's attributes
+    column keeps (not a string `user.id`, which its `user_id` column holds)."""
     shared: dict[str, AttributeValue] = {}
     own: dict[str, AttributeValue] = {}
     for key, value in attributes.items():
         (shared if is_shared(key) else own)[key] = value
+    if user_id_in_column(own.get(USER_ID_KEY)):
+        del own[USER_ID_KEY]
     return shared, own
+
+
+def user_id_in_column(value: AttributeValue | None) -> bool:
+    return isinstance(value, str) and len(value) <= USER_ID_MAX
 
 
 def set_id(shared: dict[str, AttributeValue]) -> int | None:

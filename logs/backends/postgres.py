@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from core.sql import copy_rows, copy_upsert
 
-from ..attribute_sets import is_shared, set_id, split_attributes
+from ..attribute_sets import USER_ID_KEY, is_shared, set_id, split_attributes
 from ..records import StoredLog
 from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
@@ -43,6 +43,11 @@ ATTRIBUTE_SETS = [
     f"CREATE TABLE IF NOT EXISTS {SETS} (id bigint PRIMARY KEY, attributes jsonb NOT NULL)",
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS attribute_set_id bigint",
 ]
+# The span id as its 8 bytes (9 stored) rather than 16 hex characters (17 stored); none is NULL.
+SPAN_AS_BYTES = (
+    f"ALTER TABLE {TABLE} ALTER COLUMN span_id DROP DEFAULT, ALTER COLUMN span_id DROP NOT NULL, "
+    "ALTER COLUMN span_id TYPE bytea USING decode(NULLIF(span_id, ''), 'hex')"
+)
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -51,7 +56,7 @@ SCHEMA = [
         timestamp timestamptz NOT NULL,
         attribute_set_id bigint,
         trace_id uuid,
-        span_id text NOT NULL DEFAULT '',
+        span_id bytea,
         level text NOT NULL,
         severity_number smallint NOT NULL,
         body text NOT NULL,
@@ -64,7 +69,7 @@ SCHEMA = [
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
-_TYPES = ["uuid", "int8", "timestamptz", "uuid", "text", "text", "int2", "text", "jsonb", "text", "int8"]
+_TYPES = ["uuid", "int8", "timestamptz", "uuid", "bytea", "text", "int2", "text", "jsonb", "text", "int8"]
 _ALL_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body",
                 "attributes", "user_id", "attribute_set_id"]  # fmt: skip
 UNIQUE_VIOLATION = "23505"
@@ -87,16 +92,24 @@ class PostgresLogStore(SqlLogStore):
     def time_value(self, value: Any) -> datetime:
         return value.astimezone(UTC)
 
-    # The merged attributes of a record: its set's (if any), then its own.
+    # The merged attributes of a record: its set's (if any), its own, and a string `user.id`.
     attributes_select = (
         f"CASE WHEN attribute_set_id IS NULL THEN attributes ELSE COALESCE((SELECT s.attributes FROM {SETS} s "
-        "WHERE s.id = attribute_set_id), '{}'::jsonb) || attributes END"
+        "WHERE s.id = attribute_set_id), '{}'::jsonb) || attributes END || CASE WHEN user_id IS NULL "
+        f"OR attributes ? '{USER_ID_KEY}' THEN '{{}}'::jsonb ELSE jsonb_build_object('{USER_ID_KEY}', user_id) END"
     )
 
+    def span_value(self, value: Any) -> str:
+        return bytes(value).hex() if value else ""
+
     def attribute_equals(self, key: str, value: Any) -> tuple[str, list]:
+        if key == USER_ID_KEY and isinstance(value, str):
+            return f"(user_id = %s AND NOT attributes ? '{USER_ID_KEY}')", [value]
         return _in_place(key, "attributes @> %s::jsonb", [_DUMPS({key: value}).decode()])
 
     def attribute_like(self, key: str, pattern: str) -> tuple[str, list]:
+        if key == USER_ID_KEY:  # a string user id is in its column only (an integer one stays in both)
+            return f"(user_id ILIKE %s AND NOT attributes ? '{USER_ID_KEY}')", [pattern]
         sql = "(jsonb_typeof(attributes->%s) = 'string' AND attributes->>%s ILIKE %s)"
         return _in_place(key, sql, [key, key, pattern])
 
@@ -187,7 +200,8 @@ def record_row(record: StoredLog, sets: dict[int, dict]) -> tuple:
         sets[attribute_set] = shared
     r = record
     return (
-        uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None, r.span_id,
+        uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
+        bytes.fromhex(r.span_id) if r.span_id else None,
         r.level, r.severity_number, r.body, Jsonb(own, dumps=_jsonb_text), user_id_value(r.attributes), attribute_set,
     )  # fmt: skip
 

@@ -16,8 +16,14 @@ PROCESS = {"sentry.release": "shop@1.0", "sentry.sdk.name": "sentry.python", "se
 
 
 def test_shared_keys_are_split_by_key_and_their_set_id_by_typed_values():
-    shared, own = split_attributes({**PROCESS, "order": 42, "sentry.message.parameter.order": 42})
-    assert shared == PROCESS and own == {"order": 42, "sentry.message.parameter.order": 42}
+    shared, own = split_attributes(
+        {**PROCESS, "order": 42, "sentry.message.parameter.order": 42, "user.id": "7"}
+    )
+    assert shared == PROCESS and own == {
+        "order": 42,
+        "sentry.message.parameter.order": 42,
+    }  # user.id: a column
+    assert split_attributes({"user.id": 7}) == ({}, {"user.id": 7})  # an integer keeps its type here
     assert set_id(dict(reversed(PROCESS.items()))) == set_id(PROCESS)  # order does not matter
     assert set_id({"service.version": 1}) != set_id({"service.version": "1"}) and set_id({}) is None
 
@@ -50,11 +56,11 @@ def test_the_migration_moves_the_shared_attributes_of_records_stored_before(make
         [json.dumps(PROCESS)],
     )
     _sql("DELETE FROM logs_record_attribute_set")
-    migration = importlib.import_module("logs.migrations.0003_attribute_sets")
+    migration = importlib.import_module("logs.migrations.0003_attribute_sets_and_span_bytes")
     migration.move_shared_attributes(None, connection.schema_editor())
-    assert _sql("SELECT DISTINCT attributes ? 'sentry.release', attribute_set_id FROM logs_record") == [
-        (False, set_id(PROCESS))
-    ]
+    assert _sql(
+        "SELECT DISTINCT attributes ?| %s, attribute_set_id FROM logs_record", [["sentry.release", "user.id"]]
+    ) == [(False, set_id(PROCESS))]
     assert sorted(r.attributes["n"] for r in all_records([project.id]) if r.attributes["server.address"]) == [
         0,
         1,

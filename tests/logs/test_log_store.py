@@ -30,7 +30,8 @@ def corpus(project):
         log_record(project.id, "Payment declined", level="error", severity_number=17, trace_id=TRACE_A,
                    attributes={"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}),
         log_record(project.id, "Inventory low for A-1", level="warn", severity_number=13, trace_id=TRACE_B,
-                   attributes={"sku": "A-1", "remaining": 3, "order_id": "42", "sentry.environment": "staging"}),
+                   attributes={"sku": "A-1", "remaining": 3, "order_id": "42", "sentry.environment": "staging",
+                               "user.id": 8}),
         log_record(project.id, "Cache warmed 100% in 3 ms", level="debug", severity_number=5,
                    attributes={"retry": 1, "final": True, "sentry.sdk.name": "sentry.python",
                                "sentry.sdk.integration_count": 4}),
@@ -54,6 +55,10 @@ def _bodies(project, query: str) -> list[str]:
         ("severity:warn,debug", ["Inventory low for A-1", "Cache warmed 100% in 3 ms"]),
         ("!level:info", ["Payment declined", "Inventory low for A-1", "Cache warmed 100% in 3 ms"]),
         ("user.id:7", ["Order 42 placed by alice"]),
+        ("user.id:7*", ["Order 42 placed by alice"]),  # a string user id: in its column only on PostgreSQL
+        ("user.id:8", ["Inventory low for A-1"]),  # an integer one
+        ("user.id:8*", []),  # wildcards match strings only
+        ("user.id:>7", ["Inventory low for A-1"]),
         ("user.email:alice@example.com", ["Order 42 placed by alice"]),
         ("user.username:alice", ["Payment declined"]),
         ("release:shop@1.0", ["Order 42 placed by alice"]),
@@ -95,6 +100,17 @@ def test_records_come_back_with_their_types(corpus, project):
     ).records
     assert record.attributes == {"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}
     assert type(record.attributes["retry"]) is int and record.severity_number == 17
+
+
+def test_user_ids_come_back_with_their_types(corpus, project):
+    users = {r.body: r.attributes.get("user.id") for r in search_page(
+        build_query([project.id], "", {"statsPeriod": "1h"}, now=NOW), None, 10
+    ).records}  # fmt: skip
+    assert users == {
+        "Order 42 placed by alice": "7", "Payment declined": None, "Inventory low for A-1": 8,
+        "Cache warmed 100% in 3 ms": None,
+    }  # fmt: skip
+    assert type(users["Inventory low for A-1"]) is int
 
 
 def test_shared_and_own_attributes_come_back_together_with_their_types(corpus, project):

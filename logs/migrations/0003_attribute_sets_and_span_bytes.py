@@ -1,6 +1,7 @@
-"""PostgreSQL: the attributes every record of a process repeats, stored once per distinct set
-(logs/attribute_sets.py, logs/backends/postgres.py). Records stored before move theirs there, in
-chunks in time order. SQLite keeps every attribute in the record."""
+"""PostgreSQL: the attributes every record of a process repeats, stored once per distinct set, a
+string `user.id` in its column only (logs/attribute_sets.py), and the span id as bytes
+(logs/backends/postgres.py). Records stored before are moved, in chunks in key order. SQLite keeps
+every attribute in the record."""
 
 import orjson
 from django.db import migrations
@@ -11,8 +12,7 @@ CHUNK = 5000
 def move_shared_attributes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from logs.attribute_sets import set_id, split_attributes
-    from logs.backends.postgres import ATTRIBUTE_SETS, TABLE, _jsonb_text, upsert_sets
+    from logs.backends.postgres import ATTRIBUTE_SETS, SPAN_AS_BYTES, TABLE
 
     for statement in ATTRIBUTE_SETS:
         schema_editor.execute(statement)
@@ -27,25 +27,34 @@ def move_shared_attributes(apps, schema_editor):
             )
             rows = cursor.fetchall()
             if not rows:
-                return
+                break
             after = rows[-1][:3]
-            _move(cursor, rows, split_attributes, set_id, upsert_sets, _jsonb_text, TABLE)
+            _move(cursor, rows)
+        cursor.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'span_id'",
+            [TABLE],
+        )
+        if cursor.fetchone()[0] == "text":
+            schema_editor.execute(SPAN_AS_BYTES)
 
 
-def _move(cursor, rows, split_attributes, set_id, upsert_sets, dumps, table):
+def _move(cursor, rows):
+    from logs.attribute_sets import set_id, split_attributes
+    from logs.backends.postgres import TABLE, _jsonb_text, upsert_sets
+
     sets: dict[int, dict] = {}
     for project_id, moment, record_id, attributes in rows:
-        shared, own = split_attributes(
-            orjson.loads(attributes) if isinstance(attributes, str) else attributes
-        )
+        stored = orjson.loads(attributes) if isinstance(attributes, str) else attributes
+        shared, own = split_attributes(stored)
         key = set_id(shared)
-        if key is None:
+        if key is None and own == stored:
             continue
-        sets[key] = shared
+        if key is not None:
+            sets[key] = shared
         cursor.execute(
-            f"UPDATE {table} SET attribute_set_id = %s, attributes = %s::jsonb "
+            f"UPDATE {TABLE} SET attribute_set_id = %s, attributes = %s::jsonb "
             "WHERE project_id = %s AND timestamp = %s AND id = %s",
-            [key, dumps(own), project_id, moment, record_id],
+            [key, _jsonb_text(own), project_id, moment, record_id],
         )
     upsert_sets(sets)
 
