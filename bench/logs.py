@@ -275,7 +275,7 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
                 shared, own = split_attributes(attributes)  # as the store writes them
                 sets[set_id(shared)] = shared
                 copy.write_row(
-                    (uuid.uuid4(), project_id, moment, trace, record["span_id"], record["level"],
+                    (uuid.uuid4(), project_id, moment, trace, bytes.fromhex(record["span_id"]), record["level"],
                      record["severity_number"], record["body"], json.dumps(own), attributes["user.id"], set_id(shared))
                 )  # fmt: skip
         with conn.cursor() as cursor:
