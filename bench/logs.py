@@ -259,7 +259,7 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
             conn.cursor() as cursor,
             cursor.copy(
                 "COPY logs_record (id, project_id, timestamp, trace_id, span_id, level, severity_number, body, attributes, "
-                "user_id, attribute_set_id) FROM STDIN"
+                "user_id, attribute_set_id, parameters) FROM STDIN"
             ) as copy,
         ):
             # In time order, as the workers write them (records arrive about when they happen): the
@@ -272,11 +272,11 @@ def bulk_load(stack: LiveStack, count: int) -> dict:
                         traces.append(trace)
                 record = sdk_record(0, trace, n % 20)
                 attributes = {k: v["value"] for k, v in record["attributes"].items()}
-                shared, own = split_attributes(attributes)  # as the store writes them
+                shared, own, parameters = split_attributes(attributes)  # as the store writes them
                 sets[set_id(shared)] = shared
                 copy.write_row(
                     (uuid.uuid4(), project_id, moment, trace, bytes.fromhex(record["span_id"]), record["level"],
-                     record["severity_number"], record["body"], json.dumps(own), attributes["user.id"], set_id(shared))
+                     record["severity_number"], record["body"], json.dumps(own), attributes["user.id"], set_id(shared), json.dumps(parameters))
                 )  # fmt: skip
         with conn.cursor() as cursor:
             cursor.executemany(

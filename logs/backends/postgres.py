@@ -26,7 +26,14 @@ from psycopg.types.json import Jsonb
 
 from core.sql import copy_rows, copy_upsert
 
-from ..attribute_sets import USER_ID_KEY, is_shared, set_id, split_attributes
+from ..attribute_sets import (
+    PARAMETER_PREFIX,
+    USER_ID_KEY,
+    is_shared,
+    parameter_name,
+    set_id,
+    split_attributes,
+)
 from ..records import StoredLog
 from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
@@ -42,6 +49,7 @@ SETS = f"{TABLE}_attribute_set"
 ATTRIBUTE_SETS = [
     f"CREATE TABLE IF NOT EXISTS {SETS} (id bigint PRIMARY KEY, attributes jsonb NOT NULL)",
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS attribute_set_id bigint",
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS parameters jsonb",
 ]
 # The span id as its 8 bytes (9 stored) rather than 16 hex characters (17 stored); none is NULL.
 SPAN_AS_BYTES = (
@@ -61,6 +69,7 @@ SCHEMA = [
         severity_number smallint NOT NULL,
         body text NOT NULL,
         attributes jsonb NOT NULL,
+        parameters jsonb,
         user_id text,
         PRIMARY KEY (project_id, timestamp, id)
     ) PARTITION BY RANGE (timestamp)""",
@@ -69,9 +78,22 @@ SCHEMA = [
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
-_TYPES = ["uuid", "int8", "timestamptz", "uuid", "bytea", "text", "int2", "text", "jsonb", "text", "int8"]
+_TYPES = [
+    "uuid",
+    "int8",
+    "timestamptz",
+    "uuid",
+    "bytea",
+    "text",
+    "int2",
+    "text",
+    "jsonb",
+    "text",
+    "int8",
+    "jsonb",
+]
 _ALL_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body",
-                "attributes", "user_id", "attribute_set_id"]  # fmt: skip
+                "attributes", "user_id", "attribute_set_id", "parameters"]  # fmt: skip
 UNIQUE_VIOLATION = "23505"
 # COPY runs on psycopg's own cursor, whose errors Django does not wrap.
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError)
@@ -92,11 +114,14 @@ class PostgresLogStore(SqlLogStore):
     def time_value(self, value: Any) -> datetime:
         return value.astimezone(UTC)
 
-    # The merged attributes of a record: its set's (if any), its own, and a string `user.id`.
+    # The merged attributes of a record: its set's (if any), its own, a string `user.id`, and its
+    # template parameters under their full key.
     attributes_select = (
         f"CASE WHEN attribute_set_id IS NULL THEN attributes ELSE COALESCE((SELECT s.attributes FROM {SETS} s "
         "WHERE s.id = attribute_set_id), '{}'::jsonb) || attributes END || CASE WHEN user_id IS NULL "
-        f"OR attributes ? '{USER_ID_KEY}' THEN '{{}}'::jsonb ELSE jsonb_build_object('{USER_ID_KEY}', user_id) END"
+        f"OR attributes ? '{USER_ID_KEY}' THEN '{{}}'::jsonb ELSE jsonb_build_object('{USER_ID_KEY}', user_id) END "
+        f"|| CASE WHEN parameters IS NULL THEN '{{}}'::jsonb ELSE (SELECT jsonb_object_agg('{PARAMETER_PREFIX}' "
+        "|| p.key, p.value) FROM jsonb_each(parameters) p) END"
     )
 
     def span_value(self, value: Any) -> str:
@@ -105,18 +130,23 @@ class PostgresLogStore(SqlLogStore):
     def attribute_equals(self, key: str, value: Any) -> tuple[str, list]:
         if key == USER_ID_KEY and isinstance(value, str):
             return f"(user_id = %s AND NOT attributes ? '{USER_ID_KEY}')", [value]
-        return _in_place(key, "attributes @> %s::jsonb", [_DUMPS({key: value}).decode()])
+        column, name = _column(key)
+        return _in_place(key, f"{column} @> %s::jsonb", [_DUMPS({name: value}).decode()])
 
     def attribute_like(self, key: str, pattern: str) -> tuple[str, list]:
         if key == USER_ID_KEY:  # a string user id is in its column only (an integer one stays in both)
             return f"(user_id ILIKE %s AND NOT attributes ? '{USER_ID_KEY}')", [pattern]
-        sql = "(jsonb_typeof(attributes->%s) = 'string' AND attributes->>%s ILIKE %s)"
-        return _in_place(key, sql, [key, key, pattern])
+        column, name = _column(key)
+        sql = f"(jsonb_typeof({column}->%s) = 'string' AND {column}->>%s ILIKE %s)"
+        return _in_place(key, sql, [name, name, pattern])
 
     def attribute_compare(self, key: str, operator: str, number: float) -> tuple[str, list]:
         # CASE, not AND: SQL does not promise to test the type before casting a string to numeric.
-        sql = f"CASE WHEN jsonb_typeof(attributes->%s) = 'number' THEN (attributes->>%s)::numeric {operator} %s END"
-        return _in_place(key, sql, [key, key, number])
+        column, name = _column(key)
+        sql = (
+            f"CASE WHEN jsonb_typeof({column}->%s) = 'number' THEN ({column}->>%s)::numeric {operator} %s END"
+        )
+        return _in_place(key, sql, [name, name, number])
 
     def body_contains(self, text: str) -> tuple[str, list]:
         return "body ILIKE %s", [like_pattern(text)]
@@ -185,6 +215,12 @@ class PostgresLogStore(SqlLogStore):
         return dropped + _delete_shorter_retention(now, retention_days, default_days, longest)
 
 
+def _column(key: str) -> tuple[str, str]:
+    """Where a key's value is (in the record or its set), and under which name."""
+    name = parameter_name(key)
+    return ("parameters", name) if name else ("attributes", key)
+
+
 def _in_place(key: str, condition: str, params: list) -> tuple[str, list]:
     """A condition on the record's own attributes, or for a shared key, on its attribute set."""
     if not is_shared(key):
@@ -194,7 +230,7 @@ def _in_place(key: str, condition: str, params: list) -> tuple[str, list]:
 
 def record_row(record: StoredLog, sets: dict[int, dict]) -> tuple:
     """The COPY row of a record; its shared attributes go to `sets` (by id) instead."""
-    shared, own = split_attributes(record.attributes)
+    shared, own, parameters = split_attributes(record.attributes)
     attribute_set = set_id(shared)
     if attribute_set is not None:
         sets[attribute_set] = shared
@@ -203,6 +239,7 @@ def record_row(record: StoredLog, sets: dict[int, dict]) -> tuple:
         uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
         bytes.fromhex(r.span_id) if r.span_id else None,
         r.level, r.severity_number, r.body, Jsonb(own, dumps=_jsonb_text), user_id_value(r.attributes), attribute_set,
+        Jsonb(parameters, dumps=_jsonb_text) if parameters else None,
     )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """PostgreSQL: the attributes every record of a process repeats, stored once per distinct set, a
-string `user.id` in its column only (logs/attribute_sets.py), and the span id as bytes
+string `user.id` in its column only, template parameters in a column apart (logs/attribute_sets.py), and the span id as bytes
 (logs/backends/postgres.py). Records stored before are moved, in chunks in key order. SQLite keeps
 every attribute in the record."""
 
@@ -45,16 +45,23 @@ def _move(cursor, rows):
     sets: dict[int, dict] = {}
     for project_id, moment, record_id, attributes in rows:
         stored = orjson.loads(attributes) if isinstance(attributes, str) else attributes
-        shared, own = split_attributes(stored)
+        shared, own, parameters = split_attributes(stored)
         key = set_id(shared)
         if key is None and own == stored:
             continue
         if key is not None:
             sets[key] = shared
         cursor.execute(
-            f"UPDATE {TABLE} SET attribute_set_id = %s, attributes = %s::jsonb "
+            f"UPDATE {TABLE} SET attribute_set_id = %s, attributes = %s::jsonb, parameters = %s::jsonb "
             "WHERE project_id = %s AND timestamp = %s AND id = %s",
-            [key, _jsonb_text(own), project_id, moment, record_id],
+            [
+                key,
+                _jsonb_text(own),
+                _jsonb_text(parameters) if parameters else None,
+                project_id,
+                moment,
+                record_id,
+            ],
         )
     upsert_sets(sets)
 

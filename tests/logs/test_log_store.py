@@ -26,7 +26,8 @@ def corpus(project):
         log_record(project.id, "Order 42 placed by alice", trace_id=TRACE_A, span_id="c" * 16,
                    attributes={"order_id": 42, "user.id": "7", "user.email": "alice@example.com",
                                "sentry.release": "shop@1.0", "sentry.environment": "production",
-                               "sentry.message.template": "Order {order_id} placed by {user}"}),
+                               "sentry.message.template": "Order {order_id} placed by {user}",
+                               "sentry.message.parameter.order_id": 42, "sentry.message.parameter.user": "alice"}),
         log_record(project.id, "Payment declined", level="error", severity_number=17, trace_id=TRACE_A,
                    attributes={"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}),
         log_record(project.id, "Inventory low for A-1", level="warn", severity_number=13, trace_id=TRACE_B,
@@ -69,6 +70,14 @@ def _bodies(project, query: str) -> list[str]:
             ["Order 42 placed by alice", "Payment declined", "Cache warmed 100% in 3 ms"],
         ),
         ("sentry.message.template:Order*", ["Order 42 placed by alice"]),
+        # Template parameters (a column apart on PostgreSQL):
+        ("sentry.message.parameter.order_id:42", ["Order 42 placed by alice"]),
+        ("sentry.message.parameter.order_id:>41", ["Order 42 placed by alice"]),
+        ("sentry.message.parameter.user:ali*", ["Order 42 placed by alice"]),
+        (
+            "!sentry.message.parameter.user:alice",
+            ["Payment declined", "Inventory low for A-1", "Cache warmed 100% in 3 ms"],
+        ),
         ("sentry.sdk.integration_count:>3", ["Cache warmed 100% in 3 ms"]),
         ("sentry.sdk.integration_count:4 sentry.sdk.name:sentry.python", ["Cache warmed 100% in 3 ms"]),
         ('sentry.sdk.integration_count:"4"', []),  # typed: the integer is not the string
