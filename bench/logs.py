@@ -358,6 +358,11 @@ def query_phase(stack: LiveStack, traces: list[str]) -> dict:
         ),
         "level:warn retry:>3 (24h)": timed_api(stack, "level:warn retry:>3", "24h"),
         "user.id:user-4242 (24h)": timed_api(stack, "user.id:user-4242", "24h"),
+        # A shared attribute (in the records' attribute set) and a template parameter (not indexed):
+        "level:error release:shop@2.4.1 (24h)": timed_api(stack, "level:error release:shop@2.4.1", "24h"),
+        "sentry.message.parameter.order:4242424 (24h)": timed_api(
+            stack, "sentry.message.parameter.order:4242424", "24h"
+        ),
         "rare word in body: 'order 4242424' (24h)": timed_api(stack, '"order 4242424"', "24h"),
         "common word in body: refund (24h)": timed_api(stack, "refund", "24h"),
         "missing word in body: zebra (24h)": timed_api(stack, "zebra", "24h"),
