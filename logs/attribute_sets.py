@@ -1,7 +1,8 @@
 """Which attributes of a log record are stored once per distinct set rather than in every record.
 
 The SDKs repeat the same low-variety attributes in every record a process sends (its release,
-environment, SDK name and version, server address, and the message template of one log call):
+environment, SDK name and version, server address, and the message template and code location of
+one log call):
 about 220 of a typical record's 370 bytes of attributes. The PostgreSQL store keeps each distinct
 set of them once, keyed by its hash, and the record keeps the 8-byte id. Whether a key is shared
 depends on the key only, so a search knows where to look for it. Pure: no Django (bench/ reads it).
@@ -27,6 +28,15 @@ SHARED_KEYS = frozenset(
         "environment",
         "service.name",
         "service.version",
+        # Per call site and process (sentry-sdk's logging integration sends them with every record):
+        "code.file.path",
+        "code.function.name",
+        "code.line.number",
+        "logger.name",
+        "process.pid",
+        "process.executable.name",
+        "process.runtime.name",
+        "process.runtime.version",
     }
 )
 # Per process, never per record (unlike `sentry.message.parameter.*` or `sentry.timestamp.*`).
