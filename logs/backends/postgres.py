@@ -237,10 +237,19 @@ def record_row(record: StoredLog, sets: dict[int, dict]) -> tuple:
     r = record
     return (
         uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
-        bytes.fromhex(r.span_id) if r.span_id else None,
+        span_bytes(r.span_id),
         r.level, r.severity_number, r.body, Jsonb(own, dumps=_jsonb_text), user_id_value(r.attributes), attribute_set,
         Jsonb(parameters, dumps=_jsonb_text) if parameters else None,
     )  # fmt: skip
+
+
+def span_bytes(span_id: str) -> bytes | None:
+    """The span id's 8 bytes; None for none, or for one that is not 16 hex digits (a scrubber can
+    take an all-digit span id for a card number): one bad record must not stop its batch."""
+    try:
+        return bytes.fromhex(span_id) if len(span_id) == 16 else None
+    except ValueError:
+        return None
 
 
 def upsert_sets(sets: dict[int, dict]) -> None:

@@ -63,3 +63,15 @@ def test_the_migration_moves_the_attributes_of_records_stored_before(make_projec
     records = all_records([project.id])
     assert sorted(r.attributes["n"] for r in records) == [0, 1, 2]
     assert all(r.attributes == {**stored_before, "n": r.attributes["n"]} for r in records)
+
+
+@pytest.mark.postgresql
+def test_a_span_id_that_is_not_hex_is_stored_as_none_and_its_batch_is_kept(make_project):
+    project = make_project()[0]
+    store_logs(
+        [
+            log_record(project.id, "scrubbed", span_id="[Filtered]"),
+            log_record(project.id, "ok", span_id="ab" * 8),
+        ]
+    )
+    assert {r.body: r.span_id for r in all_records([project.id])} == {"scrubbed": "", "ok": "ab" * 8}
