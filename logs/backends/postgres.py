@@ -5,6 +5,11 @@ the longest retention loses its older rows by bounded DELETEs. Indexes per parti
 key (project, time, id) for time order and cursors, trace id, (project, level, time), a GIN
 `jsonb_path_ops` index for typed attribute key/value containment (user.*, release, any attribute)
 and a trigram GIN index for substring search in bodies.
+
+The attributes every record of a process repeats (logs/attribute_sets.py) are kept once per
+distinct set in `logs_record_attribute_set` (id = their hash, upserted with ON CONFLICT DO NOTHING
+by the batch that first meets them); the record keeps the set's id and its own attributes. A search
+on a shared key looks in the sets, on any other key in the record; a read merges both.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from psycopg.types.json import Jsonb
 
 from core.sql import copy_rows, copy_upsert
 
+from ..attribute_sets import (
+    PARAMETER_PREFIX,
+    USER_ID_KEY,
+    is_shared,
+    parameter_name,
+    set_id,
+    split_attributes,
+)
 from ..records import StoredLog
 from .sql import TABLE, SqlLogStore, like_pattern, user_id_value
 
@@ -32,18 +45,31 @@ NARROW_INDEXES = [
     f"CREATE INDEX IF NOT EXISTS logs_record_level_idx ON {TABLE} (project_id, level)",
     f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id) WHERE user_id IS NOT NULL",
 ]
+SETS = f"{TABLE}_attribute_set"
+ATTRIBUTE_SETS = [
+    f"CREATE TABLE IF NOT EXISTS {SETS} (id bigint PRIMARY KEY, attributes jsonb NOT NULL)",
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS attribute_set_id bigint",
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS parameters jsonb",
+]
+# The span id as its 8 bytes (9 stored) rather than 16 hex characters (17 stored); none is NULL.
+SPAN_AS_BYTES = (
+    f"ALTER TABLE {TABLE} ALTER COLUMN span_id DROP DEFAULT, ALTER COLUMN span_id DROP NOT NULL, "
+    "ALTER COLUMN span_id TYPE bytea USING decode(NULLIF(span_id, ''), 'hex')"
+)
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
         id uuid NOT NULL,
         project_id bigint NOT NULL,
         timestamp timestamptz NOT NULL,
+        attribute_set_id bigint,
         trace_id uuid,
-        span_id text NOT NULL DEFAULT '',
+        span_id bytea,
         level text NOT NULL,
         severity_number smallint NOT NULL,
         body text NOT NULL,
         attributes jsonb NOT NULL,
+        parameters jsonb,
         user_id text,
         PRIMARY KEY (project_id, timestamp, id)
     ) PARTITION BY RANGE (timestamp)""",
@@ -52,9 +78,22 @@ SCHEMA = [
     f"CREATE INDEX IF NOT EXISTS logs_record_attributes_idx ON {TABLE} USING gin (attributes jsonb_path_ops)",
     f"CREATE INDEX IF NOT EXISTS logs_record_body_idx ON {TABLE} USING gin (body gin_trgm_ops)",
 ]
-_TYPES = ["uuid", "int8", "timestamptz", "uuid", "text", "text", "int2", "text", "jsonb", "text"]
+_TYPES = [
+    "uuid",
+    "int8",
+    "timestamptz",
+    "uuid",
+    "bytea",
+    "text",
+    "int2",
+    "text",
+    "jsonb",
+    "text",
+    "int8",
+    "jsonb",
+]
 _ALL_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body",
-                "attributes", "user_id"]  # fmt: skip
+                "attributes", "user_id", "attribute_set_id", "parameters"]  # fmt: skip
 UNIQUE_VIOLATION = "23505"
 # COPY runs on psycopg's own cursor, whose errors Django does not wrap.
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError)
@@ -75,16 +114,39 @@ class PostgresLogStore(SqlLogStore):
     def time_value(self, value: Any) -> datetime:
         return value.astimezone(UTC)
 
+    # The merged attributes of a record: its set's (if any), its own, a string `user.id`, and its
+    # template parameters under their full key.
+    attributes_select = (
+        f"CASE WHEN attribute_set_id IS NULL THEN attributes ELSE COALESCE((SELECT s.attributes FROM {SETS} s "
+        "WHERE s.id = attribute_set_id), '{}'::jsonb) || attributes END || CASE WHEN user_id IS NULL "
+        f"OR attributes ? '{USER_ID_KEY}' THEN '{{}}'::jsonb ELSE jsonb_build_object('{USER_ID_KEY}', user_id) END "
+        f"|| CASE WHEN parameters IS NULL THEN '{{}}'::jsonb ELSE (SELECT jsonb_object_agg('{PARAMETER_PREFIX}' "
+        "|| p.key, p.value) FROM jsonb_each(parameters) p) END"
+    )
+
+    def span_value(self, value: Any) -> str:
+        return bytes(value).hex() if value else ""
+
     def attribute_equals(self, key: str, value: Any) -> tuple[str, list]:
-        return "attributes @> %s::jsonb", [_DUMPS({key: value}).decode()]
+        if key == USER_ID_KEY and isinstance(value, str):
+            return f"(user_id = %s AND NOT attributes ? '{USER_ID_KEY}')", [value]
+        column, name = _column(key)
+        return _in_place(key, f"{column} @> %s::jsonb", [_DUMPS({name: value}).decode()])
 
     def attribute_like(self, key: str, pattern: str) -> tuple[str, list]:
-        return "(jsonb_typeof(attributes->%s) = 'string' AND attributes->>%s ILIKE %s)", [key, key, pattern]
+        if key == USER_ID_KEY:  # a string user id is in its column only (an integer one stays in both)
+            return f"(user_id ILIKE %s AND NOT attributes ? '{USER_ID_KEY}')", [pattern]
+        column, name = _column(key)
+        sql = f"(jsonb_typeof({column}->%s) = 'string' AND {column}->>%s ILIKE %s)"
+        return _in_place(key, sql, [name, name, pattern])
 
     def attribute_compare(self, key: str, operator: str, number: float) -> tuple[str, list]:
         # CASE, not AND: SQL does not promise to test the type before casting a string to numeric.
-        sql = f"CASE WHEN jsonb_typeof(attributes->%s) = 'number' THEN (attributes->>%s)::numeric {operator} %s END"
-        return sql, [key, key, number]
+        column, name = _column(key)
+        sql = (
+            f"CASE WHEN jsonb_typeof({column}->%s) = 'number' THEN ({column}->>%s)::numeric {operator} %s END"
+        )
+        return _in_place(key, sql, [name, name, number])
 
     def body_contains(self, text: str) -> tuple[str, list]:
         return "body ILIKE %s", [like_pattern(text)]
@@ -96,13 +158,9 @@ class PostgresLogStore(SqlLogStore):
         if not records:
             return set()
         self._ensure_partitions({r.timestamp.date() for r in records})
-        rows = [
-            (
-                uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
-                r.span_id, r.level, r.severity_number, r.body, Jsonb(r.attributes, dumps=_jsonb_text), user_id_value(r.attributes),
-            )
-            for r in records
-        ]  # fmt: skip
+        sets: dict[int, dict] = {}
+        rows = [record_row(r, sets) for r in records]
+        upsert_sets(sets)
         try:
             with transaction.atomic():
                 return self._copy(rows)
@@ -155,6 +213,56 @@ class PostgresLogStore(SqlLogStore):
                     self._known_days.discard(day)
                     dropped += 1
         return dropped + _delete_shorter_retention(now, retention_days, default_days, longest)
+
+
+def _column(key: str) -> tuple[str, str]:
+    """Where a key's value is (in the record or its set), and under which name."""
+    name = parameter_name(key)
+    return ("parameters", name) if name else ("attributes", key)
+
+
+def _in_place(key: str, condition: str, params: list) -> tuple[str, list]:
+    """A condition on the record's own attributes, or for a shared key, on its attribute set."""
+    if not is_shared(key):
+        return condition, params
+    return f"attribute_set_id IN (SELECT id FROM {SETS} WHERE {condition})", params
+
+
+def record_row(record: StoredLog, sets: dict[int, dict]) -> tuple:
+    """The COPY row of a record; its shared attributes go to `sets` (by id) instead."""
+    shared, own, parameters = split_attributes(record.attributes)
+    attribute_set = set_id(shared)
+    if attribute_set is not None:
+        sets[attribute_set] = shared
+    r = record
+    return (
+        uuid.UUID(r.id), r.project_id, r.timestamp, uuid.UUID(r.trace_id) if r.trace_id else None,
+        span_bytes(r.span_id),
+        r.level, r.severity_number, r.body, Jsonb(own, dumps=_jsonb_text), user_id_value(r.attributes), attribute_set,
+        Jsonb(parameters, dumps=_jsonb_text) if parameters else None,
+    )  # fmt: skip
+
+
+def span_bytes(span_id: str) -> bytes | None:
+    """The span id's 8 bytes; None for none, or for one that is not 16 hex digits (a scrubber can
+    take an all-digit span id for a card number): one bad record must not stop its batch."""
+    try:
+        return bytes.fromhex(span_id) if len(span_id) == 16 else None
+    except ValueError:
+        return None
+
+
+def upsert_sets(sets: dict[int, dict]) -> None:
+    """One statement per batch (a batch mostly meets one or two sets): a set stored before is left
+    as it is, and a concurrent writer of the same set waits for the other's commit."""
+    if not sets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SETS} (id, attributes) SELECT * FROM unnest(%s::bigint[], %s::jsonb[]) "
+            "ON CONFLICT (id) DO NOTHING",
+            [list(sets), [_jsonb_text(v) for v in sets.values()]],
+        )
 
 
 def _jsonb_text(value: Any) -> str:

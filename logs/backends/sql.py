@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from ..attribute_sets import USER_ID_KEY, USER_ID_MAX
 from ..query.parser import AttributeTerm, CompareTerm, LevelTerm, Term, TextTerm, TraceTerm
 from ..records import LogQuery, StoredLog
 
@@ -20,13 +21,12 @@ COLUMNS = ("id", "project_id", "timestamp", "trace_id", "span_id", "level", "sev
 _COLUMN_NUMBERS = {"severity_number": "severity_number"}
 # `user.id` is also a column of its own with a btree index: the planner has statistics for it (it
 # has none for jsonb containment and would scan a day of records in time order for one user).
-USER_ID_KEY = "user.id"
 
 
 def user_id_value(attributes: dict) -> str | None:
     """The `user_id` column: the `user.id` attribute as text, whether the SDK sent text or a number."""
     value = attributes.get(USER_ID_KEY)
-    return None if value is None or isinstance(value, bool) else str(value)[:200]
+    return None if value is None or isinstance(value, bool) else str(value)[:USER_ID_MAX]
 
 
 def like_pattern(text: str, star_is_wildcard: bool = False) -> str:
@@ -40,6 +40,8 @@ class SqlLogStore:
     """Subclasses define the dialect methods below and `write`, `prepare`, `expire`."""
 
     false = "FALSE"
+    # The expression a search reads a record's attributes with (PostgreSQL merges its attribute set).
+    attributes_select = "attributes"
 
     # --- dialect -----------------------------------------------------------------------------
     def time_param(self, value: datetime) -> Any:
@@ -50,6 +52,9 @@ class SqlLogStore:
 
     def id_param(self, value: str) -> Any:
         return value
+
+    def span_value(self, value: Any) -> str:
+        return value or ""
 
     def attributes_value(self, value: Any) -> dict:
         return orjson.loads(value) if isinstance(value, str | bytes) else value
@@ -124,7 +129,7 @@ class SqlLogStore:
             params += [moment, moment, self.id_param(query.after[1])]
             order = "ASC"
         sql = (
-            f"SELECT {', '.join(COLUMNS)}, attributes FROM {TABLE} WHERE {where} "
+            f"SELECT {', '.join(COLUMNS)}, {self.attributes_select} FROM {TABLE} WHERE {where} "
             f"ORDER BY timestamp {order}, id {order} LIMIT {int(limit)}"
         )
         with connection.cursor() as cursor:
@@ -138,7 +143,7 @@ class SqlLogStore:
             project_id=row[1],
             timestamp=self.time_value(row[2]),
             trace_id=str(row[3] or "").replace("-", ""),
-            span_id=row[4] or "",
+            span_id=self.span_value(row[4]),
             level=row[5],
             severity_number=row[6],
             body=row[7],

@@ -26,13 +26,16 @@ def corpus(project):
         log_record(project.id, "Order 42 placed by alice", trace_id=TRACE_A, span_id="c" * 16,
                    attributes={"order_id": 42, "user.id": "7", "user.email": "alice@example.com",
                                "sentry.release": "shop@1.0", "sentry.environment": "production",
-                               "sentry.message.template": "Order {order_id} placed by {user}"}),
+                               "sentry.message.template": "Order {order_id} placed by {user}",
+                               "sentry.message.parameter.order_id": 42, "sentry.message.parameter.user": "alice"}),
         log_record(project.id, "Payment declined", level="error", severity_number=17, trace_id=TRACE_A,
                    attributes={"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}),
         log_record(project.id, "Inventory low for A-1", level="warn", severity_number=13, trace_id=TRACE_B,
-                   attributes={"sku": "A-1", "remaining": 3, "order_id": "42", "sentry.environment": "staging"}),
+                   attributes={"sku": "A-1", "remaining": 3, "order_id": "42", "sentry.environment": "staging",
+                               "user.id": 8}),
         log_record(project.id, "Cache warmed 100% in 3 ms", level="debug", severity_number=5,
-                   attributes={"retry": 1, "final": True}),
+                   attributes={"retry": 1, "final": True, "sentry.sdk.name": "sentry.python",
+                               "sentry.sdk.integration_count": 4}),
     ]  # fmt: skip
     store_logs(records)
     return records
@@ -53,10 +56,31 @@ def _bodies(project, query: str) -> list[str]:
         ("severity:warn,debug", ["Inventory low for A-1", "Cache warmed 100% in 3 ms"]),
         ("!level:info", ["Payment declined", "Inventory low for A-1", "Cache warmed 100% in 3 ms"]),
         ("user.id:7", ["Order 42 placed by alice"]),
+        ("user.id:7*", ["Order 42 placed by alice"]),  # a string user id: in its column only on PostgreSQL
+        ("user.id:8", ["Inventory low for A-1"]),  # an integer one
+        ("user.id:8*", []),  # wildcards match strings only
+        ("user.id:>7", ["Inventory low for A-1"]),
         ("user.email:alice@example.com", ["Order 42 placed by alice"]),
         ("user.username:alice", ["Payment declined"]),
         ("release:shop@1.0", ["Order 42 placed by alice"]),
         ("environment:staging", ["Inventory low for A-1"]),
+        # Keys every record of a process repeats (stored once per set on PostgreSQL), all forms:
+        (
+            "!environment:staging",
+            ["Order 42 placed by alice", "Payment declined", "Cache warmed 100% in 3 ms"],
+        ),
+        ("sentry.message.template:Order*", ["Order 42 placed by alice"]),
+        # Template parameters (a column apart on PostgreSQL):
+        ("sentry.message.parameter.order_id:42", ["Order 42 placed by alice"]),
+        ("sentry.message.parameter.order_id:>41", ["Order 42 placed by alice"]),
+        ("sentry.message.parameter.user:ali*", ["Order 42 placed by alice"]),
+        (
+            "!sentry.message.parameter.user:alice",
+            ["Payment declined", "Inventory low for A-1", "Cache warmed 100% in 3 ms"],
+        ),
+        ("sentry.sdk.integration_count:>3", ["Cache warmed 100% in 3 ms"]),
+        ("sentry.sdk.integration_count:4 sentry.sdk.name:sentry.python", ["Cache warmed 100% in 3 ms"]),
+        ('sentry.sdk.integration_count:"4"', []),  # typed: the integer is not the string
         ('order_id:"42"', ["Inventory low for A-1"]),  # quoted: the string only
         ("order_id:42", ["Order 42 placed by alice", "Inventory low for A-1"]),  # integer and string
         ("remaining:3", ["Inventory low for A-1"]),  # retry:3 has the value under another key only
@@ -85,6 +109,27 @@ def test_records_come_back_with_their_types(corpus, project):
     ).records
     assert record.attributes == {"amount": 9.99, "retry": 3, "final": False, "user.name": "alice"}
     assert type(record.attributes["retry"]) is int and record.severity_number == 17
+
+
+def test_user_ids_come_back_with_their_types(corpus, project):
+    users = {r.body: r.attributes.get("user.id") for r in search_page(
+        build_query([project.id], "", {"statsPeriod": "1h"}, now=NOW), None, 10
+    ).records}  # fmt: skip
+    assert users == {
+        "Order 42 placed by alice": "7", "Payment declined": None, "Inventory low for A-1": 8,
+        "Cache warmed 100% in 3 ms": None,
+    }  # fmt: skip
+    assert type(users["Inventory low for A-1"]) is int
+
+
+def test_shared_and_own_attributes_come_back_together_with_their_types(corpus, project):
+    (record,) = search_page(
+        build_query([project.id], "warmed", {"statsPeriod": "1h"}, now=NOW), None, 10
+    ).records
+    assert record.attributes == {
+        "retry": 1, "final": True, "sentry.sdk.name": "sentry.python", "sentry.sdk.integration_count": 4
+    }  # fmt: skip
+    assert type(record.attributes["sentry.sdk.integration_count"]) is int
 
 
 def test_other_projects_and_times_are_not_searched(corpus, project, make_project):
