@@ -12,6 +12,7 @@ from django.http import JsonResponse
 def health(request):
     checks: dict = {"web": "ok"}
     problems = [_database(checks), _queue(checks), _heartbeats(checks)]
+    _dead_letters(checks)
     status = 503 if any(problems) else 200
     checks["time"] = time.time()
     return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
@@ -51,6 +52,17 @@ def _queue(checks: dict) -> bool:
     checks["queue_depth"] = depth
     checks["queue_lag_seconds"] = round(lag, 3)
     return lag > bound
+
+
+def _dead_letters(checks: dict) -> None:
+    """Envelopes that could not be stored (ingest/dead_letters.py): for the operator to look at and
+    requeue; they hold nothing back, so they do not make the check fail."""
+    from ingest.dead_letters import count
+
+    try:
+        checks["dead_letters"] = count()
+    except Exception as exc:
+        checks["dead_letters"] = f"unknown: {type(exc).__name__}"
 
 
 def _heartbeats(checks: dict) -> bool:

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from ingest import dead_letters
+
 
 def _queue() -> dict:
     from ingest.buffer import get_buffer
@@ -54,5 +56,6 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "minute": sum(r["minute"] for r in rows),
         "max_depth": settings.INGEST["MAX_QUEUE_DEPTH"],
+        "dead_letters": dead_letters.count(),
     }
     return render(request, "status.html", context)

@@ -21,3 +21,16 @@ class QuotaCounter(models.Model):
     key = models.CharField(max_length=200, unique=True)
     value = models.BigIntegerField(default=0)
     expires_at = models.FloatField(db_index=True)
+
+
+class DeadLetter(models.Model):
+    """A buffered envelope that failed to store on its own with an error that is not an outage (a bug, a
+    value the database refuses): kept here, raw, instead of holding back every entry behind it, until
+    an operator re-feeds it (`manage.py requeue_dead_letters`). README, "Operations"."""
+
+    payload = models.BinaryField()
+    # Decoded from the payload when possible, for the operator: no foreign key, as the project may go.
+    project_id = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500)  # "ValueError: message", truncated
+    traceback = models.TextField(blank=True, default="")  # its last lines, to find the bug
+    created = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -24,6 +24,7 @@ from usage.services import expire_counted_markers, first_time, flush_pending, th
 from . import shutdown
 from .backoff import Backoff, FailureLog
 from .buffer import consumer_name, get_buffer
+from .dead_letters import store_isolating
 from .processing import ProjectBatch, prepare_entries
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,10 @@ def _drain() -> tuple[int, bool]:
                 _truncate_sqlite_wal()
             _return_freed_memory(after_work=bool(done))
             return done, False
-        process_payloads([e.payload for e in entries])
-        # Acknowledged only after the batch committed: a crash before this line means redelivery,
-        # and the idempotent writer makes the second pass a no-op for what was already stored.
-        buffer.ack([e.id for e in entries])
+        # Acknowledged only after the batch committed: a crash before that means redelivery, and the
+        # idempotent writer makes the second pass a no-op for what was already stored. An entry that
+        # fails on its own (not an outage) becomes a dead letter instead of blocking the rest.
+        store_isolating(entries, process_payloads, buffer.ack)
         done += len(entries)
     return done, True
 

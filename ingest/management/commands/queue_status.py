@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from ingest.buffer import get_buffer
+from ingest.dead_letters import count
 
 
 class Command(BaseCommand):
@@ -10,3 +11,4 @@ class Command(BaseCommand):
         buffer = get_buffer()
         self.stdout.write(f"queue_depth {buffer.depth()}")
         self.stdout.write(f"queue_lag_seconds {buffer.oldest_age():.3f}")
+        self.stdout.write(f"dead_letters {count()}")
