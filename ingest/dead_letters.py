@@ -23,10 +23,13 @@ from .record import decode_record
 log = logging.getLogger(__name__)
 
 # PostgreSQL SQLSTATE classes of errors that pass: connection (08), deadlock and serialization (40),
-# resources such as a full disk (53), shutdown or cancel (57), system (58); 25006 is a read-only
-# transaction (a failover). Others (54: a row over the index limit, 22: bad data...) follow the entry.
+# resources such as a full disk (53), shutdown or cancel (57), system (58). Single codes: a read-only
+# transaction (25006, a failover), and a table, column, function or object that is missing or not
+# granted (42P01, 42703, 42883, 42704, 42501): the schema, not the content, so code upgraded before
+# `migrate` does not turn every envelope into a dead letter. Everything else (54000: a row over the
+# index limit, 22: bad data, 42804: a type mismatch a value caused...) follows the entry.
 _TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
-_TRANSIENT_SQLSTATES = {"25006"}
+_TRANSIENT_SQLSTATES = {"25006", "42P01", "42703", "42883", "42704", "42501"}
 
 
 def is_transient(exc: BaseException) -> bool:

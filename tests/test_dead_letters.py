@@ -152,7 +152,10 @@ def _database_error(kind, sqlstate: str | None):
         (_database_error(InterfaceError, None), True),  # connection already closed
         (_database_error(OperationalError, "54000"), False),  # a row over the index size limit
         (_database_error(DataError, "22P02"), False),
-        (_database_error(ProgrammingError, "42703"), False),  # a bug
+        (_database_error(ProgrammingError, "42P01"), True),  # code upgraded before `migrate`
+        (_database_error(ProgrammingError, "42883"), True),  # an operator or function that is missing
+        (_database_error(DataError, "22003"), False),  # a number out of range
+        (_database_error(ProgrammingError, "42P18"), False),  # a parameter type a value left unknown
         (ValueError("non-hexadecimal number"), False),
         (ConnectionRefusedError(), True),
         (redis.ConnectionError("Error 111 connecting"), True),

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from ingest.buffer import get_buffer
+from ingest.models import DeadLetter
 from ingest.record import RecordHeader, encode_record
 from issues.models import Event
 from issues.store import store_events
@@ -41,8 +42,10 @@ def test_staff_see_queue_depth_and_recent_events(staff_client, make_project, cle
     header = RecordHeader(project_id=project.id, key_id=key.id, received=1.0)
     for _ in range(2):
         get_buffer().put(encode_record(header, b"{}\n"))
+    DeadLetter.objects.create(payload=b"x", error="ValueError: x")
     html = staff_client.get("/status/").content.decode()
     assert _cell(html, "queue-depth") == "2"
+    assert _cell(html, "dead-letters") == "1"
     assert _cell(html, "stored-minute") == "1"
     assert "acme / web" in html
 
