@@ -65,8 +65,11 @@ class Issue(models.Model):
             models.Index(fields=["project", "status", "-first_seen"], name="issue_list_new_idx"),
             models.Index(fields=["project", "status", "-times_seen"], name="issue_list_freq_idx"),
             models.Index(fields=["project", "status", "-user_count"], name="issue_list_users_idx"),
-            # The organization-wide list: all of its projects' issues in last-seen order.
+            # The organization-wide list: all of its projects' issues in each sort's order.
             models.Index(fields=["status", "-last_seen"], name="issue_status_last_seen_idx"),
+            models.Index(fields=["status", "-first_seen"], name="issue_status_first_seen_idx"),
+            models.Index(fields=["status", "-times_seen"], name="issue_status_times_seen_idx"),
+            models.Index(fields=["status", "-user_count"], name="issue_status_user_count_idx"),
             # The scheduler's `new` -> `ongoing` pass reads only the issues still new.
             models.Index(fields=["substatus", "first_seen"], name="issue_substatus_idx"),
         ]

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -128,15 +128,19 @@ def capped_count(issues: QuerySet[Issue]) -> int:
 def ordered(issues: QuerySet[Issue], scope: Scope) -> QuerySet[Issue]:
     if scope.sort == "trends":
         previous = scope.start - (scope.end - scope.start)
-        issues = issues.annotate(
-            trend=_events_between(scope.start, scope.end) - _events_between(previous, scope.start)
-        )
+        issues = issues.annotate(trend=_trend(previous, scope.start, scope.end))
     return issues.order_by(*SORTS[scope.sort])
 
 
-def _events_between(start: datetime, end: datetime):
-    buckets = IssueHourBucket.objects.filter(issue_id=OuterRef("pk"), hour__gte=hour_of(start), hour__lt=end)
-    total = buckets.values("issue_id").annotate(n=Sum("times_seen")).values("n")
+def _trend(previous: datetime, start: datetime, end: datetime):
+    """Events in [start, end) minus events in [previous, start), in one pass over each issue's
+    buckets (two subqueries read them twice; bench/issue_scale.py at 100,000 issues: the page's
+    trends sort 811 -> 504 ms, the API's 388 -> 352 ms, still over the 200 ms target)."""
+    buckets = IssueHourBucket.objects.filter(
+        issue_id=OuterRef("pk"), hour__gte=hour_of(previous), hour__lt=end
+    )
+    signed = Case(When(hour__gte=hour_of(start), then=F("times_seen")), default=-F("times_seen"))
+    total = buckets.values("issue_id").annotate(n=Sum(signed)).values("n")
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
 
 
