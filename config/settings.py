@@ -166,6 +166,8 @@ REDIS_URL = _env_or_file("REDIS_URL", default="") or ""
 # (p99 at 32 connections 60 -> 47 ms, bench/run.py --only embedded); with Redis, requests wait on
 # the network and threads overlap those waits.
 WEB_FRONT["INGEST_THREADS"] = env.int("WEB_THREADS", default=4 if REDIS_URL else 1)
+# The embedded runner's niceness (config/runner.py: it yields the CPU to the web process).
+RUNNER_NICENESS = env.int("RUNNER_NICENESS", default=10)
 # Every Redis key LightTrace writes starts with this, so installations can share one Redis server.
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="lighttrace")
 if REDIS_URL:

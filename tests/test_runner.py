@@ -236,3 +236,21 @@ def test_runner_threads_import_their_first_tasks_at_once_without_a_half_made_cel
     env = {**os.environ, "LIGHTTRACE_WITHOUT_CELERY_APP": "1"}
     for _ in range(6):
         assert subprocess.run([sys.executable, "-c", RACE], env=env, timeout=60).returncode == 0
+
+
+def test_the_runner_yields_the_cpu_to_the_web_process():
+    """config.runner.main lowers its own priority by RUNNER_NICENESS (in a child process here: a
+    niceness cannot be raised back)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os, django; django.setup()\n"
+        "from config.runner import lower_priority\n"
+        "before = os.getpriority(os.PRIO_PROCESS, 0); lower_priority()\n"
+        "print(os.getpriority(os.PRIO_PROCESS, 0) - before)"
+    )
+    env = {**os.environ, "RUNNER_NICENESS": "7", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "7", done.stderr
