@@ -82,6 +82,11 @@ def record_buckets(by_issue: dict[int, list[PreparedEvent]]) -> None:
     )
 
 
+def bucket_moment(value: datetime | str) -> datetime:
+    """A bucket's time as an aware UTC datetime, whichever database it came back from."""
+    return datetime.fromisoformat(_key(value))
+
+
 def _key(moment: datetime | str) -> str:
     """One spelling for an hour whether it comes from Python or back from RETURNING (SQLite gives
     the stored text, PostgreSQL a datetime)."""
@@ -151,7 +156,7 @@ def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[i
             .values_list("kind", "issue_id", "bucket", "n")
         )
         for kind, issue_id, bucket, count in recent.union(per_day, all=True):
-            moment = datetime.fromisoformat(_key(bucket))
+            moment = bucket_moment(bucket)
             (daily if kind else hourly)[issue_id][moment] += int(
                 count
             )  # SUM of a bigint is numeric (Decimal) on PostgreSQL
@@ -173,7 +178,7 @@ def issue_series(issue_id: int, start: datetime, step: timedelta, points: int) -
     )
     counts: Counter = Counter()
     for hour, count in rows:
-        index = int((datetime.fromisoformat(_key(hour)) - start) / step)
+        index = int((bucket_moment(hour) - start) / step)
         if 0 <= index < points:
             counts[index] += count
     return [(start + step * i, counts[i]) for i in range(points)]
@@ -203,16 +208,17 @@ def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
     return {i: found.get(i, 0) for i in ids}
 
 
-def users_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
-    """Distinct users per issue in the hours since `since` (rounded out to whole hours), exact for
-    windows within USER_ROWS_KEPT."""
+def users_since(issue_ids: Iterable[int], since: datetime, until: datetime | None = None) -> dict[int, int]:
+    """Distinct users per issue in the hours since `since` (rounded out to whole hours) and before
+    `until` if given, exact for windows within USER_ROWS_KEPT."""
     ids = sorted(set(issue_ids))
     if not ids:
         return {}
+    before, params = ("AND hour < %s", [until]) if until is not None else ("", [])
     rows = fetch(
         "SELECT issue_id, COUNT(DISTINCT user_key) FROM issues_issuehouruser "
-        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s GROUP BY issue_id",
-        [*ids, hour_of(since)],
+        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s {before} GROUP BY issue_id",
+        [*ids, hour_of(since), *params],
     )
     found = {issue_id: int(total) for issue_id, total in rows}
     return {i: found.get(i, 0) for i in ids}

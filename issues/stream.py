@@ -15,9 +15,8 @@ One home for the project list page, the organization list page and the list API:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from core.sql import fetch, placeholders
 
-from .buckets import USER_ROWS_KEPT, hour_of
+from .buckets import USER_ROWS_KEPT, bucket_moment, hour_of, users_since
 from .models import Issue, IssueHourBucket, IssueTag
 from .search import apply_query
 from .search_syntax import SearchError, parse_date
@@ -165,25 +164,13 @@ def range_stats(issue_ids: list[int], scope: Scope) -> dict[int, RangeStats]:
         [*ids, first_hour, scope.end],
     )
     for issue_id, hour, count in rows:
-        moment = hour if isinstance(hour, datetime) else datetime.fromisoformat(hour)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        slot = min(points - 1, max(0, int((moment - first_hour) / step)))
+        slot = min(points - 1, max(0, int((bucket_moment(hour) - first_hour) / step)))
         stats[issue_id].series[slot] += count
         stats[issue_id].events += count
     if timezone.now() - scope.start <= USER_ROWS_KEPT:
-        for issue_id, users in _distinct_users(ids, scope).items():
+        for issue_id, users in users_since(ids, scope.start, until=scope.end).items():
             stats[issue_id].users = users
     return stats
-
-
-def _distinct_users(ids: list[int], scope: Scope) -> dict[int, int]:
-    rows = fetch(
-        "SELECT issue_id, COUNT(DISTINCT user_key) FROM issues_issuehouruser "
-        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s AND hour < %s GROUP BY issue_id",
-        [*ids, hour_of(scope.start), scope.end],
-    )
-    found = Counter({issue_id: int(n) for issue_id, n in rows})
-    return {i: found[i] for i in ids}
 
 
 def _spark_grid(scope: Scope) -> tuple[datetime, timedelta, int]:
