@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures kept beside the helpers they go with (latest_schema_afterwards: data-migration tests).
+pytest_plugins = ["tests.migration_steps"]
+
 FIXTURES = Path(__file__).parent / "fixtures" / "sdk"
 FIXTURE_KEY = "0123456789abcdef0123456789abcdef"
 

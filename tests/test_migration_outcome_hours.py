@@ -2,26 +2,11 @@
 
 from datetime import UTC, date, datetime
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from projects.models import Organization, Project
+from tests.migration_steps import migrate
 
 BEFORE = [("usage", "0002_countedrecord")]
 AFTER = [("usage", "0003_outcome_per_hour")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return MigrationExecutor(connection).loader.project_state(targets).apps
-
-
-@pytest.fixture
-def latest_schema_afterwards(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_daily_rows_become_midnight_hours(latest_schema_afterwards):

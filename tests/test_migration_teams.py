@@ -1,23 +1,9 @@
 """projects 0006: a project's one team becomes the first of its teams, and back on reverse."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.migration_steps import migrate
 
 BEFORE = [("projects", "0005_project_rules_suspended")]
 AFTER = [("projects", "0006_teams_invites")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return MigrationExecutor(connection).loader.project_state(targets).apps
-
-
-@pytest.fixture
-def latest_schema_afterwards(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_each_project_keeps_its_team(latest_schema_afterwards):
