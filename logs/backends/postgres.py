@@ -7,9 +7,11 @@ key (project, time, id) for time order and cursors, trace id, (project, level, t
 and a trigram GIN index for substring search in bodies.
 
 The attributes every record of a process repeats (logs/attribute_sets.py) are kept once per
-distinct set in `logs_record_attribute_set` (id = their hash, upserted with ON CONFLICT DO NOTHING
-by the batch that first meets them); the record keeps the set's id and its own attributes. A search
-on a shared key looks in the sets, on any other key in the record; a read merges both.
+distinct set in `logs_record_attribute_set` (id = their hash, upserted by the batch that first meets
+them); the record keeps the set's id and its own attributes. A search on a shared key looks in the
+sets, on any other key in the record; a read merges both. A set also keeps the day of the newest
+record that uses it (`last_day`, moved forward by the upsert at most once a day), so that retention
+can delete the sets whose records are all gone without scanning the records.
 """
 
 from __future__ import annotations
@@ -46,8 +48,11 @@ NARROW_INDEXES = [
     f"CREATE INDEX IF NOT EXISTS logs_record_user_idx ON {TABLE} (project_id, user_id) WHERE user_id IS NOT NULL",
 ]
 SETS = f"{TABLE}_attribute_set"
+# Existing sets get the day the column is added: kept one retention longer than they need to be.
+SETS_LAST_DAY = f"ALTER TABLE {SETS} ADD COLUMN IF NOT EXISTS last_day date NOT NULL DEFAULT CURRENT_DATE"
 ATTRIBUTE_SETS = [
     f"CREATE TABLE IF NOT EXISTS {SETS} (id bigint PRIMARY KEY, attributes jsonb NOT NULL)",
+    SETS_LAST_DAY,
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS attribute_set_id bigint",
     f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS parameters jsonb",
 ]
@@ -94,6 +99,8 @@ _TYPES = [
 ]
 _ALL_COLUMNS = ["id", "project_id", "timestamp", "trace_id", "span_id", "level", "severity_number", "body",
                 "attributes", "user_id", "attribute_set_id", "parameters"]  # fmt: skip
+_TIME_INDEX = _ALL_COLUMNS.index("timestamp")
+_SET_INDEX = _ALL_COLUMNS.index("attribute_set_id")
 UNIQUE_VIOLATION = "23505"
 # COPY runs on psycopg's own cursor, whose errors Django does not wrap.
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError)
@@ -160,7 +167,7 @@ class PostgresLogStore(SqlLogStore):
         self._ensure_partitions({r.timestamp.date() for r in records})
         sets: dict[int, dict] = {}
         rows = [record_row(r, sets) for r in records]
-        upsert_sets(sets)
+        upsert_sets(sets, _last_days(rows))
         try:
             with transaction.atomic():
                 return self._copy(rows)
@@ -212,7 +219,8 @@ class PostgresLogStore(SqlLogStore):
                     cursor.execute(f"DROP TABLE IF EXISTS {partition_name(day)}")
                     self._known_days.discard(day)
                     dropped += 1
-        return dropped + _delete_shorter_retention(now, retention_days, default_days, longest)
+        deleted = _delete_shorter_retention(now, retention_days, default_days, longest)
+        return dropped + deleted + _delete_unused_sets(cutoff_day)
 
 
 def _column(key: str) -> tuple[str, str]:
@@ -252,17 +260,51 @@ def span_bytes(span_id: str) -> bytes | None:
         return None
 
 
-def upsert_sets(sets: dict[int, dict]) -> None:
-    """One statement per batch (a batch mostly meets one or two sets): a set stored before is left
-    as it is, and a concurrent writer of the same set waits for the other's commit."""
+def upsert_sets(sets: dict[int, dict], last_days: dict[int, date] | None = None) -> None:
+    """One statement per batch (a batch mostly meets one or two sets). A set stored before keeps its
+    attributes; its `last_day` moves forward when the batch has newer records (the WHERE makes that
+    an update once a day, not once a batch). Rows go in id order, so that two writers of the same
+    sets lock them in the same order. Without `last_days` (migrations), today."""
     if not sets:
         return
+    ids = sorted(sets)
+    today = datetime.now(UTC).date()
+    days = [(last_days or {}).get(i, today) for i in ids]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {SETS} (id, attributes) SELECT * FROM unnest(%s::bigint[], %s::jsonb[]) "
-            "ON CONFLICT (id) DO NOTHING",
-            [list(sets), [_jsonb_text(v) for v in sets.values()]],
+            f"INSERT INTO {SETS} (id, attributes, last_day) "
+            "SELECT * FROM unnest(%s::bigint[], %s::jsonb[], %s::date[]) "
+            f"ON CONFLICT (id) DO UPDATE SET last_day = excluded.last_day WHERE {SETS}.last_day < excluded.last_day",
+            [ids, [_jsonb_text(sets[i]) for i in ids], days],
         )
+
+
+def _last_days(rows: list[tuple]) -> dict[int, date]:
+    """The day of the newest record per attribute set, from the COPY rows (timestamp, set id)."""
+    days: dict[int, date] = {}
+    for row in rows:
+        set_key, day = row[_SET_INDEX], row[_TIME_INDEX].astimezone(UTC).date()
+        if set_key is not None and days.get(set_key, day) <= day:
+            days[set_key] = day
+    return days
+
+
+def _delete_unused_sets(cutoff_day: date) -> int:
+    """Sets whose newest record is older than the oldest day kept: every record using them is in
+    a partition retention dropped. A writer meeting such a set again at the same moment either moves
+    its `last_day` first (the DELETE then re-checks the row and keeps it) or inserts it anew after.
+    10,000 at a time, so no statement runs long."""
+    deleted = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                f"DELETE FROM {SETS} WHERE id IN (SELECT id FROM {SETS} WHERE last_day < %s LIMIT 10000) "
+                "AND last_day < %s",
+                [cutoff_day, cutoff_day],
+            )
+            deleted += cursor.rowcount
+            if cursor.rowcount < 10000:
+                return deleted
 
 
 def _jsonb_text(value: Any) -> str:

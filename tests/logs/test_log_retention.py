@@ -104,3 +104,33 @@ def test_the_scheduled_task_drops_old_partitions_and_keeps_recent_records(projec
     assert not past & existing_partition_days()
     assert _ages(keeps_default) == [0, 1, 8, 29]
     assert _ages(short) == [0, 1]  # 7 days: its older rows deleted from the partitions that stay
+
+
+def _sets() -> dict[str, str]:
+    """Each stored attribute set's release, with the day of its newest record."""
+    from logs.backends.postgres import SETS
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT attributes->>'sentry.release', last_day FROM {SETS}")
+        return {release: day for release, day in cursor.fetchall()}
+
+
+@pytest.mark.postgresql
+def test_attribute_sets_go_with_the_last_record_that_uses_them(projects):
+    """A set keeps the day of its newest record, whatever order the records come in; retention
+    deletes the sets whose records were all dropped and keeps those still in use."""
+    keeps_default, _ = projects
+
+    def record(release: str, days: int):
+        return log_record(keeps_default.id, release, seconds_ago=days * 86400 + 60,
+                          attributes={"sentry.release": release})  # fmt: skip
+
+    store_logs([record("only-old", 40), record("both", 1)])
+    store_logs([record("both", 40), record("only-new", 2)])
+    day = {n: (NOW - timedelta(days=n, seconds=60)).date() for n in (1, 2, 40)}
+    assert _sets() == {"only-old": day[40], "both": day[1], "only-new": day[2]}
+
+    maintain_log_store.run()
+    assert _sets() == {"both": day[1], "only-new": day[2]}
+    kept = {r.body: r.attributes.get("sentry.release") for r in all_records([keeps_default.id])}
+    assert kept == {"both": "both", "only-new": "only-new"}
