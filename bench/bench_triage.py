@@ -6,7 +6,9 @@
 Without DATABASE_URL it runs on a fresh SQLite file in a temporary DATA_DIR (the embedded default).
 Prints: the batch writer's time per batch of 200 events when none / all of the batch's issues are
 ignored until a count (the lifecycle's extra work in the writer), a bulk resolve of 1,000 issues,
-the issue list API (100 per page, per-user flags) and one issue's detail with 200 activity rows.
+the issue list API (100 per page, per-user flags), one issue's detail with 200 activity rows, and
+last the writer's time per batch of 200 events that create 200 new issues (each enters the review
+inbox in the batch's transaction).
 """
 
 from __future__ import annotations
@@ -92,6 +94,13 @@ def main() -> None:
     for n in range(200):
         comments.add_note(issue, user, f"note **{n}**")
     print("GET one issue with 200 activity rows:", timed(lambda: client.get(f"/api/0/issues/{issue.pk}/")))
+    starts = iter(range(10**6, 10**7, 200))
+
+    def new_issues() -> None:
+        start = next(starts)
+        store_events(project.id, [prepared_event(hashes=[f"{n:032x}"]) for n in range(start, start + 200)])
+
+    print("batch of 200 events creating 200 new issues:", timed(new_issues, 9))
 
 
 def connection_vendor() -> str:
