@@ -4,8 +4,9 @@ anything changes, then applied through issues/lifecycle.py and issues/participat
 Fields: `status` (resolved, resolvedInNextRelease, unresolved, ignored, muted), `substatus`
 (archived_until_escalating), `statusDetails` (inNextRelease, inRelease, ignoreDuration,
 ignoreCount, ignoreWindow, ignoreUserCount, ignoreUserWindow), `assignedTo`, `hasSeen`, `isBookmarked`,
-`isSubscribed`, `merge`, `inbox` (false: mark reviewed; true: back into the review inbox). An unknown field is ignored, as in Sentry; a known one with a value that
-cannot be honoured is a LifecycleError (400), never silently dropped.
+`isSubscribed`, `merge`, `inbox` (false: mark reviewed; true: back into the review inbox). An
+unknown field is ignored, as in Sentry; a known one with a value that cannot be honoured is a
+LifecycleError (400), never silently dropped.
 """
 
 from __future__ import annotations

@@ -187,7 +187,8 @@ def issue_assign(request: HttpRequest, org_slug: str, project_slug: str, issue_i
 def issue_flag(
     request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, flag: str
 ) -> HttpResponse:
-    """Bookmark, subscribe or mark reviewed (`on` = 1) and undo it (`on` = 0: back into the review inbox)."""
+    """Bookmark, subscribe or mark reviewed (`on` = 1) and undo it (`on` = 0; for `reviewed`: back
+    into the review inbox)."""
     issue = _issue(request, org_slug, project_slug, issue_id)
     setter = {
         "bookmark": participation.set_bookmarked,
