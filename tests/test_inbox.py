@@ -2,9 +2,11 @@
 why, who leaves it, its 7-day expiry, the API's `inbox` field and `inbox: false`, and the pages'
 "Mark reviewed"."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -93,6 +95,34 @@ def test_mark_reviewed_records_the_reviewer_and_makes_the_issue_ongoing(two):
     assert Activity.objects.filter(issue=a).count() == 2
     lifecycle.add_to_inbox([a.pk], jane)
     assert _reason(a) == Reason.MANUAL and _for_review(project) == {a.pk, b.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reviews_record_one_review(make_project):
+    """Four requests marking one issue reviewed at once: one `mark_reviewed`, one `auto_set_ongoing`."""
+    project, _ = make_project()
+    store_events(project.id, [prepared_event()])
+    issue = Issue.objects.get()
+    jane = user_with_membership(project, "jane")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def review() -> None:
+        try:
+            barrier.wait()
+            lifecycle.mark_reviewed([issue.pk], jane)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=review) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and not IssueInbox.objects.exists()
+    assert sorted(Activity.objects.values_list("type", flat=True)) == ["auto_set_ongoing", "mark_reviewed"]
 
 
 def test_entries_expire_after_7_days_in_the_search_at_once_and_on_schedule(two):
