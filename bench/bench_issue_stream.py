@@ -1,6 +1,6 @@
 """What the issue stream costs at scale: the list API and the list page over 100,000 issues of one
-project, with tag rows and hour buckets, for the default search, a tag search, a text search and
-each sort. Prints the median (min) server time of each over 5 runs after a warm-up.
+project, with tag rows, hour buckets and a review inbox of 5,000 issues spread over the list, for
+the default search, a tag search, a text search, each sort and the "For review" search. Prints the median (min) server time of each over 5 runs after a warm-up.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch_db .venv/bin/python bench/bench_issue_stream.py
 
@@ -74,6 +74,13 @@ def fill() -> tuple[str, Client, Client]:
             "generate_series(0, 47) h",
             [project.pk, RECENT],
         )
+        # One unresolved issue in 16 entered the review inbox within the last 6 days.
+        cursor.execute(
+            "INSERT INTO issues_issueinbox (issue_id, reason, reason_details, date_added) "
+            "SELECT id, 0, NULL, now() - ((id %% 8640) || ' minutes')::interval FROM issues_issue "
+            "WHERE project_id = %s AND status = 'unresolved' AND id %% 16 = 0",
+            [project.pk],
+        )
     with connection.cursor() as cursor:  # autocommit: VACUUM sets the visibility map as autovacuum would
         cursor.execute("VACUUM ANALYZE")
     _, token = ApiToken.issue(user)
@@ -104,6 +111,10 @@ def main() -> None:
         ("sort user", {"sort": "user"}),
         ("sort trends, 24h", {"sort": "trends", "statsPeriod": "24h"}),
         ("environment=production, 7d", {"environment": "production", "statsPeriod": "7d"}),
+        (
+            "For review (is:unresolved is:for_review), expand=inbox",
+            {"query": "is:unresolved is:for_review", "expand": "inbox"},
+        ),
     ]
     print(f"{ISSUES} issues ({connection.vendor}); median (min) of 5, ms")
     print("| case | API, 25 per page | page, 50 per page |")

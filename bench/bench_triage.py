@@ -6,7 +6,9 @@
 Without DATABASE_URL it runs on a fresh SQLite file in a temporary DATA_DIR (the embedded default).
 Prints: the batch writer's time per batch of 200 events when none / all of the batch's issues are
 ignored until a count (the lifecycle's extra work in the writer), a bulk resolve of 1,000 issues,
-the issue list API (100 per page, per-user flags) and one issue's detail with 200 activity rows.
+the issue list API (100 per page, per-user flags), one issue's detail with 200 activity rows, and
+last the writer's time per batch of 200 events that create 200 new issues (each enters the review
+inbox in the batch's transaction), and that INSERT alone.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.models import ApiToken  # noqa: E402
 from issues import comments, lifecycle  # noqa: E402
-from issues.models import Issue  # noqa: E402
+from issues.models import Issue, IssueInbox  # noqa: E402
 from issues.store import store_events  # noqa: E402
 from projects.services import create_project  # noqa: E402
 from tests.factories import prepared_event, user_with_membership  # noqa: E402
@@ -92,6 +95,28 @@ def main() -> None:
     for n in range(200):
         comments.add_note(issue, user, f"note **{n}**")
     print("GET one issue with 200 activity rows:", timed(lambda: client.get(f"/api/0/issues/{issue.pk}/")))
+    starts = iter(range(10**6, 10**7, 200))
+
+    def new_issues() -> None:
+        start = next(starts)
+        store_events(project.id, [prepared_event(hashes=[f"{n:032x}"]) for n in range(start, start + 200)])
+
+    print("batch of 200 events creating 200 new issues:", timed(new_issues, 9))
+    print("  of which their review inbox INSERT:", inbox_insert(), "(the same 200 issues again)")
+
+
+def inbox_insert() -> str:
+    """The writer's one statement per batch for the review inbox, alone (the newest 200 issues'
+    rows are deleted first, outside the timing)."""
+    new_ids = list(Issue.objects.order_by("-pk").values_list("pk", flat=True)[:200])
+    runs = []
+    for _ in range(9):
+        with transaction.atomic():
+            IssueInbox.objects.filter(issue_id__in=new_ids).delete()
+            start = time.perf_counter()
+            lifecycle.admit_new(new_ids)
+            runs.append((time.perf_counter() - start) * 1000)
+    return f"median {statistics.median(runs):.1f} ms, min {min(runs):.1f} ms ({len(runs)} runs)"
 
 
 def connection_vendor() -> str:

@@ -61,7 +61,7 @@ def _bulk_update(request: Request, issues: QuerySet[Issue], organization) -> Res
         update = parse_update(request.data, organization)
         if update.empty:
             raise LifecycleError(
-                "nothing to do: send status, assignedTo, hasSeen, isBookmarked, isSubscribed or merge"
+                "nothing to do: send status, assignedTo, hasSeen, isBookmarked, isSubscribed, inbox or merge"
             )
         if not request.query_params.getlist("id") and not update.changes_status_only:
             raise LifecycleError("only a status change may omit id; select issues with id=")
@@ -88,7 +88,8 @@ def _list(request: Request, issues: QuerySet[Issue]) -> Response:
     except SearchError as exc:
         raise ParseError(str(exc)) from exc
     rows = list(ordered(found, scope).select_related(*ISSUE_RELATIONS)[offset : offset + limit + 1])
-    response = paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user))
+    expand = request.query_params.getlist("expand")
+    response = paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user, expand))
     response["X-Hits"] = str(min(capped_count(found), MAX_HITS))
     response["X-Max-Hits"] = str(MAX_HITS)
     return response
@@ -145,7 +146,8 @@ class IssueView(APIView):
         return get_issue(request.user, issue_id)
 
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        return Response(serialize_issue_detail(self._issue(request, issue_id, org_slug), request.user))
+        issue = self._issue(request, issue_id, org_slug)
+        return Response(serialize_issue_detail(issue, request.user, request.query_params.getlist("expand")))
 
     def put(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
         issue = self._issue(request, issue_id, org_slug)

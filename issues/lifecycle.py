@@ -14,6 +14,9 @@ Statuses and substatuses are Sentry's:
   `archived_until_escalating` (issues/ignores.py has the rules that end each);
 - resolved: no substatus; resolved in a release or in the next one (an IssueResolution) only
   regresses on events of newer releases (issues/resolutions.py decides which).
+
+The review inbox (`is:for_review`, issues/inbox.py has Sentry's rules): new issues, regressions
+and ended ignores enter it here, resolving, ignoring and marking reviewed take issues out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.utils import timezone
 from core.sql import fetch, placeholders
 from projects.models import Organization, OrganizationMember, Team
 
+from . import inbox
 from .access import parse_id
 from .ignores import IgnoreCondition, LifecycleError, SnoozeState, escalating, outgrown
 from .ignores import parse_ignore_condition as parse_ignore_condition  # the page and API parse through here
@@ -129,6 +133,7 @@ def resolve(ids: Iterable[int], user, resolution: ReleaseResolution | None = Non
     Issue.objects.filter(pk__in=changed).update(status=Status.RESOLVED, substatus="", resolved_at=now)
     IssueSnooze.objects.filter(issue_id__in=changed).delete()
     IssueResolution.objects.filter(issue_id__in=changed).delete()
+    inbox.drop(changed)
     if resolution is None:
         _record(changed, Type.SET_RESOLVED, user)
         return changed
@@ -169,6 +174,7 @@ def ignore(ids: Iterable[int], user, condition: IgnoreCondition) -> list[int]:
     Issue.objects.filter(pk__in=changed).update(status=Status.IGNORED, substatus=substatus, resolved_at=None)
     IssueSnooze.objects.filter(issue_id__in=changed).delete()
     IssueResolution.objects.filter(issue_id__in=changed).delete()
+    inbox.drop(changed)
     if condition.needs_snooze:
         now = timezone.now()
         until = now + timedelta(minutes=condition.minutes) if condition.minutes else None
@@ -213,7 +219,13 @@ def regress(project_id: int, versions_by_issue: dict[int, set[str]]) -> list[int
     regressed = sorted(row[0] for row in rows)
     IssueResolution.objects.filter(issue_id__in=regressed).delete()
     _record(regressed, Type.SET_REGRESSION, None)
+    inbox.enter(regressed, inbox.Reason.REGRESSION)
     return regressed
+
+
+def admit_new(ids: list[int]) -> None:
+    """Issues the batch writer just created enter the review inbox (one INSERT for the batch)."""
+    inbox.enter(ids, inbox.Reason.NEW, fresh=True)
 
 
 def end_ignores(ids: list[int], now: datetime | None = None) -> list[int]:
@@ -265,6 +277,8 @@ def _reopen(ids: list[int], substatus: str, activity: str, reason: str) -> None:
         Activity(issue_id=i, type=activity, data={"reason": reason, "expired_snooze": snoozes.get(i)})
         for i in ids
     )
+    why = inbox.Reason.ESCALATING if substatus == Substatus.ESCALATING else inbox.Reason.ONGOING
+    inbox.enter(ids, why, details=snoozes)
 
 
 @transaction.atomic
@@ -287,6 +301,38 @@ def mark_ongoing(now: datetime | None = None) -> list[int]:
     Issue.objects.filter(pk__in=changed).update(substatus=Substatus.ONGOING)
     _record(changed, Type.AUTO_SET_ONGOING, None, {"after_days": NEW_ISSUE_PERIOD.days})
     return changed
+
+
+# The review inbox by hand (Sentry's `inbox` in an issue update) and its expiry.
+
+
+@transaction.atomic
+def mark_reviewed(ids: Iterable[int], user) -> list[int]:
+    """Takes issues out of the inbox (a `mark_reviewed` activity for each that was in), and, as
+    Sentry's "Mark Reviewed" does, makes the unresolved ones `ongoing`. Returns the ids reviewed."""
+    locked = _locked(ids)
+    reviewed = inbox.leave(locked)
+    _record(reviewed, Type.MARK_REVIEWED, user)
+    waiting = Q(status=Status.UNRESOLVED) & ~Q(substatus=Substatus.ONGOING)
+    moving = list(Issue.objects.filter(waiting, pk__in=locked).values_list("pk", flat=True))
+    Issue.objects.filter(pk__in=moving).update(substatus=Substatus.ONGOING)
+    _record(moving, Type.AUTO_SET_ONGOING, user, {"manually": True})
+    return reviewed
+
+
+@transaction.atomic
+def add_to_inbox(ids: Iterable[int], user) -> list[int]:
+    """`inbox: true`: back into the inbox as a manual entry (no activity type exists for it in
+    Sentry; an issue already in keeps its reason)."""
+    locked = _locked(ids)
+    inbox.enter(locked, inbox.Reason.MANUAL)
+    return locked
+
+
+def expire_inbox(now: datetime | None = None) -> int:
+    """Scheduled: entries older than inbox.INBOX_DAYS leave the inbox (Sentry's auto_remove_inbox,
+    no activity)."""
+    return inbox.expire(now)
 
 
 # Assignment.

@@ -235,6 +235,33 @@ class IssueResolution(models.Model):
     created = models.DateTimeField(default=timezone.now)
 
 
+class IssueInbox(models.Model):
+    """An issue waiting to be reviewed: Sentry's GroupInbox, what `is:for_review` lists. An issue
+    enters with a reason (issues/lifecycle.py: new, regression, escalation, end of an ignore, or by
+    hand) and leaves when someone marks it reviewed, resolves or ignores it, or 7 days after it
+    entered (lifecycle.INBOX_DAYS). Entering again keeps the first reason, as Sentry does."""
+
+    class Reason(models.IntegerChoices):
+        # Sentry's GroupInboxReason numbers, which its API carries (`inbox.reason`).
+        NEW = 0
+        UNIGNORED = 1
+        REGRESSION = 2
+        MANUAL = 3
+        REPROCESSED = 4
+        ESCALATING = 5
+        ONGOING = 6
+
+    issue = models.OneToOneField(Issue, on_delete=models.CASCADE, related_name="inbox")
+    reason = models.PositiveSmallIntegerField(choices=Reason.choices, default=Reason.NEW)
+    # What the ended ignore was (until, count, window, user_count, user_window), as in Sentry.
+    reason_details = models.JSONField(null=True, blank=True)
+    date_added = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The scheduled expiry reads the oldest entries.
+        indexes = [models.Index(fields=["date_added"], name="issueinbox_date_added_idx")]
+
+
 class Activity(models.Model):
     """One entry of an issue's history: every state change (by a user, or by the system when `user`
     is empty) and every comment (`note`). Types are Sentry's activity type names."""
@@ -247,6 +274,7 @@ class Activity(models.Model):
         SET_REGRESSION = "set_regression"
         SET_ESCALATING = "set_escalating"
         AUTO_SET_ONGOING = "auto_set_ongoing"
+        MARK_REVIEWED = "mark_reviewed"
         ASSIGNED = "assigned"
         UNASSIGNED = "unassigned"
         NOTE = "note"

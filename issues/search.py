@@ -13,15 +13,13 @@ the batch writer keeps per (issue, key, value); `user.id:`, `user.email:`, `user
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from projects.models import Team
 from releases.models import Release
 
+from . import inbox
 from .eventinfo import SEARCH_KEY_PREFIX
 from .models import Event, Issue, IssueBookmark, IssueSeen, IssueTag
 from .search_syntax import MAX_TERMS, SearchError, Term, parse
@@ -29,7 +27,6 @@ from .search_syntax import MAX_TERMS, SearchError, Term, parse
 __all__ = ["MAX_TERMS", "SearchError", "apply_query", "compile_terms"]
 
 DEFAULT_QUERY = "is:unresolved"
-FOR_REVIEW_DAYS = 7
 
 _STATUS = {
     "unresolved": Q(status=Issue.Status.UNRESOLVED),
@@ -98,11 +95,7 @@ def _is_one(value: str, user) -> Q:
     if value == "bookmarked":
         return _bookmarks(Term("bookmarks", ("me",)), user)
     if value == "for_review":
-        # Sentry's inbox without its table: unresolved issues that are new, regressed or escalating
-        # and had events in the last week.
-        since = timezone.now() - timedelta(days=FOR_REVIEW_DAYS)
-        fresh = [Issue.Substatus.NEW, Issue.Substatus.REGRESSED, Issue.Substatus.ESCALATING]
-        return Q(status=Issue.Status.UNRESOLVED, substatus__in=fresh, last_seen__gte=since)
+        return inbox.in_inbox()  # the review inbox (issues/inbox.py), as Sentry's GroupInbox
     if value in ("read", "unread"):
         seen = Exists(
             IssueSeen.objects.filter(

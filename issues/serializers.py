@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,8 @@ from releases.serializers import serialize_release, serialize_releases
 
 from .buckets import issue_stats
 from .eventinfo import crash_frame, processing_errors
-from .models import Activity, Event, Issue, IssueResolution, IssueSnooze
+from .inbox import entries as inbox_entries
+from .models import Activity, Event, Issue, IssueInbox, IssueResolution, IssueSnooze
 from .participation import UserFlags, participants, seen_by, user_flags
 from .payload import decode_event_data
 from .tag_summary import tag_keys
@@ -97,8 +99,9 @@ def _resolution_details(issue: Issue) -> dict[str, Any]:
     return {**details, "actor": serialize_user(resolution.actor)}
 
 
-def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
-    """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size."""
+def serialize_issues(issues: list[Issue], user, expand: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size.
+    `expand` as Sentry's: `inbox` adds each issue's review inbox entry (or null)."""
     ids = [i.pk for i in issues]
     flags = user_flags(ids, user)
     comments = dict(
@@ -109,7 +112,23 @@ def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
     )
     stats = issue_stats(ids)
     releases = _release_objects(issues)
-    return [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+    data = [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+    if "inbox" in expand:
+        inbox = inbox_entries(ids)
+        for item, issue in zip(data, issues, strict=True):
+            item["inbox"] = serialize_inbox(inbox.get(issue.pk))
+    return data
+
+
+def serialize_inbox(entry: IssueInbox | None) -> dict[str, Any] | None:
+    """Sentry's `inbox`: the reason as its GroupInboxReason number, what ended an ignore, when."""
+    if entry is None:
+        return None
+    return {
+        "reason": entry.reason,
+        "reason_details": entry.reason_details,
+        "date_added": iso(entry.date_added),
+    }
 
 
 def _release_objects(issues: list[Issue]) -> dict[tuple[int, str], dict[str, Any]]:
@@ -125,8 +144,8 @@ def _release_objects(issues: list[Issue]) -> dict[tuple[int, str], dict[str, Any
     }
 
 
-def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
-    data = serialize_issues([issue], user)[0]
+def serialize_issue_detail(issue: Issue, user, expand: Iterable[str] = ()) -> dict[str, Any]:
+    data = serialize_issues([issue], user, expand)[0]
     activity = Activity.objects.filter(issue=issue).select_related("user").order_by("-created", "-id")[:100]
     data["activity"] = [serialize_activity(a) for a in activity]
     data["participants"] = [serialize_user(u) for u in participants(issue.pk)]

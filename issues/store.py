@@ -76,6 +76,7 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         for event in inserted:
             by_issue[issue_of[event.event_id]].append(event)
         result.regressed_issue_ids = _update_issues(project_id, by_issue, new_issue_ids)
+        lifecycle.admit_new(sorted(i for i in new_issue_ids if i in by_issue))
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
         record_buckets(by_issue)

@@ -53,9 +53,11 @@ def train_due_payload_dictionaries() -> int:
 
 @shared_task(name="issues.tasks.advance_lifecycle", ignore_result=True)
 def advance_lifecycle() -> int:
-    """The lifecycle's timed changes: `new` -> `ongoing` after 3 days, and ignores whose time is up.
-    Idempotent: each pass changes only issues still due, at most BULK_LIMIT of each per run."""
-    return len(lifecycle.mark_ongoing()) + len(lifecycle.end_expired_ignores())
+    """The lifecycle's timed changes: `new` -> `ongoing` after 3 days, ignores whose time is up and
+    review inbox entries older than 7 days. Idempotent: each pass changes only what is still due,
+    at most BULK_LIMIT issues (inbox.EXPIRE_CHUNK entries) of each per run."""
+    changed = len(lifecycle.mark_ongoing()) + len(lifecycle.end_expired_ignores())
+    return changed + lifecycle.expire_inbox()
 
 
 @shared_task(name="issues.tasks.expire_issue_buckets", ignore_result=True)

@@ -4,8 +4,9 @@ anything changes, then applied through issues/lifecycle.py and issues/participat
 Fields: `status` (resolved, resolvedInNextRelease, unresolved, ignored, muted), `substatus`
 (archived_until_escalating), `statusDetails` (inNextRelease, inRelease, ignoreDuration,
 ignoreCount, ignoreWindow, ignoreUserCount, ignoreUserWindow), `assignedTo`, `hasSeen`, `isBookmarked`,
-`isSubscribed`, `merge`. An unknown field is ignored, as in Sentry; a known one with a value that
-cannot be honoured is a LifecycleError (400), never silently dropped.
+`isSubscribed`, `merge`, `inbox` (false: mark reviewed; true: back into the review inbox). An
+unknown field is ignored, as in Sentry; a known one with a value that cannot be honoured is a
+LifecycleError (400), never silently dropped.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ class IssueUpdate:
     assignee: Any = _UNSET
     flags: dict[str, bool] = field(default_factory=dict)
     merge: bool = False
+    inbox: bool | None = None
 
     @property
     def changes_status_only(self) -> bool:
-        return self.assignee is _UNSET and not self.flags and not self.merge
+        return self.assignee is _UNSET and not self.flags and not self.merge and self.inbox is None
 
     @property
     def empty(self) -> bool:
@@ -65,6 +67,10 @@ def parse_update(body: object, organization: Organization) -> IssueUpdate:
             update.flags[name] = body[name]
     if body.get("merge") not in (None, False, 0, "0", "false"):
         update.merge = True
+    if body.get("inbox") is not None:
+        if not isinstance(body["inbox"], bool):
+            raise LifecycleError("inbox must be true or false")
+        update.inbox = body["inbox"]
     return update
 
 
@@ -83,12 +89,17 @@ def apply_update(update: IssueUpdate, issues: list[Issue], user) -> dict[str, An
         lifecycle.set_status(ids, user, update.status, update.condition, update.resolution)
         result["status"] = update.status
         result["statusDetails"] = _details(update)
+        if update.status != Issue.Status.UNRESOLVED:
+            result["inbox"] = None  # resolving and ignoring take issues out of it (Sentry's answer)
     if update.assignee is not _UNSET:
         lifecycle.assign(ids, user, update.assignee)
         result["assignedTo"] = _assignee(update.assignee)
     for name, on in update.flags.items():
         FLAGS[name](ids, user, on)
         result[name] = on
+    if update.inbox is not None:
+        (lifecycle.add_to_inbox if update.inbox else lifecycle.mark_reviewed)(ids, user)
+        result["inbox"] = update.inbox
     return result
 
 

@@ -22,7 +22,7 @@ from core.pagination import MAX_OFFSET
 from projects.models import Organization, OrganizationMember, Team
 from releases.models import Environment
 
-from . import lifecycle
+from . import inbox, lifecycle
 from .access import get_organization, get_project, parse_id, visible_projects
 from .lifecycle import LifecycleError
 from .models import Issue, SavedSearch
@@ -54,6 +54,7 @@ ACTIONS: dict[str, dict[str, object]] = {
     "bookmark": {"isBookmarked": True},
     "unbookmark": {"isBookmarked": False},
     "seen": {"hasSeen": True},
+    "reviewed": {"inbox": False},
     "merge": {"merge": 1},
 }
 IGNORE_FIELDS = {
@@ -100,7 +101,11 @@ def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], pr
     total = capped_count(found)
     page = _page(listed, request.GET.get("page"), total)
     stats = range_stats([i.pk for i in page.rows], scope)
+    waiting = inbox.entries([i.pk for i in page.rows])
     for issue in page.rows:
+        entry = waiting.get(issue.pk)
+        issue.inbox_words = inbox.REASON_WORDS.get(entry.reason, "") if entry else ""
+        issue.inbox_since = entry.date_added if entry else None
         issue.permalink = issue_permalink(issue)
         issue.range = stats[issue.pk]
         issue.spark = mark_safe(sparkline_svg(issue.range.series))  # numbers only  # noqa: S308

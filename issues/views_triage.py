@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from projects.models import OrganizationMember, Team
 from releases.models import Release
 
-from . import lifecycle, participation
+from . import inbox, lifecycle, participation
 from .access import get_issue
 from .comments import CommentError, add_note, delete_note, edit_note, render_markdown
 from .lifecycle import LifecycleError
@@ -31,6 +31,7 @@ ACTIVITY_WORDS = {
     Activity.Type.SET_REGRESSION: "marked the issue as a regression",
     Activity.Type.SET_ESCALATING: "marked the issue as escalating",
     Activity.Type.AUTO_SET_ONGOING: "marked the issue as ongoing",
+    Activity.Type.MARK_REVIEWED: "marked the issue as reviewed",
     Activity.Type.ASSIGNED: "assigned the issue",
     Activity.Type.UNASSIGNED: "unassigned the issue",
     Activity.Type.NOTE: "commented",
@@ -76,9 +77,17 @@ def triage_context(issue: Issue, user) -> dict:
         "members": get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username"),
         "teams": Team.objects.filter(organization=org).order_by("slug"),
         "snooze": getattr(issue, "snooze", None) if issue.status == Issue.Status.IGNORED else None,
+        "inbox": _inbox_entry(issue),
         # The Resolve menu's "in release" choices: the organization's newest releases.
         "releases": Release.objects.filter(organization=org).order_by("-date_added", "-pk")[:50],
     }
+
+
+def _inbox_entry(issue: Issue):
+    entry = inbox.entries([issue.pk]).get(issue.pk)
+    if entry is not None:
+        entry.words = inbox.REASON_WORDS.get(entry.reason, "")
+    return entry
 
 
 def status_words(issue: Issue) -> str:
@@ -178,13 +187,22 @@ def issue_assign(request: HttpRequest, org_slug: str, project_slug: str, issue_i
 def issue_flag(
     request: HttpRequest, org_slug: str, project_slug: str, issue_id: int, flag: str
 ) -> HttpResponse:
-    """Bookmark or subscribe (`on` = 1) and undo it (`on` = 0)."""
+    """Bookmark, subscribe or mark reviewed (`on` = 1) and undo it (`on` = 0; for `reviewed`: back
+    into the review inbox)."""
     issue = _issue(request, org_slug, project_slug, issue_id)
-    setter = {"bookmark": participation.set_bookmarked, "subscribe": participation.set_subscribed}.get(flag)
+    setter = {
+        "bookmark": participation.set_bookmarked,
+        "subscribe": participation.set_subscribed,
+        "reviewed": _set_reviewed,
+    }.get(flag)
     if setter is None:
         raise Http404("No such action")
     setter([issue.pk], request.user, request.POST.get("on") == "1")
     return _back(request, issue)
+
+
+def _set_reviewed(ids: list[int], user, on: bool) -> None:
+    (lifecycle.mark_reviewed if on else lifecycle.add_to_inbox)(ids, user)
 
 
 @login_required

@@ -159,13 +159,14 @@ def test_assignment_bookmarks_and_seen(world):
     assert found(project, "assigned:nobody-by-that-name", jane) == set()
 
 
-def test_for_review_is_recent_new_regressed_or_escalating(world):
+def test_for_review_is_the_review_inbox(world):
+    """The inbox's rules are tests/test_inbox.py's; here the search reads it, whatever the events' age."""
     project, jane, issues = world
-    assert found(project, "is:for_review", jane) == set()  # events are older than a week
-    Issue.objects.filter(pk=issues["KeyError"].pk).update(last_seen=timezone.now())
-    assert found(project, "is:for_review", jane) == {"KeyError"}
-    Issue.objects.filter(pk=issues["KeyError"].pk).update(substatus="ongoing")
-    assert found(project, "is:for_review", jane) == set()
+    assert found(project, "is:for_review", jane) == {"ValueError", "KeyError", "TypeError"}  # d resolved
+    lifecycle.mark_reviewed([issues["KeyError"].pk], jane)
+    assert found(project, "is:for_review", jane) == {"ValueError", "TypeError"}
+    assert found(project, "is:unresolved !is:for_review", jane) == {"KeyError"}
+    assert found(project, "is:for_review level:fatal", jane) == {"TypeError"}
 
 
 @pytest.mark.parametrize("query", ["is:bogus", "timesSeen:lots", "age:soon", "level:", "is:linked"])

@@ -15,7 +15,13 @@ from tests.factories import prepared_event, rich_prepared_event, user_with_membe
 
 pytestmark = pytest.mark.django_db
 
-SEARCHES = [None, "", "is:unresolved level:error", "is:unresolved environment:production boom"]
+SEARCHES = [
+    None,
+    "",
+    "is:unresolved level:error",
+    "is:unresolved environment:production boom",
+    "is:unresolved is:for_review",
+]
 
 
 def _issues(project, count: int, start: int = 0) -> list[Issue]:
@@ -28,13 +34,15 @@ def _issues(project, count: int, start: int = 0) -> list[Issue]:
 
 
 def _triaged(issues: list[Issue], user) -> None:
-    """Everything an issue row shows per issue: assignee, bookmark, seen, comments, an ignore."""
+    """Everything an issue row shows per issue: assignee, bookmark, seen, comments, an ignore, the
+    review inbox entry."""
     for issue in issues:
         lifecycle.assign([issue.pk], user, user)
         IssueBookmark.objects.get_or_create(issue=issue, user=user)
         comments.add_note(issue, user, "looked at it")
     lifecycle.ignore([issues[-1].pk], user, lifecycle.IgnoreCondition(count=100))
     lifecycle.unresolve([issues[-1].pk], user)
+    lifecycle.add_to_inbox([issues[-1].pk], user)  # the ignore took it out of the review inbox
 
 
 def _queries(client: Client, path: str, params: dict) -> list[str]:
@@ -56,18 +64,20 @@ def people(make_project, client):
 @pytest.mark.parametrize("query", SEARCHES)
 def test_list_page_and_apis_take_the_same_queries_for_1_and_for_30_issues(people, query):
     project, jane, page, api = people
-    params = {} if query is None else {"query": query}
+    params: dict = {} if query is None else {"query": query}
     paths = {
         page: "/organizations/acme/projects/web/",
         api: "/api/0/projects/acme/web/issues/",
     }
     org_api = "/api/0/organizations/acme/issues/"
     _triaged(_issues(project, 1), jane)
+    api_params = {**params, "expand": "inbox"}  # with each issue's review inbox entry
     few = {path: _queries(client, path, params) for client, path in paths.items()}
-    few[org_api] = _queries(api, org_api, params)
+    few[paths[api]] = _queries(api, paths[api], api_params)
+    few[org_api] = _queries(api, org_api, api_params)
     _triaged(_issues(project, 29, start=1), jane)
     for client, path in [*paths.items(), (api, org_api)]:
-        many = _queries(client, path, {**params, "limit": 30} if "/api/" in path else params)
+        many = _queries(client, path, {**api_params, "limit": 30} if "/api/" in path else params)
         assert len(many) == len(few[path]), (path, many)
 
 

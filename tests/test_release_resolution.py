@@ -12,7 +12,7 @@ from django.utils import timezone
 from issues import lifecycle
 from issues.buckets import hour_of
 from issues.ignores import IgnoreCondition
-from issues.models import Activity, Issue, IssueHourBucket, IssueResolution
+from issues.models import Activity, Issue, IssueHourBucket, IssueInbox, IssueResolution
 from issues.resolutions import ReleaseResolution
 from issues.store import store_events
 from releases.models import Release
@@ -118,6 +118,7 @@ def test_archived_until_escalating_escalates_above_its_own_hourly_rate(project_a
     assert _state(busy.pk) == _state(quiet.pk) == ("unresolved", "escalating")
     last = Activity.objects.filter(issue=busy).latest("id")
     assert (last.type, last.user, last.data["reason"]) == ("set_escalating", None, "escalating")
+    assert busy.inbox.reason == IssueInbox.Reason.ESCALATING and busy.inbox.reason_details is None
     ignored = Activity.objects.get(issue=busy, type="set_ignored")
     assert ignored.data == {"ignoreUntilEscalating": True}
 

@@ -1,6 +1,7 @@
 """The issue list in a real browser (Debian's Chromium via Playwright) on the shared live stack, fed
 by the real sentry-sdk: a bad search shows its error under the bar, a tag search and a sort, the
-keyboard (j/k move, x selects, r resolves) and a bulk resolve of every issue matching a search."""
+keyboard (j/k move, x selects, r resolves), a bulk resolve of every issue matching a search, and
+the review inbox: `is:for_review` with its reason badges, and "Mark reviewed" on a selected issue."""
 
 import subprocess
 import sys
@@ -78,6 +79,14 @@ def test_issue_stream_in_the_browser(live_stack, page):
     with page.expect_navigation():
         page.click("#bulk-form button[value=resolved]")
     assert _titles(page) == [] and "0 issues match" in page.inner_text("#total")
+
+    _search(page, "is:for_review")  # the resolved ones left the inbox; the two others are new
+    assert sorted(_titles(page)) == ["stream message alpha", "stream message charlie"]
+    assert page.locator("tr.issue-row .badge.inbox").all_inner_texts() == ["For review · New issue"] * 2
+    page.locator("tr.issue-row", has_text="stream message charlie").locator("input[name=issue]").check()
+    with page.expect_navigation():
+        page.click("#bulk-form button[value=reviewed]")
+    assert _titles(page) == ["stream message alpha"]
     unresolved = {i["title"] for i in live_stack.issues("stream", "is:unresolved")}
     assert unresolved == {"stream message charlie", "stream message alpha"}
     assert problems == []
