@@ -34,7 +34,20 @@ DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 if DATA_DIR.stat().st_uid == os.getuid():
     DATA_DIR.chmod(0o700)  # also an existing directory made 755 by an earlier version
 PORT = env.int("PORT", default=8000)
-LIGHTTRACE_URL = env.str("LIGHTTRACE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
+# `manage.py serve` writes the URL it serves on here, so that a command run later from another shell
+# without PORT (`create_project` printing a DSN) names the port LightTrace really listens on.
+SERVED_URL_FILE = DATA_DIR / "served-url"
+
+
+def _default_url() -> str:
+    if "PORT" not in os.environ and SERVED_URL_FILE.is_file():
+        served = SERVED_URL_FILE.read_text().strip()
+        if served.startswith(("http://", "https://")):
+            return served
+    return f"http://127.0.0.1:{PORT}"
+
+
+LIGHTTRACE_URL = env.str("LIGHTTRACE_URL", default=_default_url()).rstrip("/")
 
 
 def _secret_key() -> str:

@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -47,8 +48,10 @@ def _projects(now) -> list[dict]:
     ]
 
 
-@staff_member_required(login_url="login")
+@login_required
 def status_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied("The status page is for the operators (staff) of this LightTrace.")
     now = timezone.now()
     rows = _projects(now)
     context = {
@@ -57,5 +60,6 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "minute": sum(r["minute"] for r in rows),
         "max_depth": settings.INGEST["MAX_QUEUE_DEPTH"],
         "dead_letters": dead_letters.count(),
+        "dictionary_after": settings.PAYLOAD_DICTIONARY["MIN_EVENTS"],
     }
     return render(request, "status.html", context)

@@ -376,6 +376,8 @@ def assign(ids: Iterable[int], user, assignee) -> list[int]:
         _record(changed, Type.UNASSIGNED, user)
         return changed
     data = {"assignee": str(assignee.pk), "assigneeType": "team" if team else "user"}
+    # For the activity stream's words (Sentry's data has the email only, which says less).
+    data["assigneeName"] = f"#{team.slug}" if team is not None else assignee.get_username()
     if person is not None:
         data["assigneeEmail"] = person.email
         subscribe(changed, person, "assigned")

@@ -54,6 +54,7 @@ ALIASES = {
     "trace.id": "trace",
     "trace_id": "trace",
 }
+LEVELS = ("fatal", "error", "warning", "info", "debug")
 DATE_KEYS = frozenset({"age", "firstSeen", "lastSeen"})
 NUMBER_KEYS = frozenset({"timesSeen", "users"})
 TEXT_KEYS = frozenset({"error.type", "error.value", "message", "title", "culprit"})
@@ -71,7 +72,7 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<neg>!)?(?P<key>tags\[[^\]\s]{1,200}\]|[A-Za-z_][\w.\-]*):
             (?P<value>"(?:[^"\\]|\\.)*"?|\[[^\]]*\]?|\S*)
-      | "(?P<quoted>(?:[^"\\]|\\.)*)"?
+      | (?P<quoted>"(?:[^"\\]|\\.)*"?)
       | (?P<word>\S+)
     )""",
     re.VERBOSE,
@@ -106,7 +107,7 @@ def parse(query: str, now: datetime | None = None) -> list[Term]:
             value = match.group("value")
             terms.append(_keyed(match.group("key"), value, bool(match.group("neg")), now))
         elif match.group("quoted") is not None:
-            words.append(_unquote('"' + match.group("quoted") + '"'))
+            words.append(_unquote(match.group("quoted")))
         elif match.group("word"):
             word = match.group("word")
             if SHORT_ID.match(word):
@@ -133,6 +134,11 @@ def _keyed(raw_key: str, raw_value: str, negated: bool, now: datetime) -> Term:
     if key in NUMBER_KEYS:
         op, number = parse_number(raw_key, _unquote(raw_value))
         return Term(key, negated=negated, op=op, number=number)
+    if raw_value[:1] in ("<", ">"):
+        raise SearchError(
+            f"{raw_key}: compares by equality; > and < work on timesSeen, users, firstSeen, lastSeen and age "
+            f'(quote a value that starts with one: {raw_key}:"{raw_value[:20]}")'
+        )
     values = _values(raw_key, raw_value)
     if key == "is":
         return Term("is", tuple(_is_value(v) for v in values), negated)
@@ -140,6 +146,8 @@ def _keyed(raw_key: str, raw_value: str, negated: bool, now: datetime) -> Term:
         return Term("has", tuple(_tag_name(v) for v in values), negated)
     if key == "trace":
         return Term("trace", tuple(_trace_id(v) for v in values), negated)
+    if key == "level":
+        return Term("level", tuple(_level(v) for v in values), negated)
     if key in FIELD_KEYS:
         return Term(key, values, negated)
     return Term("tag", values, negated, tag_key=_tag_name(raw_key))
@@ -183,6 +191,12 @@ def _is_value(value: str) -> str:
         known = ", ".join(sorted(IS_VALUES))
         raise SearchError(f"is:{value} is not a status LightTrace knows; use one of {known}")
     return {"archived": "ignored", "muted": "ignored"}.get(lowered, lowered)
+
+
+def _level(value: str) -> str:
+    if value.lower() not in LEVELS:
+        raise SearchError(f"level:{value} is not a level; use one of {', '.join(LEVELS)}")
+    return value.lower()
 
 
 def _trace_id(value: str) -> str:

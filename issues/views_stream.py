@@ -57,6 +57,18 @@ ACTIONS: dict[str, dict[str, object]] = {
     "reviewed": {"inbox": False},
     "merge": {"merge": 1},
 }
+# What the confirmation says each action did ("Resolved 3 issues.").
+DONE_WORDS = {
+    "resolved": "Resolved",
+    "resolvedInNextRelease": "Resolved in the next release:",
+    "unresolved": "Unresolved",
+    "ignored": "Ignored",
+    "bookmark": "Bookmarked",
+    "unbookmark": "Removed the bookmark of",
+    "seen": "Marked as seen:",
+    "reviewed": "Marked as reviewed:",
+    "assign": "Assigned",
+}
 IGNORE_FIELDS = {
     "ignoreDuration": "ignore_minutes",
     "ignoreCount": "ignore_count",
@@ -220,19 +232,31 @@ def _bulk(request: HttpRequest, organization, issues: QuerySet[Issue], project) 
     try:
         selected = _selection(request, issues)
         if not selected:
-            raise LifecycleError("select at least one issue")
-        if action == "delete":
-            if request.POST.get("confirm") != "yes":
-                raise LifecycleError("confirm the deletion")
-            messages.info(request, f"Deleted {lifecycle.delete(selected, request.user)} issues.")
-        else:
-            update = parse_update(_update_body(request.POST, action), organization)
-            apply_update(update, list(Issue.objects.filter(pk__in=selected)), request.user)
-            messages.info(request, f"{len(selected)} issues: {action} done.")
+            raise LifecycleError("Select at least one issue first (or all matching the search).")
+        messages.info(request, _apply_bulk(request, organization, action, selected))
     except (LifecycleError, SearchError) as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
+        # Back to the list with the reason, not a bare error page: the action bar is always there.
+        messages.error(request, str(exc))
     back = [(k, v) for k in LIST_PARAMS for v in request.POST.getlist(k)]
     return redirect(_list_url(organization, project) + "?" + urlencode(back))
+
+
+def _apply_bulk(request: HttpRequest, organization, action: str, selected: list[int]) -> str:
+    """Carries out the action and says what it did."""
+    if action == "delete":
+        if request.POST.get("confirm") != "yes":
+            raise LifecycleError("Nothing was deleted: tick the box that confirms the deletion.")
+        deleted = lifecycle.delete(selected, request.user)
+        return f"Deleted {deleted} issue{'s' if deleted != 1 else ''}."
+    update = parse_update(_update_body(request.POST, action), organization)
+    chosen = list(Issue.objects.filter(pk__in=selected))
+    apply_update(update, chosen, request.user)
+    if action == "merge":
+        kept = Issue.objects.filter(pk__in=selected).first()  # the sources are gone: the target
+        where = f" into {kept.short_id_display}" if kept is not None else ""
+        return f"Merged {len(selected)} issues{where}."
+    verb = DONE_WORDS.get(action, action)
+    return f"{verb} {len(selected)} issue{'s' if len(selected) != 1 else ''}."
 
 
 def _selection(request: HttpRequest, issues: QuerySet[Issue]) -> list[int]:

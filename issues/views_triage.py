@@ -76,7 +76,9 @@ def triage_context(issue: Issue, user) -> dict:
         "is_subscribed": issue.pk in flags.subscribed,
         "members": get_user_model().objects.filter(pk__in=member_ids, is_active=True).order_by("username"),
         "teams": Team.objects.filter(organization=org).order_by("slug"),
-        "snooze": getattr(issue, "snooze", None) if issue.status == Issue.Status.IGNORED else None,
+        "snooze": _snooze_words(getattr(issue, "snooze", None))
+        if issue.status == Issue.Status.IGNORED
+        else "",
         "inbox": _inbox_entry(issue),
         # The Resolve menu's "in release" choices: the organization's newest releases.
         "releases": Release.objects.filter(organization=org).order_by("-date_added", "-pk")[:50],
@@ -106,6 +108,33 @@ def status_words(issue: Issue) -> str:
     return words if issue.status == Issue.Status.IGNORED and words else issue.get_status_display()
 
 
+def _snooze_words(snooze) -> str:
+    """ "until 2026-01-01 10:00 UTC", "until 5 more events within 1 hour", ... ("" without one)."""
+    if snooze is None:
+        return ""
+    parts = [f"until {snooze.until:%Y-%m-%d %H:%M} UTC" if snooze.until else ""]
+    if snooze.count:
+        window = f" within {minutes_words(snooze.window)}" if snooze.window else ""
+        parts.append(f"until {snooze.count} more events{window}")
+    if snooze.user_count:
+        window = f" within {minutes_words(snooze.user_window)}" if snooze.user_window else ""
+        parts.append(f"until {snooze.user_count} more users{window}")
+    return ", ".join(p for p in parts if p)
+
+
+def minutes_words(minutes) -> str:
+    """120 -> "2 hours", 90 -> "90 minutes", 10080 -> "7 days": the largest unit that divides."""
+    try:
+        minutes = int(minutes)
+    except (TypeError, ValueError):
+        return f"{minutes} minutes"
+    for size, unit in ((7 * 1440, "week"), (1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minutes"
+
+
 def _detail(entry: Activity) -> str:
     data = entry.data or {}
     if entry.type == Activity.Type.SET_RESOLVED_IN_RELEASE:
@@ -114,15 +143,15 @@ def _detail(entry: Activity) -> str:
         if data.get("ignoreUntilEscalating"):
             return "until it escalates"
         parts = [
-            f"for {data['ignoreDuration']} minutes" if data.get("ignoreDuration") else "",
+            f"for {minutes_words(data['ignoreDuration'])}" if data.get("ignoreDuration") else "",
             f"until {data['ignoreCount']} more events" if data.get("ignoreCount") else "",
-            f"within {data['ignoreWindow']} minutes" if data.get("ignoreWindow") else "",
+            f"within {minutes_words(data['ignoreWindow'])}" if data.get("ignoreWindow") else "",
             f"until {data['ignoreUserCount']} more users" if data.get("ignoreUserCount") else "",
-            f"within {data['ignoreUserWindow']} minutes" if data.get("ignoreUserWindow") else "",
+            f"within {minutes_words(data['ignoreUserWindow'])}" if data.get("ignoreUserWindow") else "",
         ]
         return ", ".join(p for p in parts if p) or "forever"
     if entry.type == Activity.Type.ASSIGNED:
-        return f"to {data.get('assigneeType', '')} {data.get('assigneeEmail') or data.get('assignee', '')}"
+        return f"to {data.get('assigneeName') or data.get('assigneeEmail') or 'a ' + data.get('assigneeType', 'user')}"
     if entry.type == Activity.Type.MERGE:
         return ", ".join(i.get("shortId", "") for i in data.get("issues", []))
     return REASON_WORDS.get(data.get("reason", ""), "")
@@ -165,7 +194,7 @@ def issue_set_status(request: HttpRequest, org_slug: str, project_slug: str, iss
             condition = lifecycle.parse_ignore_condition(details, request.POST.get("substatus"))
         lifecycle.set_status([issue.pk], request.user, status, condition, resolution)
     except LifecycleError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
+        return _back(request, issue, exc)
     return _back(request, issue)
 
 
@@ -177,7 +206,7 @@ def issue_assign(request: HttpRequest, org_slug: str, project_slug: str, issue_i
     try:
         assignee = lifecycle.find_assignee(issue.project.organization, request.POST.get("assignee", ""))
     except LifecycleError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
+        return _back(request, issue, exc)
     lifecycle.assign([issue.pk], request.user, assignee)
     return _back(request, issue)
 
@@ -210,7 +239,9 @@ def _set_reviewed(ids: list[int], user, on: bool) -> None:
 def issue_delete(request: HttpRequest, org_slug: str, project_slug: str, issue_id: int) -> HttpResponse:
     issue = _issue(request, org_slug, project_slug, issue_id)
     if request.POST.get("confirm") != "yes":
-        return HttpResponse("confirm the deletion", status=400, content_type="text/plain")
+        return _back(
+            request, issue, LifecycleError("Nothing was deleted: tick the box that confirms the deletion.")
+        )
     lifecycle.delete([issue.pk], request.user)
     messages.info(request, f"Deleted {issue.short_id_display}.")
     return redirect(reverse("issue-list", args=[org_slug, project_slug]))

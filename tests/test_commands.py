@@ -16,6 +16,12 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _served_url_apart(settings, tmp_path):
+    """`serve` writes the URL it serves on into DATA_DIR; these tests keep it out of the run's."""
+    settings.SERVED_URL_FILE = tmp_path / "served-url"
+
+
 def _last_line(capsys) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
 
@@ -185,3 +191,27 @@ def test_the_embedded_web_process_serves_the_api_without_psycopg_or_requests():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_commands_run_later_print_the_dsn_of_the_port_serve_listens_on(monkeypatch, settings, tmp_path):
+    """`PORT=8731 make run`, then `manage.py create_project` from another shell without PORT: the
+    DSN names port 8731, not the default 8000. An explicit PORT or LIGHTTRACE_URL still wins."""
+    monkeypatch.setattr("os.execv", lambda path, argv: None)
+    monkeypatch.delenv("LIGHTTRACE_URL", raising=False)
+    settings.PORT = 8731
+    call_command("serve")
+    assert settings.SERVED_URL_FILE.read_text() == "http://127.0.0.1:8731\n"
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.LIGHTTRACE_URL)"
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "LIGHTTRACE_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DATA_DIR=str(tmp_path))
+
+    def url(**extra) -> str:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, **extra}, capture_output=True,
+                              text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    assert url() == "http://127.0.0.1:8731"
+    assert url(PORT="9000") == "http://127.0.0.1:9000"
+    assert url(LIGHTTRACE_URL="https://errors.example.com") == "https://errors.example.com"

@@ -51,3 +51,17 @@ def test_contexts_become_tables_without_their_type():
     assert tables[1]["rows"] == [("deep", '{\n  "a": 1\n}', True)]
     assert tables[2]["rows"] == [("value", "3", False)]
     assert context_tables("not a dict") == []
+
+
+def test_times_in_lists_are_said_in_one_unit_and_a_fresh_one_is_just_now():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from issues.templatetags.lighttrace import ago
+
+    now = timezone.now()
+    assert ago(now - timedelta(seconds=20)) == "just now"
+    assert ago(now - timedelta(minutes=5, seconds=10)) == "5\xa0minutes ago"
+    assert ago(now - timedelta(days=3, hours=4)) == "3\xa0days ago"
+    assert ago(None) == ""

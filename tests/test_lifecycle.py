@@ -167,6 +167,7 @@ def test_assignment_to_members_and_teams_of_the_organization_only(issue_and_user
         "assignee": str(jane.pk),
         "assigneeType": "user",
         "assigneeEmail": jane.email,
+        "assigneeName": jane.username,
     }
 
 

@@ -204,3 +204,14 @@ def test_a_user_without_organizations_is_pointed_to_creating_one(db):
     loner = get_user_model().objects.create_user(username="loner")
     home = as_user(loner).get("/").content.decode()
     assert 'href="/organizations/new/"' in home.split("</header>")[1]
+
+
+def test_members_read_project_settings_that_only_managers_can_save(people):
+    _, _, users = people
+    url = "/organizations/acme/projects/web/settings/"
+    member_page = as_user(users["mia"]).get(url).content.decode()
+    assert "<fieldset" in member_page and " disabled>" in member_page and "Save settings" not in member_page
+    refused = as_user(users["mia"]).post(url, {"retention_days": "1"})
+    assert refused.status_code == 403 and "Only owners and managers" in refused.content.decode()
+    manager_page = as_user(users["manny"]).get(url).content.decode()
+    assert " disabled>" not in manager_page and "Save settings" in manager_page

@@ -139,6 +139,13 @@ def test_words_that_are_not_short_ids_are_text():
         ("level:[error,,fatal]", "values separated by commas"),
         ('browser:"Chrome', "closing quote"),
         ('tags[x]:"', "closing quote"),
+        ('"connection reset', "closing quote"),
+        ('ok "connection reset', "closing quote"),
+        ("level:bogus", "level:bogus is not a level"),
+        ("level:[error,loud]", "level:loud is not a level"),
+        ("customer_tier:>5", "compares by equality"),
+        ("release:<2.0", "compares by equality"),
+        ("!level:>=error", "compares by equality"),
     ],
 )
 def test_errors_say_what_is_wrong(query, message):
@@ -173,3 +180,8 @@ def test_hostile_input_parses_in_bounded_time():
 def test_unicode_values_are_kept():
     assert one("customer:Zoë") == Term("tag", ("Zoë",), tag_key="customer")
     assert one('"naïve café"') == Term("text", ("naïve café",))
+
+
+def test_levels_are_case_blind_and_a_quoted_comparison_is_a_plain_value():
+    assert parse("level:[Error,WARNING]", NOW) == [Term("level", ("error", "warning"))]
+    assert parse('customer_tier:">5"', NOW) == [Term("tag", (">5",), tag_key="customer_tier")]

@@ -23,3 +23,16 @@ def pairs(value):
     if isinstance(value, list):
         return [tuple(p) for p in value if isinstance(p, (list, tuple)) and len(p) == 2]
     return []
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "just now", "5 minutes ago", "3 days ago": the largest unit only (a list row stays one line)."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"

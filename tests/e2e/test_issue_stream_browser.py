@@ -27,8 +27,11 @@ def _titles(page) -> list[str]:
 
 
 def _search(page, query: str, sort: str = "date") -> None:
+    if page.input_value("select[name=sort]") != sort:
+        with page.expect_navigation():  # the pickers apply on change
+            page.select_option("select[name=sort]", sort)
+        assert f"sort={sort}" in page.url
     page.fill("#search", query)
-    page.select_option("select[name=sort]", sort)
     page.click("#search-form button[type=submit]")
     page.wait_for_load_state()
 

@@ -68,4 +68,19 @@
       document.getElementById("assignee").focus();
     }
   });
+
+  // The sort, time range, environment and project pickers apply as soon as they change, as in
+  // Sentry; the search text still waits for Enter or the Search button.
+  var search = document.getElementById("search-form");
+  if (search) {
+    Array.prototype.forEach.call(search.querySelectorAll("select"), function (select) {
+      select.addEventListener("change", function () {
+        if (select.name === "statsPeriod") {  // a period replaces a custom range
+          Array.prototype.forEach.call(search.querySelectorAll("input[name=start],input[name=end]"),
+            function (input) { input.value = ""; });
+        }
+        search.submit();
+      });
+    });
+  }
 })();

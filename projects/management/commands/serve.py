@@ -90,6 +90,8 @@ class Command(BaseCommand):
             if "worker" in roles and "alerts" in commands:
                 roles.append("alerts")  # a machine that runs workers also runs the alert worker
             commands = {role: commands[role] for role in dict.fromkeys(roles)}
+        if "LIGHTTRACE_URL" not in os.environ:  # the processes exec'd below read it back (settings.py)
+            settings.SERVED_URL_FILE.write_text(f"http://127.0.0.1:{settings.PORT}\n")
         # glibc gives each thread that allocates its own malloc arena; granian's blocking threads and
         # the embedded runner's threads would multiply resident memory (issue: <= 200 MB embedded).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
