@@ -1,5 +1,6 @@
-"""Membership of an organization: invitations (by link, mailed when mail is configured), roles and
-removal. An organization never loses its last owner: every change that could take one away locks
+"""Membership of an organization: invitations (by link, mailed when mail is configured; revoked, or
+resent with a new link), roles and removal. Invitations, revocations and resends are logged with
+their actor (the audit trail; no activity table here). An organization never loses its last owner: every change that could take one away locks
 the owners' rows first, so two owners demoting each other at once cannot both succeed."""
 
 from __future__ import annotations
