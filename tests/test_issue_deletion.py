@@ -267,3 +267,24 @@ def test_a_batch_that_read_the_hash_before_the_mark_puts_its_event_in_a_new_issu
     event = Event.objects.get(event_id=late.event_id)
     assert event.issue_id != doomed.pk and Issue.objects.get(pk=event.issue_id).times_seen == 1
     assert results[0].new_issue_ids == [event.issue_id]
+
+
+def test_an_alert_about_an_issue_deleted_since_is_not_sent_nor_retried(two_issues):
+    from django.utils import timezone
+
+    from alerts.delivery import deliver_due
+    from alerts.models import AlertFire, AlertRule, Notification
+
+    project, jane, doomed, _, _ = two_issues
+    now = timezone.now()
+    fire = AlertFire.objects.create(project=project, rule=AlertRule.objects.get(project=project), issue=doomed,
+                                    occurrence="new", trigger="new", reason="A new issue was created", created=now)  # fmt: skip
+    Notification.objects.create(project=project, fire=fire, key="k", channel="email", target="a@example.com",
+                                status="pending", next_attempt_at=now, created=now)  # fmt: skip
+    lifecycle.delete([doomed.pk], jane)
+    assert deliver_due(now=now) == (0, False)
+    notification = Notification.objects.get()
+    assert (notification.status, notification.attempts) == ("failed", 1)
+    assert "DoesNotExist" in notification.last_error
+    delete_issues.run()
+    assert not Notification.objects.exists() and not AlertFire.objects.exists()
