@@ -288,3 +288,13 @@ def test_an_alert_about_an_issue_deleted_since_is_not_sent_nor_retried(two_issue
     assert "DoesNotExist" in notification.last_error
     delete_issues.run()
     assert not Notification.objects.exists() and not AlertFire.objects.exists()
+
+
+def test_a_merge_read_before_the_deletion_does_not_take_the_deleted_issues_events(two_issues):
+    from issues.merge import merge_issues
+
+    _, jane, doomed, kept, _ = two_issues
+    lifecycle.delete([doomed.pk], jane)  # after the page or API read both issues
+    assert merge_issues(kept, [doomed]) == kept
+    assert Event.objects.filter(issue=doomed).count() == 5 and Issue.objects.get(pk=kept.pk).times_seen == 1
+    assert merge_issues(doomed, [kept]) == doomed and Event.objects.filter(issue=kept).count() == 1
