@@ -16,6 +16,7 @@ from django.core.mail import get_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from issues.models import Issue
 from projects.models import Project
 
 from . import safe_http, unsubscribe, webhook
@@ -88,9 +89,10 @@ def deliver_one(notification: Notification, now: datetime) -> int:
 def _failed(notification: Notification, exc: Exception, now: datetime) -> None:
     error = f"{type(exc).__name__}: {exc}"[:1000]
     # A test is one attempt: its error is the answer the person who clicked is waiting for.
+    # An issue deleted since (or pending deletion, hidden as if it were) is never alerted on.
     final = (
         notification.attempts >= MAX_ATTEMPTS
-        or isinstance(exc, safe_http.UnsafeDestination)
+        or isinstance(exc, safe_http.UnsafeDestination | Issue.DoesNotExist)
         or bool((notification.options or {}).get("test"))
     )
     log.warning("notification %s attempt %d failed: %s", notification.pk, notification.attempts, error)

@@ -72,10 +72,12 @@ class CeleryDispatch:
     message already waiting runs after everything asked for so far. The mark goes when a worker
     starts the task (`_task_started`), so what is buffered during a run asks for the next one."""
 
-    def send(self, name: str) -> None:
+    def send(self, name: str, args: list | None = None) -> None:
         from core.redis_client import get_redis
 
-        if get_redis().set(_pending_key(name), 1, nx=True, ex=PENDING_SECONDS):
+        if args is not None:  # work of its own (issues to delete): never folded into another message
+            app.send_task(name, args=args)
+        elif get_redis().set(_pending_key(name), 1, nx=True, ex=PENDING_SECONDS):
             app.send_task(name)
 
 

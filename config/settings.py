@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE = {
     # Issue lifecycle: `new` -> `ongoing` after 3 days, ignores whose time is up (issues/lifecycle.py).
     "advance-issue-lifecycle": {"task": "issues.tasks.advance_lifecycle", "schedule": 60.0},
     "expire-issue-buckets": {"task": "issues.tasks.expire_issue_buckets", "schedule": 600.0},
+    # Issues pending deletion whose task was lost (a killed worker); embedded, also how the web
+    # process's deletions reach the runner (a wake-up datagram names this task).
+    "delete-pending-issues": {"task": "issues.tasks.delete_issues", "schedule": 300.0},
     # Safety nets of the alert chain (batches ask for the outbox task at once; retries wait for this).
     "process-alert-outbox": {"task": "alerts.tasks.process_alert_outbox", "schedule": 5.0},
     "deliver-notifications": {"task": "alerts.tasks.deliver_notifications", "schedule": 5.0},

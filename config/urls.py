@@ -71,6 +71,7 @@ api_patterns = [
     path(f"{ORG}/projects/", projects_api.OrganizationProjectsView.as_view()),
     path(f"{ORG}/teams/", projects_api.OrganizationTeamsView.as_view()),
     path(f"{ORG}/members/", projects_api.OrganizationMembersView.as_view()),
+    path(f"{ORG}/members/<str:member_id>/", projects_api.OrganizationMemberView.as_view()),
     path(f"{ORG}/eventids/<str:event_id>/", event_api.EventIdLookupView.as_view()),
     path(f"{ORG}/stats_v2/", usage_api.OrganizationStatsV2View.as_view()),
     path(f"{ORG}/environments/", releases_api.OrganizationEnvironmentsView.as_view()),

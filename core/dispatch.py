@@ -10,6 +10,9 @@ backend settings.TASK_DISPATCH chooses, like Django's email and cache backends.
   latency, never data, as the runner also looks at the ingest buffer twice a second.
 
 Callers pass the task's registered name, so the web process never imports the processing stack.
+Arguments (`args`) travel with Celery only; LocalDispatch runs a task without them, so a task that
+takes arguments must treat none as "whatever is due" (issues.tasks.delete_issues does: no ids is
+its sweep).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from django.utils.module_loading import import_string
 
 
 class TaskDispatch(Protocol):
-    def send(self, name: str) -> None: ...
+    def send(self, name: str, args: list | None = None) -> None: ...
 
 
 _local_handler: Callable[[str], None] | None = None
@@ -47,7 +50,7 @@ _wake_socket: socket.socket | None = None
 
 
 class LocalDispatch:
-    def send(self, name: str) -> None:
+    def send(self, name: str, args: list | None = None) -> None:  # args: see the module's docstring
         global _wake_socket
         handler = _local_handler
         if handler is not None:
@@ -62,6 +65,6 @@ class LocalDispatch:
             pass
 
 
-def send_task(name: str) -> None:
+def send_task(name: str, args: list | None = None) -> None:
     backend: TaskDispatch = import_string(settings.TASK_DISPATCH)()
-    backend.send(name)
+    backend.send(name, args)

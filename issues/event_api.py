@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,11 @@ from .access import get_issue, get_organization_issue
 from .api import neighbour_ids
 from .models import Event, Issue
 from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
+
+
+def _shown(events: QuerySet[Event]) -> QuerySet[Event]:
+    """The events of an issue pending deletion are gone with it, before the task removes them."""
+    return events.exclude(issue__status=Issue.Status.PENDING_DELETION)
 
 
 def _normalized_id(event_id: str) -> str:
@@ -39,7 +45,9 @@ class ProjectEventsView(APIView):
         project = get_project(request.user, org_slug, project_slug)
         offset, limit = page_bounds(request, default_limit=100)
         rows = list(
-            Event.objects.filter(project=project).order_by("-received", "-id")[offset : offset + limit + 1]
+            _shown(Event.objects.filter(project=project)).order_by("-received", "-id")[
+                offset : offset + limit + 1
+            ]
         )
         full = request.query_params.get("full") in ("1", "true", "True")
         data = [serialize_event(e) if full else serialize_event_summary(e) for e in rows[:limit]]
@@ -54,7 +62,7 @@ class ProjectEventView(APIView):
 
     def get(self, request: Request, org_slug: str, project_slug: str, event_id: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
-        event = Event.objects.filter(project=project, event_id=_normalized_id(event_id)).first()
+        event = _shown(Event.objects.filter(project=project, event_id=_normalized_id(event_id))).first()
         if event is None:
             raise Http404("No such event")
         return Response(event_detail(event, project.organization_id))
@@ -70,7 +78,7 @@ class EventIdLookupView(APIView):
         org = get_organization(request.user, org_slug)
         projects = visible_projects(request.user).filter(organization=org)
         event = (
-            Event.objects.filter(project__in=projects, event_id=_normalized_id(event_id))
+            _shown(Event.objects.filter(project__in=projects, event_id=_normalized_id(event_id)))
             .select_related("project")
             .first()
         )

@@ -13,7 +13,10 @@ Statuses and substatuses are Sentry's:
 - ignored: `archived_forever`, `archived_until_condition_met` (the condition is an IssueSnooze),
   `archived_until_escalating` (issues/ignores.py has the rules that end each);
 - resolved: no substatus; resolved in a release or in the next one (an IssueResolution) only
-  regresses on events of newer releases (issues/resolutions.py decides which).
+  regresses on events of newer releases (issues/resolutions.py decides which);
+- pending_deletion: no substatus; set by delete() only, and final: the issue is hidden everywhere
+  and no other change reaches it (_locked reads Issue.objects, which leaves it out) until
+  issues/deletion.py removes it.
 
 The review inbox (`is:for_review`, issues/inbox.py has Sentry's rules): new issues, regressions
 and ended ignores enter it here, resolving, ignoring and marking reviewed take issues out.
@@ -30,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.dispatch import send_task
 from core.sql import fetch, placeholders
 from projects.models import Organization, OrganizationMember, Team
 
@@ -38,7 +42,7 @@ from .access import parse_id
 from .ignores import IgnoreCondition, LifecycleError, SnoozeState, escalating, outgrown
 from .ignores import parse_ignore_condition as parse_ignore_condition  # the page and API parse through here
 from .merge import merge_issues, unmerge_hashes
-from .models import Activity, Event, Issue, IssueResolution, IssueSnooze
+from .models import Activity, GroupHash, Issue, IssueResolution, IssueSnooze
 from .participation import subscribe
 from .resolutions import ReleaseResolution, ResolutionError, still_resolved
 from .resolutions import parse_resolution as parse_resolution_details
@@ -49,7 +53,7 @@ Status, Substatus, Type = Issue.Status, Issue.Substatus, Activity.Type
 NEW_ISSUE_PERIOD = timedelta(days=3)
 # Issues one bulk change or one scheduled pass touches (Sentry's bulk mutation limit).
 BULK_LIMIT = 1000
-DELETE_CHUNK = 1000
+DELETE_TASK = "issues.tasks.delete_issues"
 
 
 # What a client may ask for; `muted` is sentry-cli's (and old Sentry's) word for ignored.
@@ -61,7 +65,8 @@ RELEASE_DETAILS = ("inRelease", "inNextRelease", "inCommit")
 
 
 def parse_status(value: object) -> str:
-    """The single validation of a requested status."""
+    """The single validation of a requested status (pending deletion is never one: only delete()
+    sets it)."""
     if not isinstance(value, str) or value not in STATUS_WORDS:
         raise LifecycleError(
             f"unknown status {value!r}: use resolved, resolvedInNextRelease, unresolved or ignored"
@@ -417,18 +422,20 @@ def unmerge(issue: Issue, hashes: list[str], user) -> Issue | None:
     return new_issue
 
 
+@transaction.atomic
 def delete(ids: Iterable[int], user) -> int:
-    """Deletes issues with their events, hashes and history. The history goes with them, so the
-    deletion is logged instead. Events go first, DELETE_CHUNK at a time: an issue may hold 10,000
-    events and a bulk delete take 1,000 issues, and no single statement may outlast the request's
-    statement timeout."""
-    ids = sorted(set(ids))
-    if not ids:
+    """Marks issues pending deletion, as Sentry does: from the commit on they are gone from every
+    list, search, page and API answer (Issue.objects leaves them out), and their grouping hashes
+    are dropped here, so the next event with one of them starts a new issue rather than reviving
+    this one (Sentry drops the hashes the same way; its tombstones are for "delete and discard",
+    which LightTrace does not have). A task removes the rows (issues/deletion.py), asked for at the
+    commit; a scheduled sweep takes up marks whose task was lost. The history goes with the issue,
+    so the deletion and its actor are logged instead of recorded. Returns the issues marked."""
+    changed = _locked(ids)
+    if not changed:
         return 0
-    events = Event.objects.filter(issue_id__in=ids).order_by().values("pk")
-    while Event.objects.filter(pk__in=events[:DELETE_CHUNK]).delete()[0]:
-        pass
-    with transaction.atomic():
-        deleted = Issue.objects.filter(pk__in=ids).delete()[1].get(Issue._meta.label, 0)
-    log.info("user %s deleted %d issues: %s", getattr(user, "pk", None), deleted, ids[:50])
-    return deleted
+    Issue.objects.filter(pk__in=changed).update(status=Status.PENDING_DELETION, substatus="")
+    GroupHash.objects.filter(issue_id__in=changed).delete()
+    transaction.on_commit(lambda: send_task(DELETE_TASK, [changed]))
+    log.info("user %s deleted %d issues: %s", getattr(user, "pk", None), len(changed), changed[:50])
+    return len(changed)

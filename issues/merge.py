@@ -18,14 +18,13 @@ from .models import Event, GroupHash, Issue, IssueTag, IssueUser
 from .payload import decode_event_data
 
 
-def _lock(issue_ids: list[int]) -> None:
+def _lock(issue_ids: list[int]) -> set[int]:
+    """Locks the issues (PostgreSQL) and returns those still there: one deleted since the caller
+    read it (pending deletion, left out by Issue.objects) must not hand its events over."""
+    rows = Issue.objects.filter(pk__in=sorted(issue_ids)).order_by("pk")
     if connection.features.has_select_for_update:
-        list(
-            Issue.objects.select_for_update()
-            .filter(pk__in=sorted(issue_ids))
-            .order_by("pk")
-            .values_list("pk")
-        )
+        rows = rows.select_for_update()
+    return set(rows.values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -33,7 +32,10 @@ def merge_issues(target: Issue, sources: list[Issue]) -> Issue:
     source_ids = sorted({s.pk for s in sources if s.pk != target.pk})
     if not source_ids:
         return target
-    _lock([target.pk, *source_ids])
+    live = _lock([target.pk, *source_ids])
+    source_ids = [i for i in source_ids if i in live]
+    if target.pk not in live or not source_ids:
+        return target
     marks = placeholders(len(source_ids))
     GroupHash.objects.filter(issue_id__in=source_ids).update(issue=target)
     Event.objects.filter(issue_id__in=source_ids).update(issue=target)
@@ -75,7 +77,8 @@ def merge_issues(target: Issue, sources: list[Issue]) -> Issue:
 @transaction.atomic
 def unmerge_hashes(issue: Issue, hashes: list[str]) -> Issue | None:
     """Move `hashes` (and the events whose primary hash they are) to a new issue; returns it."""
-    _lock([issue.pk])
+    if not _lock([issue.pk]):
+        return None  # deleted since
     moving = list(GroupHash.objects.filter(issue=issue, hash__in=hashes).values_list("hash", flat=True))
     if not moving or GroupHash.objects.filter(issue=issue).count() == len(moving):
         return None  # nothing to move, or it would leave the issue without any hash

@@ -11,11 +11,23 @@ from django.utils import timezone
 from projects.models import Organization, Project, Team
 
 
+class VisibleIssueManager(models.Manager):
+    """Issue.objects: every issue but those pending deletion, which are gone for everyone (lists,
+    search, pages, API, alerts) from the moment they are marked. Only issues/deletion.py, which
+    removes their rows, and the lifecycle's mark read them, through Issue.all_objects."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().exclude(status=Issue.Status.PENDING_DELETION)
+
+
 class Issue(models.Model):
     class Status(models.TextChoices):
         UNRESOLVED = "unresolved"
         RESOLVED = "resolved"
         IGNORED = "ignored"
+        # Sentry's PENDING_DELETION: marked by issues/lifecycle.delete, removed by a task
+        # (issues/deletion.py). No client may ask for it (lifecycle.parse_status refuses it).
+        PENDING_DELETION = "pending_deletion"
 
     class Substatus(models.TextChoices):
         NEW = "new"
@@ -35,7 +47,8 @@ class Issue(models.Model):
     platform = models.CharField(max_length=64, default="other")
     metadata = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNRESOLVED)
-    # Empty for resolved issues (Sentry's null). Every change goes through issues/lifecycle.py.
+    # Empty for resolved issues and those pending deletion (Sentry's null). Every change goes
+    # through issues/lifecycle.py.
     substatus = models.CharField(max_length=32, choices=Substatus.choices, default=Substatus.NEW, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
@@ -56,7 +69,12 @@ class Issue(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    all_objects = models.Manager()
+    objects = VisibleIssueManager()
+
     class Meta:
+        # Also what related managers (project.issues) and the admin use.
+        default_manager_name = "objects"
         constraints = [models.UniqueConstraint(fields=["project", "short_id"], name="uniq_issue_short_id")]
         indexes = [
             models.Index(fields=["project", "status", "-last_seen"], name="issue_list_idx"),

@@ -57,13 +57,33 @@ class StoreResult:
     events_by_issue: dict[int, list[PreparedEvent]] = field(default_factory=dict)
 
 
+class IssueDeletedMeanwhile(Exception):
+    """An issue this batch mapped events to was marked for deletion before the batch locked it."""
+
+
+# A deletion that lands between a batch's hash lookup and its lock makes the batch start over; the
+# second lookup no longer finds the deleted issue's hashes. More attempts only if deletions keep
+# landing in that window.
+STORE_ATTEMPTS = 3
+
+
 def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
-    result = StoreResult()
     unique: dict[str, PreparedEvent] = {}
     for event in events:
         unique.setdefault(event.event_id, event)
     if not unique:
-        return result
+        return StoreResult()
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            return _store(project_id, unique)
+        except IssueDeletedMeanwhile:
+            if attempt == STORE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store(project_id: int, unique: dict[str, PreparedEvent]) -> StoreResult:
+    result = StoreResult()
     with transaction.atomic():
         fresh = _skip_stored(project_id, list(unique.values()))
         if not fresh:
@@ -231,9 +251,14 @@ def _update_issues(
     ids = sorted(by_issue)
     if connection.features.has_select_for_update:
         # Lock every touched issue in id order up front, so two batches never wait on each other in a cycle.
-        fetch(
-            f"SELECT id FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids
+        locked = fetch(
+            f"SELECT id, status FROM issues_issue WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE",
+            ids,
         )
+        # lifecycle.delete marked one after this batch read its hashes (SQLite cannot interleave:
+        # its transactions take the write lock at their start).
+        if any(status == Issue.Status.PENDING_DELETION for _, status in locked):
+            raise IssueDeletedMeanwhile
     # Which releases the events name decides whether an issue resolved in a release regresses;
     # an issue this batch created is not resolved, and costs no query.
     old = [i for i in ids if i not in new_issue_ids]

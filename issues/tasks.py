@@ -1,5 +1,5 @@
-"""Celery tasks of issues. Thin: the work lives in issues/retention.py, issues/dictionaries.py and
-issues/lifecycle.py."""
+"""Celery tasks of issues. Thin: the work lives in issues/retention.py, issues/dictionaries.py,
+issues/lifecycle.py and issues/deletion.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from . import lifecycle
+from . import deletion, lifecycle
 from .buckets import expire_buckets
 from .dictionaries import projects_due_for_training, train_project_dictionary
 from .retention import run_cleanup
@@ -64,3 +64,15 @@ def advance_lifecycle() -> int:
 def expire_issue_buckets() -> int:
     """Idempotent: time buckets past their retention (issues/buckets.py)."""
     return expire_buckets()
+
+
+# Long enough for a few hundred issues of 10,000 events each; the next sweep continues.
+DELETION_BUDGET_SECONDS = 120.0
+
+
+@shared_task(name="issues.tasks.delete_issues", ignore_result=True)
+def delete_issues(issue_ids: list[int] | None = None) -> int:
+    """Removes issues pending deletion: those given (lifecycle.delete asks for it at its commit),
+    or without ids, the scheduled sweep, every one whose task was lost or has not run yet (also
+    what the embedded runner runs, as it takes no arguments). Idempotent (issues/deletion.py)."""
+    return deletion.remove_pending(issue_ids, budget_seconds=DELETION_BUDGET_SECONDS)

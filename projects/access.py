@@ -108,6 +108,9 @@ PROJECT_WRITE = frozenset({"project:write", "project:admin"})
 RELEASE_WRITE = frozenset({"project:releases", "project:write", "project:admin", "org:ci"})
 EVENT_READ = frozenset({"event:read", "event:write", "event:admin"})
 MEMBER_READ = frozenset({"member:read", "member:write", "member:admin", "org:read"})
+# Sentry asks member:admin to remove a member; here managers hold member:write (ROLE_SCOPES) and may
+# remove members and revoke invitations on the pages, so either does.
+MEMBER_WRITE = frozenset({"member:write", "member:admin"})
 TEAM_READ = frozenset({"team:read", "team:write", "team:admin", "org:read"})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -17,6 +18,7 @@ from core.pagination import page_bounds, paginated
 
 from .access import (
     MEMBER_READ,
+    MEMBER_WRITE,
     ORG_READ,
     PROJECT_READ,
     PROJECT_WRITE,
@@ -29,10 +31,13 @@ from .access import (
     visible_organizations,
     visible_projects,
 )
-from .models import OrganizationMember, ProjectKey, Team
+from .members import MembershipError, open_invites, remove_member, revoke_invite
+from .models import OrganizationInvite, OrganizationMember, ProjectKey, Team
 from .serializers import (
+    INVITE_ID_PREFIX,
     OWNER_SCOPES,
     ROLE_SCOPES,
+    serialize_invite,
     serialize_key,
     serialize_member,
     serialize_organization,
@@ -160,6 +165,8 @@ class OrganizationTeamsView(APIView):
 
 
 class OrganizationMembersView(APIView):
+    """Members, then pending invitations (`pending: true`), as Sentry lists both."""
+
     permission_classes = [TokenScopes]
     token_scopes = {"GET": MEMBER_READ}
 
@@ -167,8 +174,43 @@ class OrganizationMembersView(APIView):
         org = get_organization(request.user, org_slug)
         offset, limit = page_bounds(request, default_limit=100)
         members = OrganizationMember.objects.filter(organization=org).select_related("user").order_by("id")
-        rows = list(members[offset : offset + limit + 1])
-        return paginated(request, rows, offset, limit, [serialize_member(m) for m in rows[:limit]])
+        rows: list = list(members[offset : offset + limit + 1])
+        if len(rows) <= limit:  # the page reaches past the members: invitations follow
+            skip = 0 if rows else max(0, offset - members.count())
+            invites = open_invites(org).select_related("invited_by").order_by("id")
+            rows += list(invites[skip : skip + limit + 1 - len(rows)])
+        now = timezone.now()
+        data = [
+            serialize_member(r) if isinstance(r, OrganizationMember) else serialize_invite(r, now)
+            for r in rows[:limit]
+        ]
+        return paginated(request, rows, offset, limit, data)
+
+
+class OrganizationMemberView(APIView):
+    """`DELETE` removes a member, or revokes a pending invitation (`invite-<id>`), with the rules of
+    the members page (projects/members.py): owners and managers; owners only for an owner."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"DELETE": MEMBER_WRITE}
+
+    def delete(self, request: Request, org_slug: str, member_id: str) -> Response:
+        org = get_organization(request.user, org_slug)
+        require_admin(request.user, org)
+        role = role_in(request.user, org) or ""
+        invite_id = member_id.removeprefix(INVITE_ID_PREFIX)
+        try:
+            if invite_id != member_id and invite_id.isdigit():
+                revoke_invite(org, role, request.user, int(invite_id))
+            elif member_id.isdigit():
+                remove_member(org, role, int(member_id))
+            else:
+                raise Http404("No such member")
+        except (OrganizationMember.DoesNotExist, OrganizationInvite.DoesNotExist) as exc:
+            raise Http404("No such member") from exc
+        except MembershipError as exc:
+            return Response({"detail": str(exc)}, status=403)
+        return Response(status=204)
 
 
 def _key_fields(body: dict) -> dict:

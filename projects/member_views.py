@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from . import members as membership
 from .access import organization_and_role
 from .forms import InviteForm, RoleForm, SignupForm, TeamForm
-from .models import OrganizationMember, Team
+from .models import OrganizationInvite, OrganizationMember, Team
 from .services import AlreadyExists, create_team
 
 
@@ -97,9 +97,10 @@ def members(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 def _members_page(request: HttpRequest, org, role: str, **context) -> HttpResponse:
     rows = org.members.select_related("user").order_by("user__username")
-    invites = org.invites.filter(accepted=None).order_by("-created")
+    invites = membership.open_invites(org).select_related("invited_by").order_by("-created", "-id")
     context.update(org=org, role=role, rows=rows, invites=invites, roles=OrganizationMember.Role.choices)
     context["invite_days"] = membership.INVITE_VALID_FOR.days
+    context["mail_configured"] = membership.mail_configured()
     context.setdefault("form", InviteForm())
     status = 400 if context.get("error") else 200
     return render(request, "projects/members.html", context, status=status)
@@ -124,10 +125,32 @@ def member_change(request: HttpRequest, org_slug: str, member_id: int) -> HttpRe
     return redirect("members", org.slug)
 
 
+@login_required
+@require_POST
+def invite_change(request: HttpRequest, org_slug: str, invite_id: int) -> HttpResponse:
+    """`action` revoke or resend (owners and managers; invitations of owners: owners only)."""
+    org, role = organization_and_role(request.user, org_slug, admin=True)
+    action = request.POST.get("action")
+    try:
+        if action == "revoke":
+            membership.revoke_invite(org, role, request.user, invite_id)
+        elif action == "resend":
+            invitation = membership.resend_invite(org, role, request.user, invite_id)
+            return _members_page(request, org, role, invitation=invitation)
+        else:
+            raise Http404("No such action")
+    except OrganizationInvite.DoesNotExist as exc:
+        raise Http404("No such invitation") from exc
+    except membership.MembershipError as exc:
+        return _members_page(request, org, role, error=str(exc))
+    return redirect("members", org.slug)
+
+
 def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
-    invite = membership.pending_invite(token)
-    if invite is None:
-        return render(request, "projects/invite.html", {"invalid": True}, status=404)
+    invite = membership.find_invite(token)
+    if not membership.usable(invite):
+        return _unusable(request, invite)
+    assert invite is not None  # usable() says so
     org = invite.organization
     form = SignupForm(request.POST or None) if not request.user.is_authenticated else None
     if request.method == "POST":
@@ -139,6 +162,14 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "projects/invite.html", {"invite": invite, "org": org, "form": form})
 
 
+def _unusable(request: HttpRequest, invite: OrganizationInvite | None) -> HttpResponse:
+    """Why a link does not work: revoked (410, Gone: it existed), else used, expired, replaced by a
+    resend or never issued (404, one answer for all of them)."""
+    if invite is not None and invite.revoked is not None:
+        return render(request, "projects/invite.html", {"revoked": True}, status=410)
+    return render(request, "projects/invite.html", {"invalid": True}, status=404)
+
+
 def _sign_up(request: HttpRequest, invite, form: SignupForm) -> HttpResponse:
     data = form.cleaned_data
     try:
@@ -148,7 +179,7 @@ def _sign_up(request: HttpRequest, invite, form: SignupForm) -> HttpResponse:
         return render(
             request, "projects/invite.html", {"invite": invite, "org": invite.organization, "form": form}
         )
-    if user is None:  # the invite was used meanwhile
-        return render(request, "projects/invite.html", {"invalid": True}, status=404)
+    if user is None:  # the invite was used, revoked or resent meanwhile
+        return _unusable(request, OrganizationInvite.objects.filter(pk=invite.pk).first())
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     return redirect("organization", invite.organization.slug)

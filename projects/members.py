@@ -1,5 +1,6 @@
-"""Membership of an organization: invitations (by link, mailed when mail is configured), roles and
-removal. An organization never loses its last owner: every change that could take one away locks
+"""Membership of an organization: invitations (by link, mailed when mail is configured; revoked, or
+resent with a new link), roles and removal. Invitations, revocations and resends are logged with
+their actor (the audit trail; no activity table here). An organization never loses its last owner: every change that could take one away locks
 the owners' rows first, so two owners demoting each other at once cannot both succeed."""
 
 from __future__ import annotations
@@ -59,37 +60,97 @@ def invite(org: Organization, actor_role: str, inviter, email: str, role: str) -
         invited_by=inviter,
         expires=timezone.now() + INVITE_VALID_FOR,
     )
+    log.info("user %s invited %r as %s to organization %s", inviter.pk, email, role, org.slug)
+    return _send(record, token, inviter)
+
+
+def _send(record: OrganizationInvite, token: str, inviter) -> Invitation:
+    """The link of a fresh token, mailed when the invite has an address and mail is configured."""
     link = f"{settings.LIGHTTRACE_URL.rstrip('/')}/invite/{token}/"
-    if not (email and mail_configured()):
+    if not (record.email and mail_configured()):
         return Invitation(record, link, None, mailed=False)
+    org = record.organization
     try:
         send_mail(
             f"You are invited to {org.name} on LightTrace",
             f"{inviter.get_username()} invites you to join the organization {org.name} on LightTrace "
-            f"as {role}.\n\nAccept within {INVITE_VALID_FOR.days} days: {link}\n",
+            f"as {record.role}.\n\nAccept within {INVITE_VALID_FOR.days} days: {link}\n",
             settings.DEFAULT_FROM_EMAIL,
-            [email],
+            [record.email],
             connection=get_connection(timeout=MAIL_TIMEOUT_SECONDS),
         )
     except OSError as exc:  # smtplib's errors are OSErrors; the link on screen still works
-        log.warning("invite mail to %s failed: %s", email, exc)
+        log.warning("invite mail to %s failed: %s", record.email, exc)
         return Invitation(record, link, str(exc) or type(exc).__name__, mailed=False)
     return Invitation(record, link, None, mailed=True)
 
 
-def pending_invite(token: str) -> OrganizationInvite | None:
+def open_invites(org: Organization):
+    """Invitations neither accepted nor revoked (expired ones too: they can be resent or revoked)."""
+    return org.invites.filter(accepted=None, revoked=None)
+
+
+def _open_invite(org: Organization, actor_role: str, invite_id: int) -> OrganizationInvite:
+    """Raises OrganizationInvite.DoesNotExist outside the organization or once used or revoked."""
+    record = open_invites(org).select_for_update().get(pk=invite_id)
+    if record.role == Role.OWNER and actor_role != Role.OWNER:
+        raise MembershipError("Only owners can revoke or resend an invitation to an owner.")
+    return record
+
+
+@transaction.atomic
+def revoke_invite(org: Organization, actor_role: str, actor, invite_id: int) -> OrganizationInvite:
+    """Its link stops working at once (accept_invite refuses it under the same row lock)."""
+    record = _open_invite(org, actor_role, invite_id)
+    record.revoked = timezone.now()
+    record.save(update_fields=["revoked"])
+    log.info(
+        "user %s revoked invite %s (%r as %s) of organization %s",
+        getattr(actor, "pk", None), record.pk, record.email, record.role, org.slug,
+    )  # fmt: skip
+    return record
+
+
+def resend_invite(org: Organization, actor_role: str, actor, invite_id: int) -> Invitation:
+    """Only the hash of a link is stored, so a resend makes a new link (the old one stops working)
+    valid for INVITE_VALID_FOR from now, and mails it."""
+    if not mail_configured():
+        raise MembershipError("Mail is not configured (EMAIL_URL): nothing can be resent.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        record = _open_invite(org, actor_role, invite_id)
+        if not record.email:
+            raise MembershipError("This invitation has no address to mail it to.")
+        record.token_hash = hash_token(token)
+        record.expires = timezone.now() + INVITE_VALID_FOR
+        record.save(update_fields=["token_hash", "expires"])
+    log.info("user %s resent invite %s to %r of organization %s", actor.pk, record.pk, record.email, org.slug)
+    return _send(record, token, actor)
+
+
+def find_invite(token: str) -> OrganizationInvite | None:
+    """The invitation a link names, whatever its state (the page says why it cannot be used)."""
     return (
-        OrganizationInvite.objects.select_related("organization")
-        .filter(token_hash=hash_token(token), accepted=None, expires__gt=timezone.now())
-        .first()
+        OrganizationInvite.objects.select_related("organization").filter(token_hash=hash_token(token)).first()
+    )
+
+
+def usable(record: OrganizationInvite | None) -> bool:
+    return (
+        record is not None
+        and record.accepted is None
+        and record.revoked is None
+        and record.expires > timezone.now()
     )
 
 
 @transaction.atomic
 def accept_invite(invite: OrganizationInvite, user) -> bool:
-    """Makes user a member with the invite's role; False if the invite was used meanwhile. An
-    existing member keeps a higher role."""
-    used = OrganizationInvite.objects.filter(pk=invite.pk, accepted=None).update(accepted=timezone.now())
+    """Makes user a member with the invite's role; False if the invite was used, revoked or
+    resent (its expiry checked too) meanwhile. An existing member keeps a higher role."""
+    used = OrganizationInvite.objects.filter(
+        pk=invite.pk, token_hash=invite.token_hash, accepted=None, revoked=None, expires__gt=timezone.now()
+    ).update(accepted=timezone.now())
     if not used:
         return False
     member, created = OrganizationMember.objects.get_or_create(

@@ -73,6 +73,8 @@ class OrganizationInvite(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField()
     accepted = models.DateTimeField(null=True, blank=True)
+    # Kept rather than deleted, so that its link can say it was revoked (projects/members.py).
+    revoked = models.DateTimeField(null=True, blank=True)
 
 
 class Project(models.Model):

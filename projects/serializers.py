@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .models import Organization, OrganizationMember, Project, ProjectKey, Team
+from .models import Organization, OrganizationInvite, OrganizationMember, Project, ProjectKey, Team
 
 # The scopes a role grants in Sentry (what `sentry-cli info` lists for a token).
 MEMBER_SCOPES = [
@@ -168,6 +168,31 @@ def serialize_member(member: OrganizationMember) -> dict[str, Any]:
         "dateCreated": iso(user.date_joined),
         "inviteStatus": "approved",
         "inviterName": None,
+    }
+
+
+# Invitations live in a table of their own (Sentry keeps them as member rows without a user), so
+# their ids are marked: a number alone would name a member too.
+INVITE_ID_PREFIX = "invite-"
+
+
+def serialize_invite(invite: OrganizationInvite, now) -> dict[str, Any]:
+    """A pending invitation in the members list, as Sentry shows one: `pending`, no user."""
+    inviter = invite.invited_by
+    return {
+        "id": f"{INVITE_ID_PREFIX}{invite.pk}",
+        "email": invite.email,
+        "name": invite.email,
+        "user": None,
+        "role": invite.role,
+        "roleName": invite.role.capitalize(),
+        "orgRole": invite.role,
+        "pending": True,
+        "expired": invite.expires <= now,
+        "flags": {"sso:linked": False, "sso:invalid": False, "member-limit:restricted": False},
+        "dateCreated": iso(invite.created),
+        "inviteStatus": "approved",
+        "inviterName": (inviter.get_full_name() or inviter.username) if inviter else None,
     }
 
 

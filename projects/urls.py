@@ -19,5 +19,6 @@ urlpatterns = [
     path(ORG + "teams/<slug:team_slug>/", member_views.team, name="team"),
     path(ORG + "members/", member_views.members, name="members"),
     path(ORG + "members/<int:member_id>/", member_views.member_change, name="member-change"),
+    path(ORG + "members/invites/<int:invite_id>/", member_views.invite_change, name="invite-change"),
     path("invite/<str:token>/", member_views.invite_accept, name="invite-accept"),
 ]

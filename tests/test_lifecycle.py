@@ -12,7 +12,7 @@ from issues import lifecycle
 from issues.lifecycle import IgnoreCondition, LifecycleError
 from issues.models import Activity, Event, Issue, IssueSnooze, IssueSubscription
 from issues.store import store_events
-from issues.tasks import advance_lifecycle
+from issues.tasks import advance_lifecycle, delete_issues
 from projects.models import Team
 from tests.factories import prepared_event, user_with_membership
 
@@ -58,7 +58,7 @@ def test_manual_changes_record_the_actor_and_skip_issues_already_there(issue_and
 def test_status_validation_lives_in_one_place():
     assert lifecycle.parse_status("muted") == "ignored"
     assert lifecycle.parse_status("resolvedInNextRelease") == "resolved"
-    for bad in ("resolvedInRelease", "closed", None, 3):
+    for bad in ("resolvedInRelease", "closed", "pending_deletion", None, 3):  # only delete() marks
         with pytest.raises(LifecycleError):
             lifecycle.parse_status(bad)
     with pytest.raises(LifecycleError, match="ignoreWindow needs ignoreCount"):
@@ -190,14 +190,15 @@ def test_merge_keeps_history_and_records_it_and_unmerge_records_both_sides(make_
     ]
 
 
-def test_delete_removes_the_issue_with_its_events_and_history(issue_and_user, monkeypatch):
+def test_delete_marks_and_the_task_removes_the_issue_with_its_events_and_history(issue_and_user):
     issue, jane = issue_and_user
-    monkeypatch.setattr(lifecycle, "DELETE_CHUNK", 2)
     store_events(issue.project_id, [prepared_event() for _ in range(4)])
     lifecycle.resolve([issue.pk], jane)
     assert lifecycle.delete([issue.pk], jane) == 1
-    assert not Issue.objects.exists() and not Activity.objects.exists() and not Event.objects.exists()
+    assert not Issue.objects.exists() and Issue.all_objects.get().status == Issue.Status.PENDING_DELETION
     assert lifecycle.delete([issue.pk], jane) == 0
+    assert delete_issues.run([issue.pk]) == 1  # tests/test_issue_deletion.py has the rest
+    assert not Issue.all_objects.exists() and not Activity.objects.exists() and not Event.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
