@@ -142,9 +142,17 @@ def test_entries_expire_after_7_days_in_the_search_at_once_and_on_schedule(two):
 
 
 def test_deleting_an_issue_deletes_its_entry(two):
-    _, jane, (a, _b) = two
+    """Deletion marks the issue (gone from For review at once) and the task removes its entry."""
+    from issues.search import apply_query
+    from issues.tasks import delete_issues
+
+    _, jane, (a, b) = two
     lifecycle.delete([a.pk], jane)
-    assert list(IssueInbox.objects.values_list("issue_id", flat=True)) == [_b.pk]
+    assert list(apply_query(Issue.objects.all(), "is:for_review", jane).values_list("pk", flat=True)) == [
+        b.pk
+    ]
+    delete_issues.run([a.pk])
+    assert list(IssueInbox.objects.values_list("issue_id", flat=True)) == [b.pk]
 
 
 # --- API ---
