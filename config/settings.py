@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "alerts",
     "usage",
     "logs",
+    "feedback",
     "ingest",
     "core",
     "sourcemaps",
