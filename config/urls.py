@@ -21,6 +21,7 @@ from issues import (
     release_files_api,
     release_pages,
     views,
+    views_feedback,
     views_issue_tabs,
     views_stream,
     views_triage,
@@ -154,6 +155,16 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/logs/",
         logs_views.project_logs,
         name="project-logs",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/feedback/",
+        views_feedback.project_feedback,
+        name="project-feedback",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/feedback/",
+        views_feedback.issue_feedback,
+        name="issue-feedback",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",
