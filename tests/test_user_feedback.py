@@ -225,3 +225,24 @@ def test_feedback_about_no_event_is_stored_with_its_own_id_and_no_issue(client, 
     report = UserReport.objects.get()
     assert (report.event_id, report.issue_id, report.comments) == (own_id, None, "Love it")
     assert not Issue.objects.exists()  # feedback is no error event
+
+
+def test_reports_about_no_stored_event_expire_with_the_projects_retention(make_project, settings):
+    from django.utils import timezone
+
+    from feedback.tasks import expire_user_reports
+
+    project, _ = make_project()
+    project.retention_days = 7
+    project.save(update_fields=["retention_days"])
+    now = timezone.now()
+    linked = prepared_event()
+    store_events(project.id, [linked])
+    store_user_reports(project.id, [prepared_report(linked.event_id)])  # linked: goes with its issue only
+    old, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    store_user_reports(project.id, [prepared_report(old, when=now - timedelta(days=8))])
+    store_user_reports(project.id, [prepared_report(fresh, when=now - timedelta(days=6))])
+    assert expire_user_reports() == 1
+    assert set(UserReport.objects.values_list("event_id", flat=True)) == {linked.event_id, fresh}
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "feedback.tasks.expire_user_reports" in tasks
