@@ -35,6 +35,13 @@ class UserReport(models.Model):
         indexes = [
             # The project's list, newest first; the issue's list uses the issue FK's index.
             models.Index(fields=["project", "-date_added", "-id"], name="userreport_project_idx"),
+            # Reports waiting for their event, which each batch of events looks for (store.link_reports):
+            # usually none, so the probe reads a tiny index however many reports are linked.
+            models.Index(
+                fields=["project", "event_id"],
+                condition=models.Q(issue__isnull=True),
+                name="userreport_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 A report and its event may arrive in either order. A report whose event is stored already gets its
 issue when written (the caller looks the events up); a report that came first waits with no issue,
-and the batch that stores its event links it (link_reports: one indexed UPDATE per batch of events).
+and the batch that stores its event links it (link_reports: one indexed query per batch of events).
 
 One report per (project, event_id), as in Sentry: a second one within OVERWRITE_WINDOW of the first
 replaces its name, email and comments (a retry, a correction); a later one is dropped (Sentry answers
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.sql import execute, insert_rows, placeholders
+from core.sql import execute, fetch, insert_rows, placeholders
 
 from .records import PreparedReport
 
@@ -62,18 +62,24 @@ def _overwrite(project_id: int, report: PreparedReport, issue_id: int | None) ->
 
 
 def link_reports(project_id: int, issue_of: dict[str, int]) -> None:
-    """Reports waiting for these newly stored events (event id -> issue) get their issue. One UPDATE
-    through the (project, event_id) unique index, whatever the batch size; it finds nothing in the
-    usual case."""
+    """Reports waiting for these newly stored events (event id -> issue) get their issue. One query
+    per batch through the small index of waiting reports, which finds none in the usual case; only
+    the reports it finds are updated (an UPDATE carrying every event of the batch cost 4 ms of
+    parameter handling on PostgreSQL for 200 events, the probe 0.7 ms: bench/bench_feedback.py)."""
     if not issue_of:
         return
     ids = sorted(issue_of)
-    cases = " ".join(["WHEN %s THEN %s"] * len(ids))
-    execute(
-        f"UPDATE feedback_userreport SET issue_id = CASE event_id {cases} END "
-        f"WHERE project_id = %s AND issue_id IS NULL AND event_id IN ({placeholders(len(ids))})",
-        [*(v for e in ids for v in (e, issue_of[e])), project_id, *ids],
+    waiting = fetch(
+        "SELECT event_id FROM feedback_userreport WHERE project_id = %s AND issue_id IS NULL "
+        f"AND event_id IN ({placeholders(len(ids))})",
+        [project_id, *ids],
     )
+    for (event_id,) in sorted(waiting):
+        execute(
+            "UPDATE feedback_userreport SET issue_id = %s "
+            "WHERE project_id = %s AND event_id = %s AND issue_id IS NULL",
+            [issue_of[event_id], project_id, event_id],
+        )
 
 
 def move_reports(issue_ids: list[int], target_id: int) -> None:
