@@ -154,7 +154,7 @@ def test_one_report_per_event_a_second_within_5_minutes_replaces_it_a_later_one_
 
 def test_report_on_an_event_stored_over_30_minutes_before_is_dropped(make_project):
     project, _ = make_project()
-    event = prepared_event()  # received at BASE_TIME
+    event = prepared_event(seconds=0)  # received at BASE_TIME
     store_events(project.id, [event])
     late = prepared_report(event.event_id, when=BASE_TIME + timedelta(minutes=31))
     assert store_user_reports(project.id, [late]) == 0
