@@ -65,7 +65,7 @@ class SignedInOrDsn(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         if isinstance(request.auth, KeyInfo):
-            return request.method == "POST"
+            return True  # reads answer 401 themselves, as Sentry's do
         return bool(request.user and request.user.is_authenticated)
 
 
@@ -78,6 +78,8 @@ class ProjectUserFeedbackView(APIView):
     permission_classes = [SignedInOrDsn]
 
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
+        if isinstance(request.auth, KeyInfo):
+            return Response({"detail": "A DSN may submit feedback, not read it."}, status=401)
         project = get_project(request.user, org_slug, project_slug)
         status = request.query_params.get("status", "unresolved")
         if status not in STATUSES:

@@ -12,14 +12,17 @@ from core.pagination import page_bounds, paginated
 from feedback.models import UserReport
 from feedback.serializers import serialize_report
 
-from .api import _issue
+from .access import get_issue, get_organization_issue
 
 
 class IssueUserReportsView(APIView):
     """Newest first, without `issue` (Sentry's plain UserReportSerializer)."""
 
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        if org_slug is None:
+            issue = get_issue(request.user, issue_id)
+        else:
+            issue = get_organization_issue(request.user, org_slug, issue_id)
         offset, limit = page_bounds(request, default_limit=100)
         reports = UserReport.objects.filter(issue=issue).order_by("-date_added", "-id")
         rows = list(reports[offset : offset + limit + 1])
