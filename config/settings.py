@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "alerts",
     "usage",
     "logs",
+    "feedback",
     "ingest",
     "core",
     "sourcemaps",
@@ -244,6 +245,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-alert-outbox": {"task": "alerts.tasks.prune_alert_outbox", "schedule": 3600.0},
     # Log partitions for the days ahead, and whole days past retention dropped (logs/tasks.py).
     "maintain-log-store": {"task": "logs.tasks.maintain_log_store", "schedule": 3600.0},
+    # User reports about no stored event, past their project's retention (feedback/tasks.py).
+    "expire-user-reports": {"task": "feedback.tasks.expire_user_reports", "schedule": 3600.0},
 }
 
 HEALTH = {

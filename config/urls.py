@@ -9,8 +9,10 @@ from alerts import api as alerts_api
 from alerts import views as alerts_views
 from config.health import health, web_health
 from config.status import status_page
+from ingest import feedback_api
 from issues import (
     api,
+    api_feedback,
     api_issues,
     api_tags,
     event_api,
@@ -19,6 +21,7 @@ from issues import (
     release_files_api,
     release_pages,
     views,
+    views_feedback,
     views_issue_tabs,
     views_stream,
     views_triage,
@@ -48,6 +51,8 @@ api_patterns = [
         alerts_api.ProjectRuleView.as_view(),
     ),
     path("issues/<str:issue_id>/hashes/", api.IssueHashesView.as_view()),
+    path("issues/<str:issue_id>/user-reports/", api_feedback.IssueUserReportsView.as_view()),
+    path(f"{ORG}/issues/<str:issue_id>/user-reports/", api_feedback.IssueUserReportsView.as_view()),
     path("issues/<str:issue_id>/events/", api.IssueEventsView.as_view()),
     path("issues/<str:issue_id>/events/recommended/", event_api.IssueRecommendedEventView.as_view()),
     path("issues/<str:issue_id>/events/<str:event_id>/", api.IssueEventView.as_view()),
@@ -94,6 +99,8 @@ api_patterns = [
     path(f"{PROJECT}/events/", event_api.ProjectEventsView.as_view()),
     path(f"{PROJECT}/events/<str:event_id>/", event_api.ProjectEventView.as_view()),
     path(f"{PROJECT}/stats/", usage_api.ProjectStatsView.as_view()),
+    path(f"{PROJECT}/user-feedback/", feedback_api.ProjectUserFeedbackView.as_view()),
+    path(f"{PROJECT}/user-reports/", feedback_api.ProjectUserFeedbackView.as_view()),
     path("projects/<slug:org_slug>/<slug:project_slug>/logs/", logs_api.ProjectLogsView.as_view()),
     path("organizations/<slug:org_slug>/logs/", logs_api.OrganizationLogsView.as_view()),
     # Last: every other /api/0/ path and method answers JSON, never an HTML page.
@@ -149,6 +156,16 @@ urlpatterns = [
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/logs/",
         logs_views.project_logs,
         name="project-logs",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/feedback/",
+        views_feedback.project_feedback,
+        name="project-feedback",
+    ),
+    path(
+        "organizations/<slug:org_slug>/projects/<slug:project_slug>/issues/<int:issue_id>/feedback/",
+        views_feedback.issue_feedback,
+        name="issue-feedback",
     ),
     path(
         "organizations/<slug:org_slug>/projects/<slug:project_slug>/settings/",

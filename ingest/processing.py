@@ -11,6 +11,7 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError
 
+from feedback.records import PreparedReport
 from issues.dictionaries import current_dictionary
 from issues.eventinfo import (
     compute_culprit,
@@ -27,6 +28,7 @@ from issues.store import PreparedEvent
 from logs.records import StoredLog
 from sourcemaps.process import resolve_source_maps
 
+from .feedback_items import prepare_feedback, prepare_user_report
 from .log_items import prepare_logs
 from .project_config import ProjectConfig, forget_project_config, get_project_config
 from .protocol.client_reports import client_report_discards
@@ -58,6 +60,7 @@ class ProjectBatch:
     events: list[PreparedEvent] = field(default_factory=list)
     attachments: list[PreparedAttachment] = field(default_factory=list)
     logs: list[StoredLog] = field(default_factory=list)
+    reports: list[PreparedReport] = field(default_factory=list)
     # Per buffered record (its id, None for records from before ids): outcomes the event writer
     # cannot deduplicate, {(category, outcome, reason): quantity}: client discards, attachments.
     record_facts: list[tuple[str | None, Counter]] = field(default_factory=list)
@@ -99,9 +102,20 @@ def _prepare_envelope(header: RecordHeader, body: bytes, config: ProjectConfig, 
                 facts[category, "client_discard", reason] += quantity
         elif kind in ("log", "otel_log"):
             batch.logs += prepare_logs(orjson.loads(item.payload), header, config, number, len(item.payload))
+        elif kind in ("user_report", "user_feedback", "feedback"):
+            _add_report(batch, kind, item, header, config)
         # Every other item type is accepted and dropped for now (README, "What is stored").
     if facts:
         batch.record_facts.append((header.record_id, facts))
+
+
+def _add_report(
+    batch: ProjectBatch, kind: str, item: Item, header: RecordHeader, config: ProjectConfig
+) -> None:
+    prepare = prepare_feedback if kind == "feedback" else prepare_user_report
+    report = prepare(orjson.loads(item.payload), header, config)
+    if report is not None:
+        batch.reports.append(report)
 
 
 def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> PreparedEvent:

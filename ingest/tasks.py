@@ -17,6 +17,7 @@ from core.memory import return_freed_memory
 from core.sql import drop_broken_connection
 from issues.dictionaries import train_project_dictionary, wants_training
 from issues.store import StoreResult, store_attachments, store_events
+from issues.user_reports import store_user_reports
 from logs.store import get_log_store
 from projects.services import record_first_event
 from usage.services import expire_counted_markers, first_time, flush_pending, this_hour, write_outcomes
@@ -232,6 +233,8 @@ def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> Sto
         with transaction.atomic():
             result = store_events(project_id, batch.events)
             store_attachments(project_id, rows)
+            # After the events: feedback on an event of this very batch gets its issue at once.
+            store_user_reports(project_id, batch.reports)
         return result
     except IntegrityError:
         if attempts > 1:
@@ -245,7 +248,7 @@ def _store_batch(project_id: int, batch: ProjectBatch, attempts: int = 2) -> Sto
 def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> StoreResult:
     """Content the database refuses. (Connection-level errors propagate instead: the batch then stays
     unacknowledged in the buffer and is redelivered once the database is back.)"""
-    if len(batch.events) <= 1 and not rows:
+    if len(batch.events) <= 1 and not rows and not batch.reports:
         log.exception("dropped an event the database refused (project %s)", project_id)
         return StoreResult()
     # One event the database refuses must not hold back the rest: store them one at a time.
@@ -267,4 +270,10 @@ def _store_one_by_one(project_id: int, batch: ProjectBatch, rows: list) -> Store
                 store_attachments(project_id, [row])
         except (DataError, IntegrityError):
             log.exception("dropped an attachment the database refused (project %s)", project_id)
+    for report in batch.reports:
+        try:
+            with transaction.atomic():
+                store_user_reports(project_id, [report])
+        except (DataError, IntegrityError):
+            log.exception("dropped a user report the database refused (project %s)", project_id)
     return merged

@@ -13,7 +13,7 @@ from core.pagination import page_bounds, paginated
 from . import lifecycle
 from .access import get_issue, get_organization_issue
 from .models import Event, GroupHash, Issue
-from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
+from .serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 
 
 def _issue(request: Request, issue_id: str, org_slug: str | None) -> Issue:
@@ -32,7 +32,10 @@ class IssueEventsView(APIView):
             Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1]
         )
         full = request.query_params.get("full") in ("1", "true", "True")
-        data = [serialize_event(e) if full else serialize_event_summary(e) for e in rows[:limit]]
+        reports = event_reports(rows[:limit]) if full else {}
+        data = [
+            serialize_event(e, reports=reports) if full else serialize_event_summary(e) for e in rows[:limit]
+        ]
         return paginated(request, rows, offset, limit, data)
 
 

@@ -18,7 +18,7 @@ from projects.access import EVENT_READ, TokenScopes, get_organization, get_proje
 from .access import get_issue, get_organization_issue
 from .api import neighbour_ids
 from .models import Event, Issue
-from .serializers import serialize_event, serialize_event_detail, serialize_event_summary
+from .serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 
 
 def _shown(events: QuerySet[Event]) -> QuerySet[Event]:
@@ -50,7 +50,10 @@ class ProjectEventsView(APIView):
             ]
         )
         full = request.query_params.get("full") in ("1", "true", "True")
-        data = [serialize_event(e) if full else serialize_event_summary(e) for e in rows[:limit]]
+        reports = event_reports(rows[:limit]) if full else {}
+        data = [
+            serialize_event(e, reports=reports) if full else serialize_event_summary(e) for e in rows[:limit]
+        ]
         for item in data:
             item["projectID"] = str(project.pk)
         return paginated(request, rows, offset, limit, data)

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
 from core.sql import execute, fetch, insert_rows, placeholders
+from feedback.store import follow_events, move_reports
 
 from .buckets import merge_buckets
 from .eventinfo import search_facts
@@ -39,6 +40,7 @@ def merge_issues(target: Issue, sources: list[Issue]) -> Issue:
     marks = placeholders(len(source_ids))
     GroupHash.objects.filter(issue_id__in=source_ids).update(issue=target)
     Event.objects.filter(issue_id__in=source_ids).update(issue=target)
+    move_reports(source_ids, target.pk)
     # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT; the IN clause is it.
     execute(
         f"INSERT INTO issues_issueuser (issue_id, user_key) SELECT %s, user_key FROM issues_issueuser "
@@ -90,6 +92,7 @@ def unmerge_hashes(issue: Issue, hashes: list[str]) -> Issue | None:
     new_issue = Issue.objects.create(**{**fields, "short_id": last, "substatus": Issue.Substatus.NEW})
     GroupHash.objects.filter(issue=issue, hash__in=moving).update(issue=new_issue)
     Event.objects.filter(issue=issue, primary_hash__in=moving).update(issue=new_issue)
+    follow_events(issue.pk, new_issue.pk)
     for target in (issue, new_issue):
         _recount(target)
     new_issue.refresh_from_db()

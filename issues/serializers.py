@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
 
+from feedback.models import UserReport
+from feedback.serializers import report_counts, reports_of_events, serialize_report
 from releases.models import Release
 from releases.serializers import serialize_release, serialize_releases
 
@@ -112,7 +114,14 @@ def serialize_issues(issues: list[Issue], user, expand: Iterable[str] = ()) -> l
     )
     stats = issue_stats(ids)
     releases = _release_objects(issues)
-    data = [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+    reports = report_counts(ids)
+    data = [
+        {
+            **serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases),
+            "userReportCount": reports.get(i.pk, 0),
+        }
+        for i in issues
+    ]
     if "inbox" in expand:
         inbox = inbox_entries(ids)
         for item, issue in zip(data, issues, strict=True):
@@ -164,7 +173,6 @@ def serialize_issue_detail(issue: Issue, user, expand: Iterable[str] = ()) -> di
         "stats": None,
     }
     data["filtered"] = None
-    data["userReportCount"] = 0
     data.update(pluginActions=[], pluginIssues=[], pluginContexts=[], shareId=None)
     return data
 
@@ -257,9 +265,16 @@ def serialize_event_summary(event: Event, data: dict[str, Any] | None = None) ->
 
 
 def serialize_event(
-    event: Event, previous_id: str | None = None, next_id: str | None = None
+    event: Event,
+    previous_id: str | None = None,
+    next_id: str | None = None,
+    reports: dict[str, UserReport] | None = None,
 ) -> dict[str, Any]:
+    """`reports`: the user reports of a page of events (event_reports); without it, one query."""
     data = decode_event_data(event.data)
+    if reports is None:
+        reports = reports_of_events(event.project_id, [event.event_id])
+    report = reports.get(event.event_id)
     grouping = data.get("_grouping") or {}
     return {
         **serialize_event_summary(event, data),
@@ -270,7 +285,7 @@ def serialize_event(
         # Detail views give the whole release instead (serialize_event_detail).
         "release": {"version": event.release, "shortVersion": event.release} if event.release else None,
         "packages": data.get("modules") if isinstance(data.get("modules"), dict) else {},
-        "userReport": None,
+        "userReport": serialize_report(report) if report else None,
         "dist": data.get("dist"),
         "environment": data.get("environment"),
         "fingerprints": grouping.get("hashes", []),
@@ -285,6 +300,13 @@ def serialize_event(
         "nextEventID": next_id,
         "_meta": data.get("_meta") or {},
     }
+
+
+def event_reports(events: list[Event]) -> dict[str, UserReport]:
+    """The user reports of a page of events (one project's or one issue's): one query."""
+    if not events:
+        return {}
+    return reports_of_events(events[0].project_id, [e.event_id for e in events])
 
 
 def serialize_event_detail(

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from core.sql import execute, fetch, insert_rows, placeholders, upsert
+from feedback.store import link_reports
 from releases.ingest import record_releases
 
 from . import lifecycle
@@ -92,6 +93,7 @@ def _store(project_id: int, unique: dict[str, PreparedEvent]) -> StoreResult:
         inserted = _insert_events(project_id, fresh, issue_of)
         if not inserted:  # a concurrent worker stored every one of them first: nothing to count
             return result
+        link_reports(project_id, {e.event_id: issue_of[e.event_id] for e in inserted})
         by_issue: dict[int, list[PreparedEvent]] = defaultdict(list)
         for event in inserted:
             by_issue[issue_of[event.event_id]].append(event)

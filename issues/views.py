@@ -26,6 +26,7 @@ from .payload import decode_event_data
 from .rules_budget import rules_budget
 from .serializers import event_entries, issue_permalink
 from .timeline import merged_timeline
+from .views_feedback import issue_page_feedback
 from .views_triage import triage_context
 
 
@@ -57,6 +58,7 @@ def issue_detail(
         "permalink": issue_permalink(issue),
         "hashes": list(GroupHash.objects.filter(issue=issue).order_by("hash").values_list("hash", "config")),
         **triage_context(issue, request.user),
+        **issue_page_feedback(issue),
     }
     if event is not None:
         data = decode_event_data(event.data)

@@ -152,3 +152,16 @@ def clear_cache_of_this_run() -> None:
     client = redis.Redis.from_url(settings.REDIS_URL)
     for key in client.scan_iter(match=cache.make_key("*")):  # "<run's prefix>:1:*", the cache's own keys
         client.delete(key)
+
+
+def prepared_report(event_id: str, comments: str = "It broke.", when: datetime | None = None, **fields):
+    """A user report as the worker prepares it (feedback/records.py), received at `when`."""
+    from feedback.records import PreparedReport
+
+    return PreparedReport(
+        event_id=event_id,
+        name=fields.get("name", "Jane"),
+        email=fields.get("email", "jane@example.com"),
+        comments=comments,
+        date_added=when or BASE_TIME,
+    )

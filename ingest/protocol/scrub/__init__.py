@@ -67,6 +67,7 @@ scrubbed is kept), so text that recurs from event to event costs one set lookup.
 
 from .config import DEFAULT_SCRUB_CONFIG, FILTERED, ScrubConfig
 from .event import scrub_event
+from .fields import scrub_fields
 from .log import scrub_log
 from .patterns import scrub_string
 
@@ -75,6 +76,7 @@ __all__ = [
     "FILTERED",
     "ScrubConfig",
     "scrub_event",
+    "scrub_fields",
     "scrub_log",
     "scrub_string",
 ]
