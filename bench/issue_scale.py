@@ -33,7 +33,8 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from stacks import find_postgres  # noqa: E402
 
-DB_NAME = "lighttrace_bench_issue_scale"
+# BENCH_ISSUE_SCALE_DB: another name, e.g. for two branches benched side by side on one server.
+DB_NAME = os.environ.get("BENCH_ISSUE_SCALE_DB", "lighttrace_bench_issue_scale")
 ORG = "bench-scale"
 PROJECTS = ("backend", "frontend", "worker", "mobile")
 LIST_TARGET_MS, PAGE_TARGET_MS = 200.0, 300.0

@@ -97,8 +97,14 @@ def _resolution_details(issue: Issue) -> dict[str, Any]:
     return {**details, "actor": serialize_user(resolution.actor)}
 
 
-def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
-    """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size."""
+def serialize_issues(
+    issues: list[Issue], user, in_range: dict[int, Any] | None = None, environments: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size.
+    `in_range`: the issue stream's counts per issue (stream_counts.RangeStats) within the selected
+    range and `environments`, as Sentry's list: `count` and `userCount` are those, `stats` within
+    the environments, `lifetime` the issue's totals; `filtered` is null (counts of the events a
+    query's tag conditions match are not kept)."""
     ids = [i.pk for i in issues]
     flags = user_flags(ids, user)
     comments = dict(
@@ -107,9 +113,27 @@ def serialize_issues(issues: list[Issue], user) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .values_list("issue_id", "n")
     )
-    stats = issue_stats(ids)
+    stats = issue_stats(ids, environments=environments or ())
     releases = _release_objects(issues)
-    return [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+    rows = [serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases) for i in issues]
+    if in_range is not None:
+        for issue, data in zip(issues, rows, strict=True):
+            data["lifetime"] = _lifetime(data)
+            data["filtered"] = None
+            data["count"] = str(in_range[issue.pk].events)
+            data["userCount"] = in_range[issue.pk].users
+    return rows
+
+
+def _lifetime(data: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's `lifetime`: the issue's totals whatever the range and environments."""
+    return {
+        "count": data["count"],
+        "userCount": data["userCount"],
+        "firstSeen": data["firstSeen"],
+        "lastSeen": data["lastSeen"],
+        "stats": None,
+    }
 
 
 def _release_objects(issues: list[Issue]) -> dict[tuple[int, str], dict[str, Any]]:
@@ -137,13 +161,7 @@ def serialize_issue_detail(issue: Issue, user) -> dict[str, Any]:
     ]
     # Counts over the issue's whole life (Sentry's environment-independent figures); no filter
     # narrows the counts here, so `filtered` is null as in Sentry without a query.
-    data["lifetime"] = {
-        "count": data["count"],
-        "userCount": data["userCount"],
-        "firstSeen": data["firstSeen"],
-        "lastSeen": data["lastSeen"],
-        "stats": None,
-    }
+    data["lifetime"] = _lifetime(data)
     data["filtered"] = None
     data["userReportCount"] = 0
     data.update(pluginActions=[], pluginIssues=[], pluginContexts=[], shareId=None)

@@ -78,7 +78,7 @@ def store_events(project_id: int, events: list[PreparedEvent]) -> StoreResult:
         result.regressed_issue_ids = _update_issues(project_id, by_issue, new_issue_ids)
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
-        record_buckets(by_issue)
+        record_buckets(project_id, by_issue)
         record_releases(
             project_id, inserted, [by_issue[i][0] for i in sorted(new_issue_ids) if i in by_issue]
         )
