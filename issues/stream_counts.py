@@ -8,9 +8,10 @@ counted from hourly figures, and the count is the sum of the hourly distinct use
 issue's lifetime users: an upper bound (a user seen in several hours is counted in each), which is
 what the `user` sort orders by too. RangeStats.users_exact says which one a figure is.
 
-The sorts by range counts read one aggregate of the projects' buckets in the range (an index-only
-scan of (project_id, hour) INCLUDE (...) on PostgreSQL, migration 0015) joined to the matching
-issues, and return the page's ids: the page's issues are then fetched by id.
+The sorts by range counts score candidates read in the order of their lifetime count, which bounds
+the count in any range, until no unread issue can reach the page (ranked_ids); the page's issues
+are then fetched by id. Where that bound does not prune, one aggregate of the projects' buckets in
+the range (an index-only scan of (project_id, hour) INCLUDE (...) on PostgreSQL, migration 0015).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 SPARK_POINTS = 30
 RANGE_SORTS = ("freq", "user", "trends")
+# Candidates ranked_ids reads by their lifetime bound before it aggregates the whole range instead.
+MAX_CANDIDATES = 3200
 
 
 @dataclass
@@ -88,14 +91,72 @@ def _spark_grid(scope: Scope) -> tuple[datetime, timedelta, int]:
 def ranked_ids(
     found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int
 ) -> list[int]:
-    """Ids of `found` in the order of a range sort, `limit` of them from `offset` (one query).
-    `project_ids`: the projects `found` is within (the aggregate reads their buckets only)."""
+    """Ids of `found` in the order of a range sort, `limit` of them from `offset`.
+
+    An issue's count in a range is at most its lifetime count (`times_seen`, `user_count`; a trend
+    at most its events in the range), so the candidates are read in the order of that bound, in
+    growing batches, and scored from their own buckets (the (issue_id, hour) covering index): once
+    the last place wanted scores above the bound of the last candidate read, no issue not yet read
+    can reach the page, and the order is exact. A few queries in all; when that bound does not
+    prune (most candidates score nothing in the range), one aggregate of the projects' buckets in
+    the range (full_ranked_ids)."""
+    wanted = offset + limit
+    bound = "user_count" if scope.sort == "user" else "times_seen"
+    candidates = found.order_by(f"-{bound}", "-id").values_list("id", bound, "last_seen")
+    scored: list[tuple[int, int, datetime]] = []  # (score, id, last seen)
+    read, batch = 0, max(2 * wanted, 100)
+    while True:
+        rows = list(candidates[read : read + batch])
+        read += len(rows)
+        scores = range_scores({r[0]: r[1] for r in rows}, scope)
+        scored += [(scores.get(i, 0), i, last_seen) for i, _, last_seen in rows]
+        if len(rows) < batch:
+            break
+        scored.sort(key=_rank_key(scope), reverse=True)
+        if len(scored) >= wanted and scored[wanted - 1][0] > rows[-1][1]:
+            break
+        if read >= MAX_CANDIDATES:
+            return full_ranked_ids(found, scope, project_ids, offset, limit)
+        batch *= 2
+    scored.sort(key=_rank_key(scope), reverse=True)
+    return [i for _, i, _ in scored[offset:wanted]]
+
+
+def _rank_key(scope: Scope):
+    if scope.sort == "trends":  # then last seen, as the sort by a column
+        return lambda row: (row[0], row[2], row[1])
+    return lambda row: (row[0], row[1])
+
+
+def range_scores(bounds: dict[int, int], scope: Scope) -> dict[int, int]:
+    """The sort's figure per issue (`bounds`: issue id -> its lifetime count, the cap of the users'
+    upper bound), from these issues' buckets in the range and environments (one query)."""
+    if not bounds:
+        return {}
+    ids = sorted(bounds)
+    aggregate, params = _aggregate(scope, f"issue_id IN ({placeholders(len(ids))})", ids)
+    found = {issue_id: int(n) for issue_id, n in fetch(aggregate, params)}
+    if scope.sort == "user" and not users_countable(scope):
+        return {i: min(n, bounds[i]) for i, n in found.items()}
+    return found
+
+
+def full_ranked_ids(
+    found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int
+) -> list[int]:
+    """Ids in the order of a range sort from one aggregate of every bucket of the projects in the
+    range, joined to the matching issues (one query, reads the whole range)."""
     if not project_ids:
         return []
     matching_sql, matching_params = (
         found.order_by().values_list("id", "last_seen", "user_count").query.sql_with_params()
     )
-    aggregate, params, order = _range_aggregate(scope, project_ids)
+    where = f"project_id IN ({placeholders(len(project_ids))})"
+    aggregate, params = _aggregate(scope, where, project_ids)
+    n = "COALESCE(r.n, 0)"
+    if scope.sort == "user" and not users_countable(scope):  # at most the lifetime users
+        n = f"CASE WHEN {n} < m.user_count THEN {n} ELSE m.user_count END"
+    order = f"{n} DESC, m.last_seen DESC, m.id DESC" if scope.sort == "trends" else f"{n} DESC, m.id DESC"
     rows = fetch(
         f"SELECT m.id FROM ({matching_sql}) m LEFT JOIN ({aggregate}) r ON r.issue_id = m.id "
         f"ORDER BY {order} LIMIT %s OFFSET %s",
@@ -104,36 +165,29 @@ def ranked_ids(
     return [row[0] for row in rows]
 
 
-def _range_aggregate(scope: Scope, project_ids: list[int]) -> tuple[str, list, str]:
-    """(SQL of `issue_id, n` per issue, its parameters, the ORDER BY over it and the matching `m`)."""
-    projects = f"project_id IN ({placeholders(len(project_ids))})"
+def _aggregate(scope: Scope, which: str, which_params: list) -> tuple[str, list]:
+    """SQL of `issue_id, n` per issue of the buckets `which` selects (hour buckets: by issue or
+    by project) in the scope's range and environments, and its parameters."""
     where, chosen = environment_filter(scope.environments)
     start, end = hour_of(scope.start), scope.end
     if scope.sort == "trends":  # events in the range minus events in the equal range before it
         previous = hour_of(scope.start - (scope.end - scope.start))
         sql = (
             "SELECT issue_id, SUM(CASE WHEN hour >= %s THEN times_seen ELSE -times_seen END) AS n "
-            f"FROM issues_issuehourbucket WHERE {projects} AND hour >= %s AND hour < %s{where} "
-            "GROUP BY issue_id"
+            f"FROM issues_issuehourbucket WHERE {which} AND hour >= %s AND hour < %s{where} GROUP BY issue_id"
         )
-        return (
-            sql,
-            [start, *project_ids, previous, end, *chosen],
-            "COALESCE(r.n, 0) DESC, m.last_seen DESC, m.id DESC",
-        )
+        return sql, [start, *which_params, previous, end, *chosen]
     if scope.sort == "user" and users_countable(scope):
+        if which.startswith("project_id"):  # hour-user rows have no project: the join keeps the issues'
+            which, which_params = "1 = 1", []
         sql = (
             "SELECT issue_id, COUNT(DISTINCT user_key) AS n FROM issues_issuehouruser "
-            f"WHERE hour >= %s AND hour < %s{where} GROUP BY issue_id"
+            f"WHERE {which} AND hour >= %s AND hour < %s{where} GROUP BY issue_id"
         )
-        return sql, [start, end, *chosen], "COALESCE(r.n, 0) DESC, m.id DESC"
+        return sql, [*which_params, start, end, *chosen]
     column = "users" if scope.sort == "user" else "times_seen"
     sql = (
         f"SELECT issue_id, SUM({column}) AS n FROM issues_issuehourbucket "
-        f"WHERE {projects} AND hour >= %s AND hour < %s{where} GROUP BY issue_id"
+        f"WHERE {which} AND hour >= %s AND hour < %s{where} GROUP BY issue_id"
     )
-    params = [*project_ids, start, end, *chosen]
-    if scope.sort == "user":  # the upper bound of range_stats: at most the lifetime users
-        capped = "CASE WHEN COALESCE(r.n, 0) < m.user_count THEN COALESCE(r.n, 0) ELSE m.user_count END"
-        return sql, params, f"{capped} DESC, m.id DESC"
-    return sql, params, "COALESCE(r.n, 0) DESC, m.id DESC"
+    return sql, [*which_params, start, end, *chosen]

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 from django.http import QueryDict
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiToken
@@ -14,7 +16,7 @@ from issues.buckets import hourly_counts, issue_series, issue_stats, merge_bucke
 from issues.models import Issue, IssueHourBucket, IssueHourUser
 from issues.store import store_events
 from issues.stream import matching, page_rows, parse_scope
-from issues.stream_counts import range_stats
+from issues.stream_counts import full_ranked_ids, range_stats, ranked_ids
 from tests.factories import prepared_event, user_with_membership
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +178,40 @@ def test_list_page_shows_counts_within_the_environment(api, client):
     text = page.content.decode()
     assert page.status_code == 200 and "Issue 1" in text and "Issue 2" not in text
     assert 'title="7 in total">1</td>' in text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sort": "freq", "statsPeriod": "24h"},
+        {"sort": "freq", "statsPeriod": "14d", "environment": "staging"},
+        {"sort": "user", "statsPeriod": "24h"},
+        {"sort": "user", "statsPeriod": "30d", "environment": "production"},
+        {"sort": "trends", "statsPeriod": "24h"},
+        {"sort": "trends", "statsPeriod": "7d", "environment": "production"},
+    ],
+)
+def test_pruned_ranking_is_the_full_aggregates_order(make_project, params):
+    """ranked_ids reads candidates by lifetime count and stops early; the order is the one of the
+    aggregate of every bucket in the range, at several pages."""
+    project, _ = make_project()
+    events = []
+    for n in range(1, 161):  # lifetime and in-range counts that disagree: old events, two environments
+        events += [_event(n, "production", timedelta(days=3), user=f"p{n % 4}") for _ in range(n % 9)]
+        events += [_event(n, "staging", timedelta(minutes=5), user=f"s{k}") for k in range(n % 5)]
+        events += [_event(n, "production", timedelta(hours=30)) for _ in range((n * 7) % 4)]
+        if n % 30 == 0:  # five issues far ahead in every range and environment
+            for environment in ("production", "staging"):
+                events += [_event(n, environment, timedelta(minutes=9), user=f"b{k}") for k in range(30)]
+    store_events(project.id, events)
+    the_scope = _scope(**params)
+    found = matching(Issue.objects.filter(project=project), "", the_scope, None)
+    with CaptureQueriesContext(connection) as captured:  # the first 100 candidates settle the top 5
+        top = ranked_ids(found, the_scope, [project.pk], 0, 5)
+    assert len(captured.captured_queries) == 2
+    assert sorted(top) == sorted(
+        i.pk for i in Issue.objects.filter(title__in=[f"Issue {n}" for n in range(30, 151, 30)])
+    )
+    for offset, limit in ((0, 5), (0, 25), (20, 10), (150, 25)):
+        pruned = ranked_ids(found, the_scope, [project.pk], offset, limit)
+        assert pruned == full_ranked_ids(found, the_scope, [project.pk], offset, limit), (offset, limit)
