@@ -171,7 +171,9 @@ def issue_stats(
             buckets = buckets.filter(environment__in=chosen)
         recent = (
             buckets.filter(hour__gte=hours[0])
-            .annotate(kind=Value(0), bucket=F("hour"), n=F("times_seen"))
+            .annotate(bucket=F("hour"))
+            .values("issue_id", "bucket")
+            .annotate(kind=Value(0), n=Sum("times_seen"))
             .values_list("kind", "issue_id", "bucket", "n")
         )
         per_day = (
