@@ -181,11 +181,13 @@ def _aggregate(scope: Scope, which: str, which_params: list) -> tuple[str, list]
         )
         return sql, [start, *which_params, previous, end, *chosen]
     if scope.sort == "user" and users_countable(scope):
-        if which.startswith("project_id"):  # hour-user rows have no project: the join keeps the issues'
-            which, which_params = "1 = 1", []
+        # Hour-user rows carry no project: by project, the join to the matching issues keeps theirs
+        # (the table holds 25 hours).
+        by_issue = which.startswith("issue_id")
+        which, which_params = (f"{which} AND ", which_params) if by_issue else ("", [])
         sql = (
             "SELECT issue_id, COUNT(DISTINCT user_key) AS n FROM issues_issuehouruser "
-            f"WHERE {which} AND hour >= %s AND hour < %s{where} GROUP BY issue_id"
+            f"WHERE {which}hour >= %s AND hour < %s{where} GROUP BY issue_id"
         )
         return sql, [*which_params, start, end, *chosen]
     column = "users" if scope.sort == "user" else "times_seen"

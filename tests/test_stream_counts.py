@@ -5,8 +5,8 @@ list API's `count`/`userCount` in range with the totals in `lifetime`, as Sentry
 from datetime import timedelta
 
 import pytest
-from django.http import QueryDict
 from django.db import connection
+from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
