@@ -119,7 +119,8 @@ def capped_count(issues: QuerySet[Issue]) -> int:
 def page_ids(
     found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int
 ) -> list[int]:
-    """Ids of one page of the ordered list (one query). `project_ids`: the projects the list is of."""
+    """Ids of one page of the ordered list (one query; the range sorts a few, see
+    stream_counts.ranked_ids). `project_ids`: the projects the list is of."""
     if scope.sort in RANGE_SORTS:
         return ranked_ids(found, scope, project_ids, offset, limit)
     return list(found.order_by(*SORTS[scope.sort]).values_list("pk", flat=True)[offset : offset + limit])
@@ -129,7 +130,7 @@ def page_rows(
     found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int, related: tuple = ()
 ) -> list[Issue]:
     """One page of the ordered list with `related` selected: one query for the sorts on issue
-    columns, two for the range sorts (their ids, then those issues)."""
+    columns; for the range sorts their ids (stream_counts.ranked_ids), then those issues."""
     if scope.sort not in RANGE_SORTS:
         ordered = found.order_by(*SORTS[scope.sort]).select_related(*related)
         return list(ordered[offset : offset + limit])
