@@ -13,6 +13,7 @@ and p95 against the targets of issue #16 (issue list <= 200 ms, issue page <= 30
 query count of each request and, for the list, the count at 25 and at 100 per page.
 `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the 3 slowest queries of every request that misses.
 
+`BENCH_ISSUE_SCALE_DB=name` uses another database name (two branches benched on one server).
 The database is dropped at the end unless `--keep`; a run that finds it already loaded with the
 same sizes skips the load (and still migrates it: a rerun after new migrations tests them too).
 """
