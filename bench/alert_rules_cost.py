@@ -106,7 +106,7 @@ def run(batches: int, rule_count: int) -> dict[str, float]:
     stored = 0
     for batch in range(batches):
         with_buckets = batch % 2 == 0  # alternate, so both see the same table sizes
-        store.record_buckets = real if with_buckets else (lambda by_issue: None)
+        store.record_buckets = real if with_buckets else (lambda project_id, by_issue: None)
         prepared = events(batch)
         with transaction.atomic():
             t0 = time.process_time()

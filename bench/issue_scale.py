@@ -13,6 +13,7 @@ and p95 against the targets of issue #16 (issue list <= 200 ms, issue page <= 30
 query count of each request and, for the list, the count at 25 and at 100 per page.
 `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the 3 slowest queries of every request that misses.
 
+`BENCH_ISSUE_SCALE_DB=name` uses another database name (two branches benched on one server).
 The database is dropped at the end unless `--keep`; a run that finds it already loaded with the
 same sizes skips the load (and still migrates it: a rerun after new migrations tests them too).
 """
@@ -33,7 +34,8 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from stacks import find_postgres  # noqa: E402
 
-DB_NAME = "lighttrace_bench_issue_scale"
+# BENCH_ISSUE_SCALE_DB: another name, e.g. for two branches benched side by side on one server.
+DB_NAME = os.environ.get("BENCH_ISSUE_SCALE_DB", "lighttrace_bench_issue_scale")
 ORG = "bench-scale"
 PROJECTS = ("backend", "frontend", "worker", "mobile")
 LIST_TARGET_MS, PAGE_TARGET_MS = 200.0, 300.0

@@ -132,7 +132,7 @@ def _rebuild(cur, table: str, indexes: list[str], uniques: list[tuple[str, str]]
 
 
 TABLES = ("issues_issue", "issues_event", "issues_issuetag", "issues_issueuser", "issues_issuehourbucket",
-          "issues_grouphash", "issues_activity", "issues_issuebookmark", "issues_issueseen")  # fmt: skip
+          "issues_issuehouruser", "issues_grouphash", "issues_activity", "issues_issuebookmark", "issues_issueseen")  # fmt: skip
 
 
 def load(dsn: str, ctx: dict, issues: int, events: int, say: Callable[[str], None]) -> dict[str, float]:
@@ -235,9 +235,14 @@ def _steps(p: dict) -> list[tuple[str, str]]:
         UPDATE issues_issue i SET user_count = a.n
         FROM (SELECT issue_id, count(*) AS n FROM issues_issueuser GROUP BY issue_id) a WHERE a.issue_id = i.id"""
     buckets_sql = """
-        INSERT INTO issues_issuehourbucket (issue_id, hour, times_seen, users)
-        SELECT issue_id, date_trunc('hour', received), count(*), count(DISTINCT nullif(user_key, ''))
-        FROM issues_event GROUP BY 1, 2"""
+        INSERT INTO issues_issuehourbucket (issue_id, project_id, hour, environment, times_seen, users)
+        SELECT issue_id, project_id, date_trunc('hour', received), environment, count(*),
+               count(DISTINCT nullif(user_key, ''))
+        FROM issues_event GROUP BY 1, 2, 3, 4"""
+    hour_users_sql = """
+        INSERT INTO issues_issuehouruser (issue_id, hour, environment, user_key)
+        SELECT DISTINCT issue_id, date_trunc('hour', received), environment, user_key FROM issues_event
+        WHERE user_key <> '' AND received >= date_trunc('hour', now()) - interval '24 hours'"""
     return [
         ("issues", issues_sql),
         ("events", events_sql),
@@ -245,6 +250,7 @@ def _steps(p: dict) -> list[tuple[str, str]]:
         ("issue users", users_sql),
         ("user counts", user_count_sql),
         ("hour buckets", buckets_sql),
+        ("hour users (last 25 hours)", hour_users_sql),
         ("tags", _tags_sql()),
         ("grouping hashes", "INSERT INTO issues_grouphash (project_id, hash, config, issue_id) "
                             "SELECT project_id, md5('h' || id), 'newstyle:2023-01-11', id FROM issues_issue"),

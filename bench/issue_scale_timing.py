@@ -66,6 +66,12 @@ def _cases(ctx: dict) -> list[tuple[str, str, str, float]]:
             cases.append((group, name, url(path, query=query), LIST_TARGET_MS))
         for sort in SORTS:
             cases.append((group, f"sort={sort}", url(path, sort=sort), LIST_TARGET_MS))
+        # The counts and the range sorts within a range and environments (issues/stream_counts.py).
+        for sort in ("freq", "user", "trends"):
+            cases.append((group, f"sort={sort} 24h", url(path, sort=sort, statsPeriod="24h"), LIST_TARGET_MS))
+            cases.append((group, f"sort={sort} 14d", url(path, sort=sort, statsPeriod="14d"), LIST_TARGET_MS))
+            cases.append((group, f"sort={sort} 14d staging", url(path, sort=sort, statsPeriod="14d", environment="staging"), LIST_TARGET_MS))  # fmt: skip
+        cases.append((group, "default production 14d", url(path, statsPeriod="14d", environment="production"), LIST_TARGET_MS))  # fmt: skip
     cases.append(("org list API", "default", org_api, LIST_TARGET_MS))
     cases.append(("org list API", "sort=freq", url(org_api, sort="freq"), LIST_TARGET_MS))
     cases.append(("org list API", "tag customer_tier:gold", url(org_api, query=SEARCHES["tag customer_tier:gold"]), LIST_TARGET_MS))  # fmt: skip

@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from projects.access import get_organization, get_project, visible_projects
+from projects.models import Project
 
 from .models import Issue
 
@@ -17,6 +18,17 @@ def parse_id(value: object) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return None
     return int(text)
+
+
+def organization_project_ids(organization, params) -> list[int]:
+    """Ids of the organization's projects an organization-wide list is of: those of `project=`
+    (repeated; -1 is every project, as Sentry's) when given, else all of them (one query)."""
+    projects = Project.objects.filter(organization=organization)
+    chosen = params.getlist("project")[:100]
+    wanted = [i for i in map(parse_id, chosen) if i is not None]
+    if wanted and "-1" not in chosen:
+        projects = projects.filter(pk__in=wanted)
+    return list(projects.order_by("pk").values_list("pk", flat=True))
 
 
 def visible_issues(user) -> QuerySet[Issue]:

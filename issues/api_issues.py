@@ -14,13 +14,22 @@ from rest_framework.views import APIView
 from core.pagination import page_bounds, paginated
 
 from . import lifecycle
-from .access import get_issue, get_organization, get_organization_issue, get_project, parse_id, visible_issues
+from .access import (
+    get_issue,
+    get_organization,
+    get_organization_issue,
+    get_project,
+    organization_project_ids,
+    parse_id,
+    visible_issues,
+)
 from .comments import CommentError, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
 from .search import SearchError, apply_query
 from .serializers import ISSUE_RELATIONS, serialize_activity, serialize_issue_detail, serialize_issues
-from .stream import MAX_HITS, capped_count, matching, ordered, parse_scope
+from .stream import MAX_HITS, capped_count, matching, page_rows, parse_scope
+from .stream_counts import range_stats
 from .updates import apply_update, parse_update
 
 
@@ -78,18 +87,22 @@ def _bulk_delete(request: Request, issues: QuerySet[Issue]) -> Response:
     return Response(status=204)
 
 
-def _list(request: Request, issues: QuerySet[Issue]) -> Response:
-    """A page of the issue stream (issues/stream.py): `query`, `sort`, `statsPeriod` or
-    `start`/`end`, `environment`; the total in `X-Hits` (counted up to `X-Max-Hits`), as Sentry's."""
+def _list(request: Request, issues: QuerySet[Issue], project_ids: list[int]) -> Response:
+    """A page of the issue stream (issues/stream.py) of the projects `project_ids`: `query`, `sort`,
+    `statsPeriod` or `start`/`end`, `environment`; `count` and `userCount` of each issue within the
+    range and environments, its totals in `lifetime`; the total in `X-Hits` (counted up to
+    `X-Max-Hits`), as Sentry's."""
     offset, limit = page_bounds(request)
     try:
         scope = parse_scope(request.query_params, default_period="24h", bounded_by_default=False)
         found = matching(issues, request.query_params.get("query"), scope, request.user)
     except SearchError as exc:
         raise ParseError(str(exc)) from exc
-    rows = list(ordered(found, scope).select_related(*ISSUE_RELATIONS)[offset : offset + limit + 1])
+    rows = page_rows(found, scope, project_ids, offset, limit + 1, ISSUE_RELATIONS)
+    counts = range_stats(rows[:limit], scope)
     expand = request.query_params.getlist("expand")
-    response = paginated(request, rows, offset, limit, serialize_issues(rows[:limit], request.user, expand))
+    data = serialize_issues(rows[:limit], request.user, counts, scope.environments, expand)
+    response = paginated(request, rows, offset, limit, data)
     response["X-Hits"] = str(min(capped_count(found), MAX_HITS))
     response["X-Max-Hits"] = str(MAX_HITS)
     return response
@@ -98,7 +111,7 @@ def _list(request: Request, issues: QuerySet[Issue]) -> Response:
 class ProjectIssuesView(APIView):
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
-        return _list(request, Issue.objects.filter(project=project))
+        return _list(request, Issue.objects.filter(project=project), [project.pk])
 
     def put(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
@@ -125,8 +138,8 @@ class OrganizationIssuesView(APIView):
         return organization, issues
 
     def get(self, request: Request, org_slug: str) -> Response:
-        _, issues = self._issues(request, org_slug)
-        return _list(request, issues)
+        organization, issues = self._issues(request, org_slug)
+        return _list(request, issues, organization_project_ids(organization, request.query_params))
 
     def put(self, request: Request, org_slug: str) -> Response:
         organization, issues = self._issues(request, org_slug)

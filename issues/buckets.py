@@ -1,4 +1,5 @@
-"""Per-issue time buckets: events per issue per hour (with distinct users) and per minute.
+"""Per-issue time buckets: events per issue, hour and environment (with distinct users), and per
+issue and minute.
 
 The batch writer calls record_buckets() inside the batch's transaction with the events RETURNING said
 were really inserted, so a redelivered batch adds nothing and concurrent workers add each event once
@@ -13,6 +14,11 @@ What is exact:
   users over a window of whole hours is exact while the `IssueHourUser` rows are kept
   (USER_ROWS_KEPT), so user-count triggers look back at most that far, rounded out to whole hours.
 * Daily series are sums of hourly counts (events only).
+* Environments: hour buckets and hour-user rows carry the event's environment ('' for none), so
+  counts within some environments are exact too; readers without environments sum over all of them
+  (events), or count distinct user keys over all of them (users). An hour bucket's `users` is per
+  environment: a user seen in two environments in one hour is in both buckets. Minute buckets (the
+  alert triggers' short windows) carry none.
 
 Retention (expire_buckets, scheduled): hourly buckets HOUR_BUCKETS_KEPT, minute buckets
 MINUTE_BUCKETS_KEPT, user rows USER_ROWS_KEPT.
@@ -49,25 +55,30 @@ def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def record_buckets(by_issue: dict[int, list[PreparedEvent]]) -> None:
-    """Count newly inserted events into their issues' buckets (inside the batch's transaction)."""
+def record_buckets(project_id: int, by_issue: dict[int, list[PreparedEvent]]) -> None:
+    """Count newly inserted events of one project into their issues' buckets (inside the batch's
+    transaction)."""
     hours: Counter = Counter()
     minutes: Counter = Counter()
-    user_rows: set[tuple[int, datetime, str]] = set()
+    user_rows: set[tuple[int, datetime, str, str]] = set()
     for issue_id, events in by_issue.items():
         for event in events:
-            hours[(issue_id, hour_of(event.received))] += 1
+            environment = event.environment or ""
+            hours[(issue_id, hour_of(event.received), environment)] += 1
             minutes[(issue_id, minute_of(event.received))] += 1
             if event.user_key:
-                user_rows.add((issue_id, hour_of(event.received), event.user_key))
+                user_rows.add((issue_id, hour_of(event.received), environment, event.user_key))
     new_users = _insert_hour_users(user_rows)
     # Plain multi-row INSERTs (one statement each): a batch has few distinct issue-hours, and
     # COPY's temporary table would cost four statements per table.
     insert_rows(
         "issues_issuehourbucket",
-        ["issue_id", "hour", "times_seen", "users"],
-        [(i, h, n, new_users.get((i, _key(h)), 0)) for (i, h), n in sorted(hours.items())],
-        conflict=["issue_id", "hour"],
+        ["issue_id", "project_id", "hour", "environment", "times_seen", "users"],
+        [
+            (i, project_id, h, env, n, new_users.get((i, _key(h), env), 0))
+            for (i, h, env), n in sorted(hours.items())
+        ],
+        conflict=["issue_id", "hour", "environment"],
         update_sql=(
             "times_seen = issues_issuehourbucket.times_seen + excluded.times_seen, "
             "users = issues_issuehourbucket.users + excluded.users"
@@ -97,19 +108,28 @@ def _key(moment: datetime | str) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _insert_hour_users(rows: set[tuple[int, datetime, str]]) -> dict[tuple[int, str], int]:
-    """Users new to their issue's hour, counted per (issue, hour): what RETURNING says was inserted."""
+def _insert_hour_users(rows: set[tuple[int, datetime, str, str]]) -> dict[tuple[int, str, str], int]:
+    """Users new to their issue's hour and environment, counted per (issue, hour, environment):
+    what RETURNING says was inserted."""
     inserted = insert_rows(
         "issues_issuehouruser",
-        ["issue_id", "hour", "user_key"],
+        ["issue_id", "hour", "environment", "user_key"],
         sorted(rows),
-        conflict=["issue_id", "hour", "user_key"],
-        returning=["issue_id", "hour"],
+        conflict=["issue_id", "hour", "environment", "user_key"],
+        returning=["issue_id", "hour", "environment"],
     )
-    counts: dict[tuple[int, str], int] = defaultdict(int)
-    for issue_id, hour in inserted:
-        counts[(issue_id, _key(hour))] += 1
+    counts: dict[tuple[int, str, str], int] = defaultdict(int)
+    for issue_id, hour, environment in inserted:
+        counts[(issue_id, _key(hour), environment)] += 1
     return counts
+
+
+def environment_filter(environments: Iterable[str], column: str = "environment") -> tuple[str, list]:
+    """`AND column IN (...)` and its parameters, or nothing when no environment is selected."""
+    chosen = sorted(set(environments))
+    if not chosen:
+        return "", []
+    return f" AND {column} IN ({placeholders(len(chosen))})", chosen
 
 
 def expire_buckets(now: datetime | None = None) -> int:
@@ -128,10 +148,13 @@ def expire_buckets(now: datetime | None = None) -> int:
 # --- Reading ---------------------------------------------------------------------------------------
 
 
-def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[int, dict[str, list]]:
+def issue_stats(
+    issue_ids: Iterable[int], now: datetime | None = None, environments: Iterable[str] = ()
+) -> dict[int, dict[str, list]]:
     """Sentry's `stats` of issue objects for many issues in one query: `24h` (24 hourly points, the
     last one the current hour) and `30d` (30 daily points, the last one today, UTC), `[[ts, n], ...]`
-    with ts in seconds at the start of each bucket."""
+    with ts in seconds at the start of each bucket; within `environments` when some are given."""
+    chosen = sorted(set(environments))
     ids = sorted(set(issue_ids))
     now = now or timezone.now()
     this_hour = hour_of(now)
@@ -143,13 +166,18 @@ def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[i
     if ids:
         # The database sums the days: a page of long-lived issues would otherwise bring back up to
         # 720 hourly rows each (72,000 for 100 issues) for Python to add up.
+        buckets = IssueHourBucket.objects.filter(issue_id__in=ids)
+        if chosen:
+            buckets = buckets.filter(environment__in=chosen)
         recent = (
-            IssueHourBucket.objects.filter(issue_id__in=ids, hour__gte=hours[0])
-            .annotate(kind=Value(0), bucket=F("hour"), n=F("times_seen"))
+            buckets.filter(hour__gte=hours[0])
+            .annotate(bucket=F("hour"))
+            .values("issue_id", "bucket")
+            .annotate(kind=Value(0), n=Sum("times_seen"))
             .values_list("kind", "issue_id", "bucket", "n")
         )
         per_day = (
-            IssueHourBucket.objects.filter(issue_id__in=ids, hour__gte=days[0])
+            buckets.filter(hour__gte=days[0])
             .annotate(bucket=TruncDay("hour", tzinfo=UTC))
             .values("issue_id", "bucket")
             .annotate(kind=Value(1), n=Sum("times_seen"))
@@ -169,12 +197,16 @@ def issue_stats(issue_ids: Iterable[int], now: datetime | None = None) -> dict[i
     }
 
 
-def issue_series(issue_id: int, start: datetime, step: timedelta, points: int) -> list[tuple[datetime, int]]:
+def issue_series(
+    issue_id: int, start: datetime, step: timedelta, points: int, environments: Iterable[str] = ()
+) -> list[tuple[datetime, int]]:
     """Events of one issue in `points` consecutive buckets of `step` (an hour or a day) from
-    `start`, summed from the hourly buckets in one query (the issue page's chart)."""
+    `start`, summed from the hourly buckets in one query (the issue page's chart), within
+    `environments` when some are given."""
+    where, params = environment_filter(environments)
     rows = fetch(
-        "SELECT hour, times_seen FROM issues_issuehourbucket WHERE issue_id = %s AND hour >= %s",
-        [issue_id, start],
+        f"SELECT hour, times_seen FROM issues_issuehourbucket WHERE issue_id = %s AND hour >= %s{where}",
+        [issue_id, start, *params],
     )
     counts: Counter = Counter()
     for hour, count in rows:
@@ -208,17 +240,20 @@ def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
     return {i: found.get(i, 0) for i in ids}
 
 
-def users_since(issue_ids: Iterable[int], since: datetime, until: datetime | None = None) -> dict[int, int]:
+def users_since(
+    issue_ids: Iterable[int], since: datetime, until: datetime | None = None, environments: Iterable[str] = ()
+) -> dict[int, int]:
     """Distinct users per issue in the hours since `since` (rounded out to whole hours) and before
-    `until` if given, exact for windows within USER_ROWS_KEPT."""
+    `until` if given, within `environments` if given, exact for windows within USER_ROWS_KEPT."""
     ids = sorted(set(issue_ids))
     if not ids:
         return {}
     before, params = ("AND hour < %s", [until]) if until is not None else ("", [])
+    where, chosen = environment_filter(environments)
     rows = fetch(
         "SELECT issue_id, COUNT(DISTINCT user_key) FROM issues_issuehouruser "
-        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s {before} GROUP BY issue_id",
-        [*ids, hour_of(since), *params],
+        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s {before}{where} GROUP BY issue_id",
+        [*ids, hour_of(since), *params, *chosen],
     )
     found = {issue_id: int(total) for issue_id, total in rows}
     return {i: found.get(i, 0) for i in ids}
@@ -230,8 +265,8 @@ def hourly_counts(issue_id: int, hours: Iterable[datetime]) -> dict[datetime, in
     if not wanted:
         return {}
     rows = fetch(
-        "SELECT hour, times_seen FROM issues_issuehourbucket "
-        f"WHERE issue_id = %s AND hour IN ({placeholders(len(wanted))})",
+        "SELECT hour, SUM(times_seen) FROM issues_issuehourbucket "
+        f"WHERE issue_id = %s AND hour IN ({placeholders(len(wanted))}) GROUP BY hour",
         [issue_id, *wanted],
     )
     found = {_key(hour): int(n) for hour, n in rows}
@@ -271,19 +306,21 @@ def merge_buckets(target_id: int, source_ids: list[int]) -> None:
         return
     marks = placeholders(len(source_ids))
     execute(
-        "INSERT INTO issues_issuehouruser (issue_id, hour, user_key) SELECT %s, hour, user_key "
-        f"FROM issues_issuehouruser WHERE issue_id IN ({marks}) "
-        "ON CONFLICT (issue_id, hour, user_key) DO NOTHING",
+        "INSERT INTO issues_issuehouruser (issue_id, hour, environment, user_key) "
+        f"SELECT %s, hour, environment, user_key FROM issues_issuehouruser WHERE issue_id IN ({marks}) "
+        "ON CONFLICT (issue_id, hour, environment, user_key) DO NOTHING",
         [target_id, *source_ids],
     )
     execute(
-        "INSERT INTO issues_issuehourbucket (issue_id, hour, times_seen, users) "
-        "SELECT %s, hour, SUM(times_seen), MAX(users) FROM issues_issuehourbucket "
-        f"WHERE issue_id IN ({marks}) GROUP BY hour ON CONFLICT (issue_id, hour) DO UPDATE SET "
+        "INSERT INTO issues_issuehourbucket (issue_id, project_id, hour, environment, times_seen, users) "
+        "SELECT %s, (SELECT project_id FROM issues_issue WHERE id = %s), hour, environment, "
+        "SUM(times_seen), MAX(users) FROM issues_issuehourbucket "
+        f"WHERE issue_id IN ({marks}) GROUP BY hour, environment "
+        "ON CONFLICT (issue_id, hour, environment) DO UPDATE SET "
         "times_seen = issues_issuehourbucket.times_seen + excluded.times_seen, "
         "users = CASE WHEN excluded.users > issues_issuehourbucket.users THEN excluded.users "
         "ELSE issues_issuehourbucket.users END",
-        [target_id, *source_ids],
+        [target_id, target_id, *source_ids],
     )
     execute(
         "INSERT INTO issues_issueminutebucket (issue_id, minute, times_seen) "
@@ -296,7 +333,8 @@ def merge_buckets(target_id: int, source_ids: list[int]) -> None:
     # the largest of the merged counts (a lower bound).
     execute(
         "UPDATE issues_issuehourbucket SET users = (SELECT COUNT(*) FROM issues_issuehouruser u "
-        "WHERE u.issue_id = issues_issuehourbucket.issue_id AND u.hour = issues_issuehourbucket.hour) "
+        "WHERE u.issue_id = issues_issuehourbucket.issue_id AND u.hour = issues_issuehourbucket.hour "
+        "AND u.environment = issues_issuehourbucket.environment) "
         "WHERE issue_id = %s AND hour >= %s",
         [target_id, hour_of(timezone.now()) - USER_ROWS_KEPT + timedelta(hours=1)],
     )

@@ -356,17 +356,25 @@ class IssueSubscription(models.Model):
 
 
 class IssueHourBucket(models.Model):
-    """Events and distinct users of one issue in one hour (by the time the event was received),
-    upserted by the batch writer in the batch's transaction (issues/buckets.py). Charts, sparklines
-    and the alert triggers read these, never the events table: events expire, buckets stay exact."""
+    """Events and distinct users of one issue in one hour and one environment ('' for events
+    without one), by the time the event was received, upserted by the batch writer in the batch's
+    transaction (issues/buckets.py). Charts, sparklines, the stream's range counts and the alert
+    triggers read these, never the events table: events expire, buckets stay exact. `project` is
+    the issue's, copied so a project's range aggregate reads one index (migration 0015)."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     hour = models.DateTimeField()
+    environment = models.CharField(max_length=64, blank=True, default="")
     times_seen = models.BigIntegerField(default=0)
     users = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["issue", "hour"], name="uniq_issue_hour_bucket")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "hour", "environment"], name="uniq_issue_hour_env_bucket"
+            )
+        ]
         indexes = [models.Index(fields=["hour"], name="issue_hour_bucket_hour_idx")]
 
 
@@ -383,16 +391,20 @@ class IssueMinuteBucket(models.Model):
 
 
 class IssueHourUser(models.Model):
-    """Which users an issue saw in an hour, kept a day: makes the hourly `users` exact under
-    redelivery and concurrent workers, and distinct users over windows of whole hours countable."""
+    """Which users an issue saw in an hour and environment, kept a day: makes the hourly `users`
+    exact under redelivery and concurrent workers, and distinct users over windows of whole hours
+    countable (over every environment, or some)."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField()
+    environment = models.CharField(max_length=64, blank=True, default="")
     user_key = models.CharField(max_length=64)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["issue", "hour", "user_key"], name="uniq_issue_hour_user")
+            models.UniqueConstraint(
+                fields=["issue", "hour", "environment", "user_key"], name="uniq_issue_hour_env_user"
+            )
         ]
         indexes = [models.Index(fields=["hour"], name="issue_hour_user_hour_idx")]
 

@@ -101,9 +101,19 @@ def _resolution_details(issue: Issue) -> dict[str, Any]:
     return {**details, "actor": serialize_user(resolution.actor)}
 
 
-def serialize_issues(issues: list[Issue], user, expand: Iterable[str] = ()) -> list[dict[str, Any]]:
+def serialize_issues(
+    issues: list[Issue],
+    user,
+    in_range: dict[int, Any] | None = None,
+    environments: list[str] | None = None,
+    expand: Iterable[str] = (),
+) -> list[dict[str, Any]]:
     """A page of issues (fetched with ISSUE_RELATIONS): a fixed number of queries for any size.
-    `expand` as Sentry's: `inbox` adds each issue's review inbox entry (or null)."""
+    `in_range`: the issue stream's counts per issue (stream_counts.RangeStats) within the selected
+    range and `environments`, as Sentry's list: `count` and `userCount` are those, `stats` within
+    the environments, `lifetime` the issue's totals; `filtered` is null (counts of the events a
+    query's tag conditions match are not kept). `expand` as Sentry's: `inbox` adds each issue's
+    review inbox entry (or null)."""
     ids = [i.pk for i in issues]
     flags = user_flags(ids, user)
     comments = dict(
@@ -112,21 +122,27 @@ def serialize_issues(issues: list[Issue], user, expand: Iterable[str] = ()) -> l
         .annotate(n=Count("id"))
         .values_list("issue_id", "n")
     )
-    stats = issue_stats(ids)
+    stats = issue_stats(ids, environments=environments or ())
     releases = _release_objects(issues)
     reports = report_counts(ids)
-    data = [
+    rows = [
         {
             **serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases),
             "userReportCount": reports.get(i.pk, 0),
         }
         for i in issues
     ]
+    if in_range is not None:
+        for issue, data in zip(issues, rows, strict=True):
+            data["lifetime"] = _lifetime(data)
+            data["filtered"] = None
+            data["count"] = str(in_range[issue.pk].events)
+            data["userCount"] = in_range[issue.pk].users
     if "inbox" in expand:
         inbox = inbox_entries(ids)
-        for item, issue in zip(data, issues, strict=True):
+        for item, issue in zip(rows, issues, strict=True):
             item["inbox"] = serialize_inbox(inbox.get(issue.pk))
-    return data
+    return rows
 
 
 def serialize_inbox(entry: IssueInbox | None) -> dict[str, Any] | None:
@@ -137,6 +153,17 @@ def serialize_inbox(entry: IssueInbox | None) -> dict[str, Any] | None:
         "reason": entry.reason,
         "reason_details": entry.reason_details,
         "date_added": iso(entry.date_added),
+    }
+
+
+def _lifetime(data: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's `lifetime`: the issue's totals whatever the range and environments."""
+    return {
+        "count": data["count"],
+        "userCount": data["userCount"],
+        "firstSeen": data["firstSeen"],
+        "lastSeen": data["lastSeen"],
+        "stats": None,
     }
 
 
@@ -165,13 +192,7 @@ def serialize_issue_detail(issue: Issue, user, expand: Iterable[str] = ()) -> di
     ]
     # Counts over the issue's whole life (Sentry's environment-independent figures); no filter
     # narrows the counts here, so `filtered` is null as in Sentry without a query.
-    data["lifetime"] = {
-        "count": data["count"],
-        "userCount": data["userCount"],
-        "firstSeen": data["firstSeen"],
-        "lastSeen": data["lastSeen"],
-        "stats": None,
-    }
+    data["lifetime"] = _lifetime(data)
     data["filtered"] = None
     data.update(pluginActions=[], pluginIssues=[], pluginContexts=[], shareId=None)
     return data

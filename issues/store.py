@@ -101,7 +101,7 @@ def _store(project_id: int, unique: dict[str, PreparedEvent]) -> StoreResult:
         lifecycle.admit_new(sorted(i for i in new_issue_ids if i in by_issue))
         _upsert_users(by_issue)
         _upsert_tags(by_issue)
-        record_buckets(by_issue)
+        record_buckets(project_id, by_issue)
         record_releases(
             project_id, inserted, [by_issue[i][0] for i in sorted(new_issue_ids) if i in by_issue]
         )

@@ -4,13 +4,13 @@ One home for the project list page, the organization list page and the list API:
 * scope: the time range (`statsPeriod` 1h/24h/7d/14d/30d/90d, or `start`/`end`) keeps the issues
   seen within it (last seen after its start, first seen before its end), as Sentry does;
   `environment=` keeps the issues with events in those environments (their tag rows);
-* sort: Sentry's names, `date` (last seen), `new` (first seen), `freq` (events), `user` (users), each
-  on an issue column with an index per project and status; `trends`: events in the range minus
-  events in the equal range before it (hour buckets), then last seen;
-* counts: events and a sparkline per issue over the range from the hour buckets (one query per
-  page); distinct users over the range when it is within the 25 hours that hourly user rows are
-  kept, else none (the page then shows the issue's total). Buckets carry no environment: with
-  `environment=` the issues are filtered, their counts are of every environment.
+* sort: Sentry's names, `date` (last seen) and `new` (first seen) on an issue column with an index
+  per project and status; `freq` (events in the range), `user` (users in the range) and `trends`
+  (events in the range minus events in the equal range before it, then last seen) on the hour
+  buckets of the range and environments (issues/stream_counts.py);
+* counts: events, users and a sparkline per issue over the range and within the environments, from
+  the hour buckets (issues/stream_counts.py: users are exact within the 25 hours that hour-user rows
+  are kept, an upper bound further back); the issue's lifetime figures stay on the issue.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from core.sql import fetch, placeholders
-
-from .buckets import USER_ROWS_KEPT, bucket_moment, hour_of, users_since
-from .models import Issue, IssueHourBucket, IssueTag
+from .models import Issue, IssueTag
 from .search import apply_query
 from .search_syntax import SearchError, parse_date
+from .stream_counts import RANGE_SORTS, ranked_ids
 
 PERIODS = {
     "1h": timedelta(hours=1),
@@ -39,19 +36,14 @@ PERIODS = {
 }
 DEFAULT_PERIOD = "14d"
 MAX_RANGE = timedelta(days=90)
-SORTS = {
-    "date": ("-last_seen", "-id"),
-    "new": ("-first_seen", "-id"),
-    "freq": ("-times_seen", "-id"),
-    "user": ("-user_count", "-id"),
-    "trends": ("-trend", "-last_seen", "-id"),
-}
+# The order of the sorts on issue columns; the others are RANGE_SORTS (issues/stream_counts.py).
+SORTS: dict[str, tuple[str, ...]] = {"date": ("-last_seen", "-id"), "new": ("-first_seen", "-id")}
+SORTS.update(dict.fromkeys(RANGE_SORTS, ()))
 SORT_WORDS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user": "Users", "trends": "Trend"}
 MAX_ENVIRONMENTS = 20
 # Totals are counted up to this many (Sentry's X-Max-Hits): a COUNT over every unresolved issue of
 # a big project would cost more than the page it comes with.
 MAX_HITS = 1000
-SPARK_POINTS = 30
 BUILTIN_SEARCHES = [
     ("Unresolved", "is:unresolved"),
     ("Assigned to me", "is:unresolved assigned:me"),
@@ -124,61 +116,27 @@ def capped_count(issues: QuerySet[Issue]) -> int:
     return issues.order_by().values("pk")[: MAX_HITS + 1].count()
 
 
-def ordered(issues: QuerySet[Issue], scope: Scope) -> QuerySet[Issue]:
-    if scope.sort == "trends":
-        previous = scope.start - (scope.end - scope.start)
-        issues = issues.annotate(trend=_trend(previous, scope.start, scope.end))
-    return issues.order_by(*SORTS[scope.sort])
+def page_ids(
+    found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int
+) -> list[int]:
+    """Ids of one page of the ordered list (one query; the range sorts a few, see
+    stream_counts.ranked_ids). `project_ids`: the projects the list is of."""
+    if scope.sort in RANGE_SORTS:
+        return ranked_ids(found, scope, project_ids, offset, limit)
+    return list(found.order_by(*SORTS[scope.sort]).values_list("pk", flat=True)[offset : offset + limit])
 
 
-def _trend(previous: datetime, start: datetime, end: datetime):
-    """Events in [start, end) minus events in [previous, start), in one pass over each issue's
-    buckets (two subqueries read them twice; bench/issue_scale.py at 100,000 issues: the page's
-    trends sort 811 -> 504 ms, the API's 388 -> 352 ms, still over the 200 ms target)."""
-    buckets = IssueHourBucket.objects.filter(
-        issue_id=OuterRef("pk"), hour__gte=hour_of(previous), hour__lt=end
-    )
-    signed = Case(When(hour__gte=hour_of(start), then=F("times_seen")), default=-F("times_seen"))
-    total = buckets.values("issue_id").annotate(n=Sum(signed)).values("n")
-    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
-
-
-@dataclass
-class RangeStats:
-    events: int = 0
-    users: int | None = None  # None: not countable over this range (see the module's docstring)
-    series: list[int] = field(default_factory=list)
-
-
-def range_stats(issue_ids: list[int], scope: Scope) -> dict[int, RangeStats]:
-    """Events, users and a sparkline series per issue over the scope's range: two queries whatever
-    the number of issues."""
-    ids = sorted(set(issue_ids))
-    first_hour, step, points = _spark_grid(scope)
-    stats = {i: RangeStats(series=[0] * points) for i in ids}
-    if not ids:
-        return stats
-    rows = fetch(
-        "SELECT issue_id, hour, times_seen FROM issues_issuehourbucket "
-        f"WHERE issue_id IN ({placeholders(len(ids))}) AND hour >= %s AND hour < %s",
-        [*ids, first_hour, scope.end],
-    )
-    for issue_id, hour, count in rows:
-        slot = min(points - 1, max(0, int((bucket_moment(hour) - first_hour) / step)))
-        stats[issue_id].series[slot] += count
-        stats[issue_id].events += count
-    if timezone.now() - scope.start <= USER_ROWS_KEPT:
-        for issue_id, users in users_since(ids, scope.start, until=scope.end).items():
-            stats[issue_id].users = users
-    return stats
-
-
-def _spark_grid(scope: Scope) -> tuple[datetime, timedelta, int]:
-    """First hour, width and number of the sparkline's bars: whole hours, at most SPARK_POINTS."""
-    first_hour = hour_of(scope.start)
-    hours = max(1, int((scope.end - first_hour).total_seconds() // 3600) + 1)
-    step_hours = max(1, -(-hours // SPARK_POINTS))
-    return first_hour, timedelta(hours=step_hours), -(-hours // step_hours)
+def page_rows(
+    found: QuerySet[Issue], scope: Scope, project_ids: list[int], offset: int, limit: int, related: tuple = ()
+) -> list[Issue]:
+    """One page of the ordered list with `related` selected: one query for the sorts on issue
+    columns; for the range sorts their ids (stream_counts.ranked_ids), then those issues."""
+    if scope.sort not in RANGE_SORTS:
+        ordered = found.order_by(*SORTS[scope.sort]).select_related(*related)
+        return list(ordered[offset : offset + limit])
+    ids = ranked_ids(found, scope, project_ids, offset, limit)
+    by_id = Issue.objects.select_related(*related).in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def sparkline_svg(series: list[int], width: int = 120, height: int = 24) -> str:

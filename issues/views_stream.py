@@ -23,7 +23,7 @@ from projects.models import Organization, OrganizationMember, Team
 from releases.models import Environment
 
 from . import inbox, lifecycle
-from .access import get_organization, get_project, parse_id, visible_projects
+from .access import get_organization, get_project, organization_project_ids, parse_id, visible_projects
 from .lifecycle import LifecycleError
 from .models import Issue, SavedSearch
 from .search import SearchError
@@ -35,14 +35,16 @@ from .stream import (
     SORT_WORDS,
     capped_count,
     matching,
-    ordered,
+    page_ids,
+    page_rows,
     parse_scope,
-    range_stats,
     sparkline_svg,
 )
+from .stream_counts import range_stats
 from .updates import apply_update, parse_update
 
 PAGE_SIZE = 50
+PAGE_RELATIONS = ("project", "project__organization", "assignee_user", "assignee_team")
 # What the page's list keeps in its links and hidden fields (the search and its scope).
 LIST_PARAMS = ("query", "sort", "statsPeriod", "start", "end", "environment", "project")
 # Bulk form actions, as Sentry's update body (issues/updates.py validates them).
@@ -81,13 +83,17 @@ IGNORE_FIELDS = {
 @login_required
 def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    return _stream_page(request, project.organization, Issue.objects.filter(project=project), project)
+    issues = Issue.objects.filter(project=project)
+    return _stream_page(request, project.organization, issues, project, [project.pk])
 
 
 @login_required
 def organization_issues(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_organization(request.user, org_slug)
-    return _stream_page(request, organization, _org_issues(request.GET, organization), None)
+    issues = _org_issues(request.GET, organization)
+    return _stream_page(
+        request, organization, issues, None, organization_project_ids(organization, request.GET)
+    )
 
 
 def _org_issues(params: QueryDict, organization: Organization) -> QuerySet[Issue]:
@@ -97,22 +103,22 @@ def _org_issues(params: QueryDict, organization: Organization) -> QuerySet[Issue
     return issues.filter(project_id__in=wanted) if wanted else issues
 
 
-def _stream_page(request: HttpRequest, organization, issues: QuerySet[Issue], project) -> HttpResponse:
+def _stream_page(
+    request: HttpRequest, organization, issues: QuerySet[Issue], project, project_ids: list[int]
+) -> HttpResponse:
+    """`project_ids`: the projects the list is of (the range sorts read their buckets)."""
     query = request.GET.get("query")
     search_error = ""
     try:
         scope = parse_scope(request.GET, bounded_by_default=False)
         found = matching(issues, query, scope, request.user)
-        listed = ordered(found, scope).select_related(
-            "project", "project__organization", "assignee_user", "assignee_team"
-        )
     except SearchError as exc:
         search_error = str(exc)
         scope = parse_scope(QueryDict(), bounded_by_default=False)
-        found = listed = Issue.objects.none()
+        found = Issue.objects.none()
     total = capped_count(found)
-    page = _page(listed, request.GET.get("page"), total)
-    stats = range_stats([i.pk for i in page.rows], scope)
+    page = _page(found, scope, project_ids, request.GET.get("page"), total)
+    stats = range_stats(page.rows, scope)
     waiting = inbox.entries([i.pk for i in page.rows])
     for issue in page.rows:
         entry = waiting.get(issue.pk)
@@ -160,12 +166,12 @@ class Page:
         return self.number > 1
 
 
-def _page(listed: QuerySet[Issue], raw_number: str | None, total: int) -> Page:
+def _page(found: QuerySet[Issue], scope, project_ids: list[int], raw_number: str | None, total: int) -> Page:
     """One page by offset (no COUNT of its own: the capped total says how many pages)."""
     number = parse_id(raw_number or "1") or 1
     number = max(1, min(number, MAX_OFFSET // PAGE_SIZE + 1))
     offset = (number - 1) * PAGE_SIZE
-    rows = list(listed[offset : offset + PAGE_SIZE + 1])
+    rows = page_rows(found, scope, project_ids, offset, PAGE_SIZE + 1, PAGE_RELATIONS)
     pages = max(1, -(-min(total, MAX_HITS) // PAGE_SIZE))
     return Page(rows[:PAGE_SIZE], number, max(pages, number), len(rows) > PAGE_SIZE)
 
@@ -215,22 +221,24 @@ def _list_url(organization, project) -> str:
 @require_POST
 def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
     project = get_project(request.user, org_slug, project_slug)
-    return _bulk(request, project.organization, Issue.objects.filter(project=project), project)
+    issues = Issue.objects.filter(project=project)
+    return _bulk(request, project.organization, issues, project, [project.pk])
 
 
 @login_required
 @require_POST
 def organization_bulk_action(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_organization(request.user, org_slug)
-    return _bulk(request, organization, _org_issues(request.POST, organization), None)
+    issues = _org_issues(request.POST, organization)
+    return _bulk(request, organization, issues, None, organization_project_ids(organization, request.POST))
 
 
-def _bulk(request: HttpRequest, organization, issues: QuerySet[Issue], project) -> HttpResponse:
+def _bulk(request: HttpRequest, organization, issues: QuerySet[Issue], project, project_ids) -> HttpResponse:
     """`action` on the checked `issue`s, or with `all` = 1 on every issue matching the list's search
     and scope (the hidden fields), at most lifecycle.BULK_LIMIT of them, as Sentry's bulk API."""
     action = request.POST.get("action", "")
     try:
-        selected = _selection(request, issues)
+        selected = _selection(request, issues, project_ids)
         if not selected:
             raise LifecycleError("Select at least one issue first (or all matching the search).")
         messages.info(request, _apply_bulk(request, organization, action, selected))
@@ -259,11 +267,11 @@ def _apply_bulk(request: HttpRequest, organization, action: str, selected: list[
     return f"{verb} {len(selected)} issue{'s' if len(selected) != 1 else ''}."
 
 
-def _selection(request: HttpRequest, issues: QuerySet[Issue]) -> list[int]:
+def _selection(request: HttpRequest, issues: QuerySet[Issue], project_ids: list[int]) -> list[int]:
     if request.POST.get("all") == "1":
         scope = parse_scope(request.POST, bounded_by_default=False)
         found = matching(issues, request.POST.get("query"), scope, request.user)
-        return list(ordered(found, scope).values_list("pk", flat=True)[: lifecycle.BULK_LIMIT])
+        return page_ids(found, scope, project_ids, 0, lifecycle.BULK_LIMIT)
     wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
     return list(issues.filter(pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list("pk", flat=True))
 

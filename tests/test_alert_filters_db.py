@@ -61,7 +61,9 @@ def _usual_hours(project, per_hour: int) -> None:
     old = Issue.objects.get(project=project)
     now = timezone.now()
     IssueHourBucket.objects.bulk_create(
-        IssueHourBucket(issue=old, hour=hour_of(now) - timedelta(days=d), times_seen=per_hour)
+        IssueHourBucket(
+            issue=old, project_id=old.project_id, hour=hour_of(now) - timedelta(days=d), times_seen=per_hour
+        )
         for d in range(1, 8)
     )
 

@@ -1,5 +1,7 @@
 """The Sentry-compatible API: token auth, shapes, pagination, search, isolation."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -8,7 +10,7 @@ from accounts.models import ApiToken
 from issues import lifecycle
 from issues.models import Issue
 from issues.store import store_events
-from tests.factories import prepared_event, rich_prepared_event, user_with_membership
+from tests.factories import BASE_TIME, prepared_event, rich_prepared_event, user_with_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,16 @@ def test_issue_list_shape(setup):
     response = client.get("/api/0/projects/acme/web/issues/")
     assert response.status_code == 200
     (issue,) = response.json()
-    assert issue["count"] == "3" and issue["userCount"] == 1
+    # Sentry's list: `count`/`userCount` within the range (24 h by default; the events are older),
+    # the totals in `lifetime`.
+    assert issue["count"] == "0" and issue["userCount"] == 0
+    assert issue["lifetime"]["count"] == "3" and issue["lifetime"]["userCount"] == 1
+    around = {
+        "start": (BASE_TIME - timedelta(days=1)).isoformat()[:19],
+        "end": (BASE_TIME + timedelta(days=1)).isoformat()[:19],
+    }
+    (in_range,) = client.get("/api/0/projects/acme/web/issues/", around).json()
+    assert in_range["count"] == "3" and in_range["userCount"] == 1
     assert issue["shortId"] == "WEB-1" and issue["status"] == "unresolved"
     assert issue["project"]["slug"] == "web" and issue["level"] == "error"
     assert issue["permalink"].startswith("http://") and f"/issues/{issue['id']}/" in issue["permalink"]
@@ -122,8 +133,8 @@ def test_issue_list_query_count_does_not_grow_with_issues(setup, django_assert_m
     project, client = setup
     store_events(project.id, [prepared_event(hashes=[f"{i:032d}"]) for i in range(20)])
     # 9, plus 3 for the firstRelease/lastRelease objects: releases, their projects, their deploys,
-    # plus 1 for the page's userReportCount
-    with django_assert_max_num_queries(13):
+    # plus 1 for the page's userReportCount, 2 for the counts in the range (events, users)
+    with django_assert_max_num_queries(15):
         assert len(client.get("/api/0/projects/acme/web/issues/?limit=20").json()) == 20
     with CaptureQueriesContext(connection) as one:
         client.get("/api/0/projects/acme/web/issues/?limit=1")

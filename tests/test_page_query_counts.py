@@ -61,10 +61,18 @@ def people(make_project, client):
     return project, jane, client, Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-@pytest.mark.parametrize("query", SEARCHES)
-def test_list_page_and_apis_take_the_same_queries_for_1_and_for_30_issues(people, query):
+# The sorts by counts in the range and environments (issues/stream_counts.py).
+RANGE_SCOPES = [
+    {"sort": "freq", "statsPeriod": "14d"},
+    {"sort": "user", "statsPeriod": "24h", "environment": "production"},
+    {"sort": "user", "statsPeriod": "30d"},
+    {"sort": "trends", "statsPeriod": "7d", "environment": "production"},
+]
+
+
+@pytest.mark.parametrize("params", [{} if q is None else {"query": q} for q in SEARCHES] + RANGE_SCOPES)
+def test_list_page_and_apis_take_the_same_queries_for_1_and_for_30_issues(people, params):
     project, jane, page, api = people
-    params: dict = {} if query is None else {"query": query}
     paths = {
         page: "/organizations/acme/projects/web/",
         api: "/api/0/projects/acme/web/issues/",

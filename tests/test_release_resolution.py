@@ -105,7 +105,8 @@ def test_archived_until_escalating_escalates_above_its_own_hourly_rate(project_a
     # `busy` averaged 10 events an hour over the last 7 days: it escalates above 50 in an hour.
     end = hour_of(timezone.now() - timedelta(hours=1))
     IssueHourBucket.objects.bulk_create(
-        IssueHourBucket(issue=busy, hour=end - timedelta(hours=h), times_seen=10) for h in range(1, 169)
+        IssueHourBucket(issue=busy, project_id=busy.project_id, hour=end - timedelta(hours=h), times_seen=10)
+        for h in range(1, 169)
     )
     lifecycle.ignore([busy.pk, quiet.pk], jane, IgnoreCondition(until_escalating=True))
     assert _state(busy.pk) == ("ignored", "archived_until_escalating")
