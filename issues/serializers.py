@@ -181,7 +181,7 @@ def _release_objects(issues: list[Issue]) -> dict[tuple[int, str], dict[str, Any
 
 
 def serialize_issue_detail(issue: Issue, user, expand: Iterable[str] = ()) -> dict[str, Any]:
-    data = serialize_issues([issue], user, expand)[0]
+    data = serialize_issues([issue], user, expand=expand)[0]
     activity = Activity.objects.filter(issue=issue).select_related("user").order_by("-created", "-id")[:100]
     data["activity"] = [serialize_activity(a) for a in activity]
     data["participants"] = [serialize_user(u) for u in participants(issue.pk)]
