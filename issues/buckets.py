@@ -240,6 +240,17 @@ def events_since(issue_ids: Iterable[int], since: datetime) -> dict[int, int]:
     return {i: found.get(i, 0) for i in ids}
 
 
+def hourly_users_total(issue_id: int, since: datetime, environments: Iterable[str] = ()) -> int:
+    """The sum of an issue's distinct users per hour since `since`: an upper bound of its distinct
+    users over a window longer than the hour-user rows are kept."""
+    where, chosen = environment_filter(environments)
+    rows = fetch(
+        f"SELECT COALESCE(SUM(users), 0) FROM issues_issuehourbucket WHERE issue_id = %s AND hour >= %s{where}",
+        [issue_id, hour_of(since), *chosen],
+    )
+    return int(rows[0][0])
+
+
 def users_since(
     issue_ids: Iterable[int], since: datetime, until: datetime | None = None, environments: Iterable[str] = ()
 ) -> dict[int, int]:

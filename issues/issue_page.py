@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from releases.models import ReleaseProject
 
-from .buckets import hour_of, issue_series
+from . import buckets
+from .buckets import USER_ROWS_KEPT, hour_of, issue_series
 from .chart import bar_chart
 from .models import Issue
 from .tag_summary import tag_keys, users_since
@@ -57,19 +58,37 @@ def search_query(key: str, value: str) -> str:
     return f'{key}:"{escaped}"'
 
 
-def range_context(issue: Issue, period_name: str | None, now: datetime | None = None) -> dict:
-    """Events and users in the chosen range with the chart of it (two queries)."""
+def range_context(
+    issue: Issue, period_name: str | None, environment: str = "", now: datetime | None = None
+) -> dict:
+    """Events and users in the chosen range, in one environment if one is chosen, with the chart of
+    it (two queries). Users in an environment over more than the hours whose user rows are kept are
+    the sum of each hour's distinct users, at most the issue's total: an upper bound, said so."""
     name = period_name if period_name in PERIODS else DEFAULT_PERIOD
     period = PERIODS[name]
-    start = period_start(period, now or timezone.now())
-    series = issue_series(issue.pk, start, period.step, period.points)
-    chart = bar_chart(series, period.hourly, period.words)
+    now = now or timezone.now()
+    start = period_start(period, now)
+    environment = environment if 0 < len(environment) <= 64 else ""
+    chosen = [environment] if environment else []
+    chart = bar_chart(
+        issue_series(issue.pk, start, period.step, period.points, chosen), period.hourly, period.words
+    )
+    users_exact = True
+    if not chosen:
+        users = users_since(issue.pk, start)
+    elif now - start <= USER_ROWS_KEPT:
+        users = buckets.users_since([issue.pk], start, environments=chosen)[issue.pk]
+    else:
+        users, users_exact = min(buckets.hourly_users_total(issue.pk, start, chosen), issue.user_count), False
     return {
         "period": name,
         "periods": list(PERIODS),
+        "chosen_environment": environment,
+        "range_query": urlencode({"period": name, **({"environment": environment} if environment else {})}),
         "chart": chart,
         "events_in_range": chart.total,
-        "users_in_range": users_since(issue.pk, start),
+        "users_in_range": users,
+        "users_in_range_exact": users_exact,
     }
 
 

@@ -52,7 +52,7 @@ def issue_detail(
     context = {
         "issue": issue,
         "event": event,
-        **range_context(issue, request.GET.get("period")),
+        **range_context(issue, request.GET.get("period"), request.GET.get("environment", "")),
         **sidebar_context(issue),
         **release_links(issue),
         "permalink": issue_permalink(issue),

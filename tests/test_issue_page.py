@@ -63,6 +63,35 @@ def test_counts_in_range_and_total_with_a_chart_of_the_range(setup):
     assert '<strong aria-current="true">14d</strong>' in _html(client, f"{BASE}/{issue.pk}/", period="x")
 
 
+def test_counts_chart_and_navigation_of_one_environment(setup):
+    """?environment= scopes the range's events, users and chart; the total stays the issue's.
+    Users over more than the day of hour-user rows are an upper bound, marked so."""
+    import dataclasses
+
+    project, client, _ = setup
+    staging = [
+        dataclasses.replace(
+            e, environment="staging", user_key=user, tags=[("environment", "staging"), ("user", user)]
+        )
+        for e, user in ((_event(30), "id:7"), (_event(60 * 24 * 2), "id:8"))
+    ]
+    store_events(project.id, [_event(10), _event(20, user="id:2"), *staging])
+    issue = Issue.objects.get()
+    day = _html(client, f"{BASE}/{issue.pk}/", period="24h", environment="staging")
+    assert re.search(r'class="events-in-range"><strong>1<', day)
+    assert re.search(r'class="users-in-range"><strong>1<', day)
+    assert re.search(r'class="events-total"><strong>4<', day)
+    assert "Events per hour over the last 24 hours: 1 in total" in day
+    assert '<strong class="badge" aria-current="true">staging</strong>' in day
+    assert "?period=7d&amp;environment=staging" in day  # the range picker keeps the environment
+    week = _html(client, f"{BASE}/{issue.pk}/", period="7d", environment="staging")
+    assert re.search(r'class="events-in-range"><strong>2<', week)
+    assert re.search(r'class="users-in-range"><strong title="At most[^"]*">≤ 2<', week)
+    everywhere = _html(client, f"{BASE}/{issue.pk}/", period="7d")
+    assert re.search(r'class="events-in-range"><strong>4<', everywhere)
+    assert re.search(r'class="users-in-range"><strong>4<', everywhere)
+
+
 def test_sidebar_top_values_by_count_with_shares_and_search_links(setup):
     project, client, _ = setup
     browsers = ["aaa"] + ["Chrome"] * 6 + ["Firefox"] * 3 + [f'say "{XSS}"']
@@ -81,7 +110,7 @@ def test_sidebar_top_values_by_count_with_shares_and_search_links(setup):
     assert query == ['browser:"Chrome"']
     assert parse_qs(urlparse(unescape(shown[3][0])).query)["query"] == [f'browser:"say \\"{XSS}\\""']
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert 'class="environments"><span class="badge">production</span>' in html
+    assert 'class="environments"><a class="badge" href="?period=14d&amp;environment=production"' in html
 
 
 def test_release_links_copy_link_and_status_in_words(setup):
