@@ -22,6 +22,8 @@ def _navigation(request: HttpRequest) -> dict:
     nav["projects"] = list(
         Project.objects.filter(organization__slug=org_slug).order_by("slug").values_list("slug", flat=True)
     )
+    if project_slug not in nav["projects"]:  # a 404 page for a made-up project links to none of it
+        nav["project"] = None
     if request.user.is_superuser:
         nav["manage"] = True
     else:

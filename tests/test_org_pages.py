@@ -169,10 +169,15 @@ def test_header_switches_between_own_organizations_and_projects_only(people):
         'href="/organizations/acme/"',
         'href="/organizations/acme/projects/api/"',
         'href="/organizations/acme/projects/web/settings/"',
+        'href="/organizations/acme/projects/web/logs/"',
         'href="/organizations/acme/usage/"',
         'href="/account/"',
     ):
         assert link in header, link
+    org_header = as_user(users["mia"]).get("/organizations/acme/").content.decode().split("</header>")[0]
+    assert 'href="/organizations/acme/issues/"' in org_header and 'href="/organizations/acme/logs/"' in org_header
+    missing = as_user(users["mia"]).get("/organizations/acme/projects/nope/")
+    assert missing.status_code == 404 and "projects/nope/logs/" not in missing.content.decode()
     assert "theirs" not in header and "projects/new" not in header  # mia is a plain member
     manager_header = (
         as_user(users["manny"]).get("/organizations/acme/").content.decode().split("</header>")[0]
