@@ -175,7 +175,10 @@ def test_header_switches_between_own_organizations_and_projects_only(people):
     ):
         assert link in header, link
     org_header = as_user(users["mia"]).get("/organizations/acme/").content.decode().split("</header>")[0]
-    assert 'href="/organizations/acme/issues/"' in org_header and 'href="/organizations/acme/logs/"' in org_header
+    assert (
+        'href="/organizations/acme/issues/"' in org_header
+        and 'href="/organizations/acme/logs/"' in org_header
+    )
     missing = as_user(users["mia"]).get("/organizations/acme/projects/nope/")
     assert missing.status_code == 404 and "projects/nope/logs/" not in missing.content.decode()
     assert "theirs" not in header and "projects/new" not in header  # mia is a plain member
