@@ -19,10 +19,11 @@ def _navigation(request: HttpRequest) -> dict:
     if org_slug not in orgs:
         return nav
     nav["org"] = org_slug
-    nav["projects"] = list(
+    projects = list(
         Project.objects.filter(organization__slug=org_slug).order_by("slug").values_list("slug", flat=True)
     )
-    if project_slug not in nav["projects"]:  # a 404 page for a made-up project links to none of it
+    nav["projects"] = projects
+    if project_slug not in projects:  # a 404 page for a made-up project links to none of it
         nav["project"] = None
     if request.user.is_superuser:
         nav["manage"] = True
