@@ -15,7 +15,7 @@ from core.pagination import page_bounds, paginated
 
 from . import lifecycle
 from .access import get_issue, get_organization, get_organization_issue, get_project, parse_id, visible_issues
-from .comments import CommentError, add_note, delete_note, edit_note
+from .comments import CommentError, NotAuthor, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
 from .search import SearchError, apply_query
@@ -136,19 +136,21 @@ class OrganizationIssuesView(APIView):
         return _bulk_delete(request, issues)
 
 
+def _issue(request: Request, issue_id: str, org_slug: str | None) -> Issue:
+    """`/issues/{id}/...` or `/organizations/{org}/issues/{id or short id}/...`."""
+    if org_slug is not None:
+        return get_organization_issue(request.user, org_slug, issue_id)
+    return get_issue(request.user, issue_id)
+
+
 class IssueView(APIView):
     """`/issues/{id}/` and `/organizations/{org}/issues/{id or short id}/`."""
 
-    def _issue(self, request: Request, issue_id: str, org_slug: str | None) -> Issue:
-        if org_slug is not None:
-            return get_organization_issue(request.user, org_slug, issue_id)
-        return get_issue(request.user, issue_id)
-
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        return Response(serialize_issue_detail(self._issue(request, issue_id, org_slug), request.user))
+        return Response(serialize_issue_detail(_issue(request, issue_id, org_slug), request.user))
 
     def put(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = self._issue(request, issue_id, org_slug)
+        issue = _issue(request, issue_id, org_slug)
         try:
             update = parse_update(request.data, issue.project.organization)
             if update.merge:
@@ -160,23 +162,24 @@ class IssueView(APIView):
         return Response({**result, **serialize_issue_detail(fresh, request.user)})
 
     def delete(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = self._issue(request, issue_id, org_slug)
+        issue = _issue(request, issue_id, org_slug)
         lifecycle.delete([issue.pk], request.user)
         return Response(status=202)
 
 
 class IssueCommentsView(APIView):
-    """`GET` lists the issue's comments (newest first), `POST {"text": ...}` adds one."""
+    """`GET` lists the issue's comments (newest first), `POST {"text": ...}` adds one (the same text
+    again within an hour is a 400, as in Sentry). Also under `/organizations/{org}/issues/`."""
 
-    def get(self, request: Request, issue_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         offset, limit = page_bounds(request)
         notes = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE).select_related("user")
         rows = list(notes.order_by("-created", "-id")[offset : offset + limit + 1])
         return paginated(request, rows, offset, limit, [serialize_activity(a) for a in rows[:limit]])
 
-    def post(self, request: Request, issue_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def post(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = add_note(issue, request.user, body.get("text"))
@@ -186,25 +189,24 @@ class IssueCommentsView(APIView):
 
 
 class IssueCommentView(APIView):
-    """`PUT {"text": ...}` edits and `DELETE` removes one's own comment."""
+    """`PUT {"text": ...}` edits and `DELETE` removes one's own comment; someone else's is a 404,
+    as in Sentry (only the caller's own notes are looked up)."""
 
-    def put(self, request: Request, issue_id: str, note_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def put(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = edit_note(issue, note_id, request.user, body.get("text"))
-        except Activity.DoesNotExist as exc:
+        except (Activity.DoesNotExist, NotAuthor) as exc:
             raise Http404("No such comment") from exc
         except CommentError as exc:
             return _bad(exc)
         return Response(serialize_activity(note))
 
-    def delete(self, request: Request, issue_id: str, note_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def delete(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
+        issue = _issue(request, issue_id, org_slug)
         try:
             delete_note(issue, note_id, request.user)
-        except Activity.DoesNotExist as exc:
+        except (Activity.DoesNotExist, NotAuthor) as exc:
             raise Http404("No such comment") from exc
-        except CommentError as exc:
-            return Response({"detail": str(exc)}, status=403)
         return Response(status=204)

@@ -145,14 +145,46 @@ def test_comments_api(api):
     assert client.post(url, {"text": "  "}, content_type="application/json").status_code == 400
     assert [n["id"] for n in client.get(url).json()] == [note["id"]]
     assert client.get(f"/api/0/issues/{issue.pk}/").json()["numComments"] == 1
-    bob = _client(user_with_membership(project, "bob"))
-    assert put(bob, f"{url}{note['id']}/", {"text": "mine now"}).status_code == 400
-    assert bob.delete(f"{url}{note['id']}/").status_code == 403
+    bob = _client(user_with_membership(project, "bob"))  # someone else's note is not found, as in Sentry
+    assert put(bob, f"{url}{note['id']}/", {"text": "mine now"}).status_code == 404
+    assert bob.delete(f"{url}{note['id']}/").status_code == 404
     assert put(client, f"{url}{note['id']}/", {"text": "done"}).json()["data"]["text"] == "done"
-    assert client.delete(f"{url}{note['id']}/").status_code == 204
-    assert client.get(url).json() == [] and client.delete(f"{url}{note['id']}/").status_code == 404
     detail = client.get(f"/api/0/issues/{issue.pk}/").json()
     assert [u["username"] for u in detail["participants"]] == ["jane"]  # commenters are subscribed
+    assert client.delete(f"{url}{note['id']}/").status_code == 204
+    assert client.get(url).json() == [] and client.delete(f"{url}{note['id']}/").status_code == 404
+
+
+def test_comments_under_the_organization_by_short_id_and_sentrys_rules(api):
+    project, client, jane, (issue, *_) = api
+    url = "/api/0/organizations/acme/issues/WEB-1/comments/"
+    created = client.post(url, {"text": "on it"}, content_type="application/json")
+    assert created.status_code == 201
+    again = client.post(url, {"text": "on it"}, content_type="application/json")
+    assert again.status_code == 400 and again.json() == {"detail": "You have already posted that comment."}
+    second = client.post(url, {"text": "found it"}, content_type="application/json").json()
+    assert [n["data"]["text"] for n in client.get(f"/api/0/issues/{issue.pk}/notes/").json()] == [
+        "found it",
+        "on it",
+    ]
+    edited = put(
+        client, f"/api/0/organizations/acme/issues/{issue.pk}/comments/{second['id']}/", {"text": "x"}
+    )
+    assert edited.status_code == 200 and edited.json()["data"]["text"] == "x"
+    assert client.get("/api/0/organizations/other/issues/WEB-1/comments/").status_code == 404
+
+    def subscribed() -> bool:
+        return client.get(f"/api/0/issues/{issue.pk}/").json()["isSubscribed"]
+
+    assert subscribed()
+    assert client.delete(f"{url}{second['id']}/").status_code == 204
+    assert subscribed()  # one comment left
+    assert client.delete(f"{url}{created.json()['id']}/").status_code == 204
+    assert not subscribed()  # the last one gone: the subscription commenting made goes too
+    put(client, f"/api/0/issues/{issue.pk}/", {"isSubscribed": True})
+    note = client.post(url, {"text": "again"}, content_type="application/json").json()
+    client.delete(f"{url}{note['id']}/")
+    assert subscribed()  # an explicit subscription stays
 
 
 def test_another_organization_gets_404_on_every_triage_endpoint(api, make_project):
@@ -166,6 +198,7 @@ def test_another_organization_gets_404_on_every_triage_endpoint(api, make_projec
     assert stranger.delete("/api/0/projects/acme/web/issues/").status_code == 404
     assert stranger.get(f"/api/0/issues/{issue.pk}/comments/").status_code == 404
     assert stranger.post(f"/api/0/issues/{issue.pk}/comments/", {"text": "x"}).status_code == 404
+    assert stranger.get("/api/0/organizations/acme/issues/WEB-1/comments/").status_code == 404
     # Their own organization's bulk endpoint does not reach our issues either.
     assert (
         put(stranger, f"/api/0/organizations/other/issues/?id={issue.pk}", {"status": "resolved"}).status_code
