@@ -63,6 +63,7 @@ def test_put_one_issue_resolves_ignores_and_answers_the_issue(api):
         {"status": "closed"},
         {"assignedTo": "nobody-here"},
         {"isBookmarked": "yes"},
+        {"status": "resolved", "priority": "low"},  # the level decides the priority
     ],
 )
 def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
@@ -71,6 +72,38 @@ def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
     assert response.status_code == 400 and response.json()["detail"]
     issue.refresh_from_db()
     assert issue.status == "unresolved" and not Activity.objects.exists()
+
+
+def test_issue_objects_carry_priority_is_unhandled_and_lifetime(api):
+    project, client, _, (first, second, third) = api
+
+    def store(hashes: str, level: str, handled: str, seconds: int) -> None:
+        tags = [("level", level), ("handled", handled)]
+        store_events(project.id, [prepared_event(hashes=[hashes], level=level, tags=tags, seconds=seconds)])
+
+    store(f"{0:032x}", "error", "no", 100)
+    store(f"{1:032x}", "warning", "no", 100)
+    store(f"{1:032x}", "warning", "yes", 200)  # the newest event was handled
+    store(f"{2:032x}", "info", "yes", 100)
+    listed = {i["shortId"]: i for i in client.get("/api/0/projects/acme/web/issues/", {"query": ""}).json()}
+    assert {k: (i["priority"], i["isUnhandled"]) for k, i in listed.items()} == {
+        "WEB-1": ("high", True),
+        "WEB-2": ("medium", False),
+        "WEB-3": ("low", False),
+    }
+    assert listed["WEB-2"]["lifetime"] == {
+        "count": "3",
+        "userCount": 0,
+        "firstSeen": listed["WEB-2"]["firstSeen"],
+        "lastSeen": listed["WEB-2"]["lastSeen"],
+        "stats": None,
+    }
+    assert listed["WEB-1"]["priorityLockedAt"] is None
+    store(f"{1:032x}", "warning", "no", 300)
+    detail = client.get(f"/api/0/issues/{second.pk}/").json()
+    assert detail["isUnhandled"] is True and detail["lifetime"]["count"] == "4"
+    Issue.objects.filter(pk=third.pk).update(substatus="escalating")
+    assert client.get(f"/api/0/issues/{third.pk}/").json()["priority"] == "high"  # raised while escalating
 
 
 def test_assigned_to_username_user_id_and_team(api):
@@ -218,8 +251,9 @@ def test_list_queries_do_not_grow_with_the_page(api):
             assert len(client.get(path, {"query": "", "limit": 1}).json()) == 1
         with CaptureQueriesContext(connection) as three:
             page = client.get(path, {"query": "", "limit": 3}).json()
-        # 9, plus 3 for the page's firstRelease/lastRelease objects (releases, projects, deploys)
-        assert len(page) == 3 and len(one) == len(three) <= 12, [q["sql"] for q in three]
+        # 10 (one of them the `handled` tag rows behind isUnhandled), plus 3 for the page's
+        # firstRelease/lastRelease objects (releases, projects, deploys)
+        assert len(page) == 3 and len(one) == len(three) <= 13, [q["sql"] for q in three]
         assert all(i["assignedTo"]["username"] == "jane" and i["isBookmarked"] for i in page)
         assert all(i["statusDetails"]["ignoreCount"] == 5 and i["numComments"] == 1 for i in page)
 
