@@ -2,7 +2,8 @@
 # CI: what a user installs is what runs. Builds the wheel from the checkout's files, installs it into
 # a fresh venv outside the checkout and, from an empty folder that is not the repository, runs
 # `lighttrace check`, `migrate` and a short `serve` on the embedded default: /_health/, the login
-# page, the admin CSS and the favicon must answer, SIGTERM must stop every process, and nothing may be written outside DATA_DIR.
+# page, the admin CSS and the favicon must answer, SIGTERM must stop every process, and nothing may
+# be written outside DATA_DIR.
 # A package, template or data file left out of the wheel fails here.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
