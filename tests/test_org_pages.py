@@ -5,9 +5,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from issues.store import store_events
 from projects.models import Organization, OrganizationMember, Project, ProjectKey, Team
-from projects.services import create_project
-from tests.factories import as_user, organization_with_roles
+from projects.services import create_project, record_first_event
+from tests.factories import as_user, organization_with_roles, prepared_event
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +126,22 @@ def test_members_see_the_dsn_but_only_managers_rotate_and_disable(people):
     assert "Every key is disabled" in manager.get("/organizations/acme/projects/web/keys/").content.decode()
     manager.post(f"/organizations/acme/projects/web/keys/{new.id}/active/", {"active": "1"})
     assert ProjectKey.objects.get(pk=new.pk).is_active
+
+
+def test_the_project_pages_show_the_dsns_and_the_list_until_the_first_event(people):
+    project, key, users = people
+    settings = as_user(users["mia"]).get("/organizations/acme/projects/web/settings/").content.decode()
+    assert key.dsn() in settings and 'href="/organizations/acme/projects/web/keys/"' in settings
+    assert (
+        "Rotate, disable"
+        in as_user(users["manny"]).get("/organizations/acme/projects/web/settings/").content.decode()
+    )
+    first = as_user(users["mia"]).get("/organizations/acme/projects/web/").content.decode()
+    assert "first event" in first and key.dsn() in first
+    store_events(project.id, [prepared_event()])
+    record_first_event(project.id)  # as the batch writer does (ingest/tasks.py)
+    later = as_user(users["mia"]).get("/organizations/acme/projects/web/").content.decode()
+    assert "first event" not in later and key.dsn() not in later
 
 
 def test_a_key_of_another_project_is_not_found(people):
