@@ -1,12 +1,16 @@
 """Sentry's triage API: issue PUT/DELETE, bulk changes, statusDetails, assignment, per-user flags,
 comments, the organization endpoints, isolation and query counts."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import ApiToken
+from issues import lifecycle
 from issues.models import Activity, Issue
 from issues.store import store_events
 from tests.factories import prepared_event, user_with_membership
@@ -64,6 +68,8 @@ def test_put_one_issue_resolves_ignores_and_answers_the_issue(api):
         {"assignedTo": "nobody-here"},
         {"isBookmarked": "yes"},
         {"status": "resolved", "priority": "low"},  # the level decides the priority
+        {"status": "resolved", "statusDetails": {"inUpcomingRelease": True}},  # Sentry's, behind a flag
+        {"status": "ignored", "statusDetails": {"inUpcomingRelease": True}},
     ],
 )
 def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
@@ -341,3 +347,18 @@ def test_archive_until_escalating_and_ignore_windows_with_sentry_names(api):
     assert response.status_code == 200
     details = client.get(f"/api/0/issues/{second.pk}/").json()["statusDetails"]
     assert {k: details[k] for k in window} == window and details["actor"]["username"] == "jane"
+
+
+def test_ignore_for_a_duration_through_the_api_ends_when_the_time_is_up(api):
+    _, client, _, (issue, *_) = api
+    before = timezone.now()
+    body = {"status": "muted", "statusDetails": {"ignoreDuration": 30}}
+    answer = put(client, f"/api/0/issues/{issue.pk}/", body).json()
+    assert (answer["status"], answer["substatus"]) == ("ignored", "archived_until_condition_met")
+    until = datetime.fromisoformat(answer["statusDetails"]["ignoreUntil"])
+    assert timedelta(minutes=29) < until - before < timedelta(minutes=31)
+    assert lifecycle.end_expired_ignores(now=until - timedelta(seconds=1)) == []
+    assert lifecycle.end_expired_ignores(now=until + timedelta(seconds=1)) == [issue.pk]
+    shown = client.get(f"/api/0/issues/{issue.pk}/").json()
+    assert (shown["status"], shown["substatus"], shown["statusDetails"]) == ("unresolved", "ongoing", {})
+    assert shown["activity"][0]["type"] == "set_unresolved" and shown["activity"][0]["user"] is None
