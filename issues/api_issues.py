@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_bounds, paginated
+from projects.access import EVENT_SCOPES, TokenScopes
 
 from . import lifecycle
-from .access import get_issue, get_organization, get_organization_issue, get_project, parse_id, visible_issues
+from .access import get_organization, get_project, issue_from_path, parse_id, visible_issues
 from .comments import CommentError, NotAuthor, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
@@ -95,6 +96,9 @@ def _list(request: Request, issues: QuerySet[Issue]) -> Response:
 
 
 class ProjectIssuesView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         return _list(request, Issue.objects.filter(project=project))
@@ -110,6 +114,9 @@ class ProjectIssuesView(APIView):
 
 class OrganizationIssuesView(APIView):
     """`?project=ID` (repeated) narrows to projects; without it every project of the organization."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
 
     def _issues(self, request: Request, org_slug: str):
         organization = get_organization(request.user, org_slug)
@@ -136,21 +143,19 @@ class OrganizationIssuesView(APIView):
         return _bulk_delete(request, issues)
 
 
-def _issue(request: Request, issue_id: str, org_slug: str | None) -> Issue:
-    """`/issues/{id}/...` or `/organizations/{org}/issues/{id or short id}/...`."""
-    if org_slug is not None:
-        return get_organization_issue(request.user, org_slug, issue_id)
-    return get_issue(request.user, issue_id)
-
-
 class IssueView(APIView):
     """`/issues/{id}/` and `/organizations/{org}/issues/{id or short id}/`."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        return Response(serialize_issue_detail(_issue(request, issue_id, org_slug), request.user))
+        return Response(
+            serialize_issue_detail(issue_from_path(request.user, issue_id, org_slug), request.user)
+        )
 
     def put(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         try:
             update = parse_update(request.data, issue.project.organization)
             if update.merge:
@@ -162,7 +167,7 @@ class IssueView(APIView):
         return Response({**result, **serialize_issue_detail(fresh, request.user)})
 
     def delete(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         lifecycle.delete([issue.pk], request.user)
         return Response(status=202)
 
@@ -171,15 +176,18 @@ class IssueCommentsView(APIView):
     """`GET` lists the issue's comments (newest first), `POST {"text": ...}` adds one (the same text
     again within an hour is a 400, as in Sentry). Also under `/organizations/{org}/issues/`."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         offset, limit = page_bounds(request)
         notes = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE).select_related("user")
         rows = list(notes.order_by("-created", "-id")[offset : offset + limit + 1])
         return paginated(request, rows, offset, limit, [serialize_activity(a) for a in rows[:limit]])
 
     def post(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = add_note(issue, request.user, body.get("text"))
@@ -192,8 +200,11 @@ class IssueCommentView(APIView):
     """`PUT {"text": ...}` edits and `DELETE` removes one's own comment; someone else's is a 404,
     as in Sentry (only the caller's own notes are looked up)."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def put(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = edit_note(issue, note_id, request.user, body.get("text"))
@@ -204,7 +215,7 @@ class IssueCommentView(APIView):
         return Response(serialize_activity(note))
 
     def delete(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         try:
             delete_note(issue, note_id, request.user)
         except (Activity.DoesNotExist, NotAuthor) as exc:

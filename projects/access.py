@@ -107,6 +107,14 @@ PROJECT_READ = frozenset({"project:read", "project:write", "project:admin", "pro
 PROJECT_WRITE = frozenset({"project:write", "project:admin"})
 RELEASE_WRITE = frozenset({"project:releases", "project:write", "project:admin", "org:ci"})
 EVENT_READ = frozenset({"event:read", "event:write", "event:admin"})
+EVENT_WRITE = frozenset({"event:write", "event:admin"})
+# Issues and their events, comments and hashes, as Sentry's GroupPermission / ProjectEventPermission.
+EVENT_SCOPES = {
+    "GET": EVENT_READ,
+    "POST": EVENT_WRITE,
+    "PUT": EVENT_WRITE,
+    "DELETE": frozenset({"event:admin"}),
+}
 MEMBER_READ = frozenset({"member:read", "member:write", "member:admin", "org:read"})
 TEAM_READ = frozenset({"team:read", "team:write", "team:admin", "org:read"})
 

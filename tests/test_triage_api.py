@@ -362,3 +362,38 @@ def test_ignore_for_a_duration_through_the_api_ends_when_the_time_is_up(api):
     shown = client.get(f"/api/0/issues/{issue.pk}/").json()
     assert (shown["status"], shown["substatus"], shown["statusDetails"]) == ("unresolved", "ongoing", {})
     assert shown["activity"][0]["type"] == "set_unresolved" and shown["activity"][0]["user"] is None
+
+
+def test_token_scopes_gate_the_issue_endpoints_as_sentrys(api):
+    """event:read reads, event:write changes, event:admin deletes; a CI token (project:releases)
+    touches no issue, whatever its user may do."""
+    _, _, jane, (first, second, _) = api
+
+    def client(*scopes: str) -> Client:
+        _, token = ApiToken.issue(jane, scopes=list(scopes))
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    ci, reader, writer, admin = (
+        client("project:releases"),
+        client("event:read"),
+        client("event:write"),
+        client("event:admin"),
+    )
+    issue, comments = f"/api/0/issues/{first.pk}/", f"/api/0/issues/{first.pk}/comments/"
+    reads = ["/api/0/projects/acme/web/issues/", "/api/0/organizations/acme/issues/", issue, comments,
+             f"{issue}events/", f"{issue}events/latest/", f"{issue}hashes/", "/api/0/organizations/acme/issues/WEB-1/"]  # fmt: skip
+    for path in reads:
+        assert ci.get(path).status_code == 403, path
+        assert reader.get(path).status_code == 200, path
+    resolve = {"status": "resolved"}
+    assert put(ci, issue, resolve).status_code == 403 and put(reader, issue, resolve).status_code == 403
+    assert put(reader, f"/api/0/projects/acme/web/issues/?id={first.pk}", resolve).status_code == 403
+    assert reader.post(comments, {"text": "x"}, content_type="application/json").status_code == 403
+    assert Issue.objects.get(pk=first.pk).status == "unresolved" and not Activity.objects.exists()
+    assert put(writer, issue, resolve).status_code == 200
+    assert writer.post(comments, {"text": "x"}, content_type="application/json").status_code == 201
+    assert (
+        writer.delete(issue).status_code == 403
+        and ci.delete(f"/api/0/issues/{second.pk}/").status_code == 403
+    )
+    assert admin.delete(f"/api/0/issues/{second.pk}/").status_code == 202
