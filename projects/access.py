@@ -107,6 +107,11 @@ PROJECT_READ = frozenset({"project:read", "project:write", "project:admin", "pro
 PROJECT_WRITE = frozenset({"project:write", "project:admin"})
 RELEASE_WRITE = frozenset({"project:releases", "project:write", "project:admin", "org:ci"})
 EVENT_READ = frozenset({"event:read", "event:write", "event:admin"})
+# Alert rules, as Sentry's ProjectAlertRulePermission (its alerts:* scopes are not issued here).
+ALERT_RULE_SCOPES = {
+    "GET": frozenset({"project:read", "project:write", "project:admin"}),
+    **dict.fromkeys(("POST", "PUT", "DELETE"), PROJECT_WRITE),
+}
 EVENT_WRITE = frozenset({"event:write", "event:admin"})
 # Issues and their events, comments and hashes, as Sentry's GroupPermission / ProjectEventPermission.
 EVENT_SCOPES = {

@@ -157,3 +157,25 @@ def test_no_page_view_is_exempt_from_csrf_and_the_api_wants_it_from_sessions(org
     assert strict.put(issue, {"status": "resolved"}, content_type="application/json").status_code == 403
     assert strict.delete(issue).status_code == 403
     assert Issue.objects.get(pk=mine["issue_id"]).status == "unresolved"
+
+
+# What a CI token (`project:releases`, sentry-cli's releases and source maps) may read: discovery,
+# releases and uploads, and the project's own settings (PROJECT_READ includes project:releases).
+CI_READABLE = re.compile(
+    r"^api/0/(|projects/|organizations/<slug:org_slug>/(projects|environments)/|"
+    r".*(releases|chunk-upload|artifactbundle).*|"
+    r"projects/<slug:org_slug>/<slug:project_slug>/(|environments/|keys/|keys/<str:key_id>/|stats/))$"
+)
+
+
+def test_a_ci_token_reads_nothing_of_issues_events_logs_or_alert_rules(orgs):
+    _, mine, users = orgs
+    _, token = ApiToken.issue(users["olivia"], scopes=["project:releases"])
+    ci = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = 0
+    for route, _, _ in _routes():
+        if not route.startswith("api/0/") or route == "api/0/.*" or CI_READABLE.match(route):
+            continue
+        assert ci.get(_fill(route, mine)).status_code in (403, 405), route
+        refused += 1
+    assert refused > 30
