@@ -198,6 +198,14 @@ def test_header_switches_between_own_organizations_and_projects_only(people):
     )
     missing = as_user(users["mia"]).get("/organizations/acme/projects/nope/")
     assert missing.status_code == 404 and "projects/nope/logs/" not in missing.content.decode()
+    # Pages of no organization link to the user's only one: home, account, a 404, another's page.
+    for url in ("/account/", "/no-such-page/", "/organizations/theirs/"):
+        header = as_user(users["mia"]).get(url).content.decode().split("</header>")[0]
+        assert 'href="/organizations/acme/usage/"' in header and 'href="/organizations/acme/logs/"' in header
+        assert "theirs" not in header, url
+    create_project("second", "app", owner=users["mia"])  # with two, the switcher chooses
+    header = as_user(users["mia"]).get("/account/").content.decode().split("</header>")[0]
+    assert "/usage/" not in header and 'href="/organizations/second/"' in header
     assert "theirs" not in header and "projects/new" not in header  # mia is a plain member
     manager_header = (
         as_user(users["manny"]).get("/organizations/acme/").content.decode().split("</header>")[0]
