@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .models import ApiToken
+from .models import SCOPES, ApiToken
 
 
 class NameForm(forms.ModelForm):
@@ -20,6 +20,13 @@ class NameForm(forms.ModelForm):
 
 class TokenForm(forms.Form):
     label = forms.CharField(max_length=64, required=False)
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Sentry's scopes; none chosen: all of them. A CI job uploading releases and source "
+        "maps needs only project:releases.",
+    )
 
 
 @login_required
@@ -37,9 +44,16 @@ def tokens(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         # Rendered in this response only (no redirect): only the token's hash is stored.
-        _, new_token = ApiToken.issue(request.user, label=form.cleaned_data["label"] or "web")
+        data = form.cleaned_data
+        _, new_token = ApiToken.issue(
+            request.user, label=data["label"] or "web", scopes=data["scopes"] or None
+        )
         form = TokenForm()
-    rows = request.user.api_tokens.order_by("-created")  # type: ignore[union-attr]
+    rows = list(request.user.api_tokens.order_by("-created"))  # type: ignore[union-attr]
+    for row in rows:
+        row.scopes_text = (
+            "all" if set(row.scopes or ()) >= set(SCOPES) else ", ".join(row.scopes or ()) or "none"
+        )
     return render(request, "accounts/tokens.html", {"form": form, "tokens": rows, "new_token": new_token})
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from issues.access import get_project
+from projects.access import ALERT_RULE_SCOPES, TokenScopes
 from projects.models import Project
 
 from .models import AlertRule
@@ -27,6 +28,9 @@ def _body(request: Request) -> dict:
 
 
 class ProjectRulesView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = ALERT_RULE_SCOPES
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         found = AlertRule.objects.filter(project=project).select_related("owner", "project").order_by("id")
@@ -44,6 +48,9 @@ class ProjectRulesView(APIView):
 
 
 class ProjectRuleView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = ALERT_RULE_SCOPES
+
     def _rule(self, request: Request, org_slug: str, project_slug: str, rule_id: int) -> AlertRule:
         project = get_project(request.user, org_slug, project_slug)
         rule = (

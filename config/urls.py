@@ -37,14 +37,20 @@ from usage.views import organization_usage
 ORG = "organizations/<slug:org_slug>"
 PROJECT = "projects/<slug:org_slug>/<slug:project_slug>"
 RELEASE = f"{ORG}/releases/<str:version>"
+# Regular-expression forms, for paths with alternatives (Sentry's `notes|comments`).
+ISSUE = r"issues/(?P<issue_id>[^/]+)"
+ORG_ISSUE = r"organizations/(?P<org_slug>[-a-zA-Z0-9_]+)/issues/(?P<issue_id>[^/]+)"
 
 api_patterns = [
     path("projects/<slug:org_slug>/<slug:project_slug>/issues/", api_issues.ProjectIssuesView.as_view()),
     path("organizations/<slug:org_slug>/issues/", api_issues.OrganizationIssuesView.as_view()),
     path("organizations/<slug:org_slug>/issues/<str:issue_id>/", api_issues.IssueView.as_view()),
     path("issues/<str:issue_id>/", api_issues.IssueView.as_view()),
-    path("issues/<str:issue_id>/comments/", api_issues.IssueCommentsView.as_view()),
-    path("issues/<str:issue_id>/comments/<str:note_id>/", api_issues.IssueCommentView.as_view()),
+    # Sentry's issue paths, without and with the organization; `notes/` is its older name.
+    re_path(rf"^{ISSUE}/(?:notes|comments)/$", api_issues.IssueCommentsView.as_view()),
+    re_path(rf"^{ISSUE}/(?:notes|comments)/(?P<note_id>[^/]+)/$", api_issues.IssueCommentView.as_view()),
+    re_path(rf"^{ORG_ISSUE}/(?:notes|comments)/$", api_issues.IssueCommentsView.as_view()),
+    re_path(rf"^{ORG_ISSUE}/(?:notes|comments)/(?P<note_id>[^/]+)/$", api_issues.IssueCommentView.as_view()),
     path("projects/<slug:org_slug>/<slug:project_slug>/rules/", alerts_api.ProjectRulesView.as_view()),
     path(
         "projects/<slug:org_slug>/<slug:project_slug>/rules/<int:rule_id>/",

@@ -49,6 +49,13 @@ def get_issue(user, issue_id) -> Issue:
     return issue
 
 
+def issue_from_path(user, issue_id: str, org_slug: str | None = None) -> Issue:
+    """`/issues/{id}/...` or `/organizations/{org}/issues/{id or short id}/...` of Sentry's API."""
+    if org_slug is not None:
+        return get_organization_issue(user, org_slug, issue_id)
+    return get_issue(user, issue_id)
+
+
 def get_organization_issue(user, org_slug: str, id_or_short_id: str) -> Issue:
     """By numeric id or by short id (`WEB-12`: the project's slug in capitals, then the number)."""
     issues = visible_issues(user).filter(project__organization__slug=org_slug)

@@ -9,24 +9,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_bounds, paginated
+from projects.access import EVENT_SCOPES, TokenScopes
 
 from . import lifecycle
-from .access import get_issue, get_organization_issue
+from .access import get_issue, issue_from_path
 from .models import Event, GroupHash, Issue
 from .serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
-
-
-def _issue(request: Request, issue_id: str, org_slug: str | None) -> Issue:
-    if org_slug is not None:
-        return get_organization_issue(request.user, org_slug, issue_id)
-    return get_issue(request.user, issue_id)
 
 
 class IssueEventsView(APIView):
     """Newest first (by the SDK's timestamp, the index of the issue page's navigation)."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         offset, limit = page_bounds(request)
         rows = list(
             Event.objects.filter(issue=issue).order_by("-timestamp", "-id")[offset : offset + limit + 1]
@@ -42,8 +40,11 @@ class IssueEventsView(APIView):
 class IssueEventView(APIView):
     """`latest`, `oldest` or an event id, with previous/next ids for navigation."""
 
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, issue_id: str, event_id: str, org_slug: str | None = None) -> Response:
-        issue = _issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         event = find_issue_event(issue, event_id)
         previous_id, next_id = neighbour_ids(event)
         return Response(serialize_event_detail(event, issue.project.organization_id, previous_id, next_id))
@@ -83,6 +84,9 @@ def _neighbour(event: Event, older: bool) -> str | None:
 
 class IssueHashesView(APIView):
     """`GET` lists an issue's grouping hashes; `DELETE ?id=<hash>` unmerges them into a new issue."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
 
     def get(self, request: Request, issue_id: str) -> Response:
         issue = get_issue(request.user, issue_id)

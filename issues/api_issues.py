@@ -12,18 +12,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_bounds, paginated
+from projects.access import EVENT_SCOPES, TokenScopes
 
 from . import lifecycle
 from .access import (
-    get_issue,
     get_organization,
-    get_organization_issue,
     get_project,
+    issue_from_path,
     organization_project_ids,
     parse_id,
     visible_issues,
 )
-from .comments import CommentError, add_note, delete_note, edit_note
+from .comments import CommentError, NotAuthor, add_note, delete_note, edit_note
 from .lifecycle import LifecycleError
 from .models import Activity, Issue
 from .search import SearchError, apply_query
@@ -109,6 +109,9 @@ def _list(request: Request, issues: QuerySet[Issue], project_ids: list[int]) -> 
 
 
 class ProjectIssuesView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         project = get_project(request.user, org_slug, project_slug)
         return _list(request, Issue.objects.filter(project=project), [project.pk])
@@ -124,6 +127,9 @@ class ProjectIssuesView(APIView):
 
 class OrganizationIssuesView(APIView):
     """`?project=ID` (repeated) narrows to projects; without it every project of the organization."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
 
     def _issues(self, request: Request, org_slug: str):
         organization = get_organization(request.user, org_slug)
@@ -153,17 +159,15 @@ class OrganizationIssuesView(APIView):
 class IssueView(APIView):
     """`/issues/{id}/` and `/organizations/{org}/issues/{id or short id}/`."""
 
-    def _issue(self, request: Request, issue_id: str, org_slug: str | None) -> Issue:
-        if org_slug is not None:
-            return get_organization_issue(request.user, org_slug, issue_id)
-        return get_issue(request.user, issue_id)
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
 
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = self._issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         return Response(serialize_issue_detail(issue, request.user, request.query_params.getlist("expand")))
 
     def put(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = self._issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         try:
             update = parse_update(request.data, issue.project.organization)
             if update.merge:
@@ -175,23 +179,27 @@ class IssueView(APIView):
         return Response({**result, **serialize_issue_detail(fresh, request.user)})
 
     def delete(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
-        issue = self._issue(request, issue_id, org_slug)
+        issue = issue_from_path(request.user, issue_id, org_slug)
         lifecycle.delete([issue.pk], request.user)
         return Response(status=202)
 
 
 class IssueCommentsView(APIView):
-    """`GET` lists the issue's comments (newest first), `POST {"text": ...}` adds one."""
+    """`GET` lists the issue's comments (newest first), `POST {"text": ...}` adds one (the same text
+    again within an hour is a 400, as in Sentry). Also under `/organizations/{org}/issues/`."""
 
-    def get(self, request: Request, issue_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
+    def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue = issue_from_path(request.user, issue_id, org_slug)
         offset, limit = page_bounds(request)
         notes = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE).select_related("user")
         rows = list(notes.order_by("-created", "-id")[offset : offset + limit + 1])
         return paginated(request, rows, offset, limit, [serialize_activity(a) for a in rows[:limit]])
 
-    def post(self, request: Request, issue_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def post(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
+        issue = issue_from_path(request.user, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = add_note(issue, request.user, body.get("text"))
@@ -201,25 +209,27 @@ class IssueCommentsView(APIView):
 
 
 class IssueCommentView(APIView):
-    """`PUT {"text": ...}` edits and `DELETE` removes one's own comment."""
+    """`PUT {"text": ...}` edits and `DELETE` removes one's own comment; someone else's is a 404,
+    as in Sentry (only the caller's own notes are looked up)."""
 
-    def put(self, request: Request, issue_id: str, note_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    permission_classes = [TokenScopes]
+    token_scopes = EVENT_SCOPES
+
+    def put(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
+        issue = issue_from_path(request.user, issue_id, org_slug)
         body = request.data if isinstance(request.data, dict) else {}
         try:
             note = edit_note(issue, note_id, request.user, body.get("text"))
-        except Activity.DoesNotExist as exc:
+        except (Activity.DoesNotExist, NotAuthor) as exc:
             raise Http404("No such comment") from exc
         except CommentError as exc:
             return _bad(exc)
         return Response(serialize_activity(note))
 
-    def delete(self, request: Request, issue_id: str, note_id: str) -> Response:
-        issue = get_issue(request.user, issue_id)
+    def delete(self, request: Request, issue_id: str, note_id: str, org_slug: str | None = None) -> Response:
+        issue = issue_from_path(request.user, issue_id, org_slug)
         try:
             delete_note(issue, note_id, request.user)
-        except Activity.DoesNotExist as exc:
+        except (Activity.DoesNotExist, NotAuthor) as exc:
             raise Http404("No such comment") from exc
-        except CommentError as exc:
-            return Response({"detail": str(exc)}, status=403)
         return Response(status=204)

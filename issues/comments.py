@@ -7,13 +7,14 @@ format text but never run script, frame content or style the page.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
 from django.db import transaction
 from django.utils import timezone
 
 from .access import parse_id
-from .models import Activity, Issue
+from .models import Activity, Issue, IssueSubscription
 from .participation import subscribe
 
 MAX_NOTE_CHARS = 10_000
@@ -23,8 +24,15 @@ _TAGS = {
 }  # fmt: skip
 
 
+DUPLICATE_WINDOW = timedelta(hours=1)
+
+
 class CommentError(ValueError):
-    """A comment that cannot be saved as sent (empty, too long, or not the user's own)."""
+    """A comment that cannot be saved as sent (empty, too long, a repeat, or not the user's own)."""
+
+
+class NotAuthor(CommentError):
+    """Someone else's comment: the pages say so, the API answers 404 as Sentry's does."""
 
 
 @lru_cache(maxsize=1)
@@ -59,11 +67,14 @@ def _clean_text(text: object) -> str:
 
 @transaction.atomic
 def add_note(issue: Issue, user, text: object) -> Activity:
-    """The commenter is subscribed to the issue, unless they unsubscribed before."""
-    note = Activity.objects.create(
-        issue=issue, type=Activity.Type.NOTE, user=user, data={"text": _clean_text(text)}
-    )
-    subscribe([issue.pk], user, "comment")
+    """The commenter is subscribed to the issue, unless they unsubscribed before. The same text by
+    the same person within an hour is refused, as Sentry does (a form sent twice)."""
+    data = {"text": _clean_text(text)}
+    notes = Activity.objects.filter(issue=issue, type=Activity.Type.NOTE, user=user)
+    if notes.filter(data__text=data["text"], created__gte=timezone.now() - DUPLICATE_WINDOW).exists():
+        raise CommentError("You have already posted that comment.")
+    note = Activity.objects.create(issue=issue, type=Activity.Type.NOTE, user=user, data=data)
+    subscribe([issue.pk], user, IssueSubscription.Reason.COMMENT)
     return note
 
 
@@ -72,7 +83,7 @@ def _own_note(issue: Issue, note_id: object, user) -> Activity:
     if note is None:
         raise Activity.DoesNotExist("No such comment")
     if note.user_id != user.pk:
-        raise CommentError("only its author can change a comment")
+        raise NotAuthor("only its author can change a comment")
     return note
 
 
@@ -84,5 +95,12 @@ def edit_note(issue: Issue, note_id: object, user, text: object) -> Activity:
     return note
 
 
+@transaction.atomic
 def delete_note(issue: Issue, note_id: object, user) -> None:
+    """Deleting one's last comment ends the subscription that commenting made (Sentry's rule); a
+    subscription for another reason, or an explicit choice, stays."""
     _own_note(issue, note_id, user).delete()
+    if not Activity.objects.filter(issue=issue, type=Activity.Type.NOTE, user=user).exists():
+        IssueSubscription.objects.filter(
+            issue=issue, user=user, reason=IssueSubscription.Reason.COMMENT, is_active=True
+        ).delete()

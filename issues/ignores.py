@@ -71,8 +71,10 @@ class IgnoreCondition:
 
 def parse_ignore_condition(details: dict, substatus: object = None) -> IgnoreCondition:
     """Sentry's statusDetails for an ignore, or its `substatus: archived_until_escalating`."""
-    if details.get("inRelease") or details.get("inNextRelease") or details.get("inCommit"):
-        raise LifecycleError("inRelease, inNextRelease and inCommit go with status resolved")
+    if any(details.get(k) for k in ("inRelease", "inNextRelease", "inCommit", "inUpcomingRelease")):
+        raise LifecycleError(
+            "inRelease, inNextRelease, inUpcomingRelease and inCommit go with status resolved"
+        )
     condition = IgnoreCondition(
         minutes=_positive(details, "ignoreDuration", MAX_IGNORE_MINUTES),
         count=_positive(details, "ignoreCount", MAX_IGNORE_COUNT),

@@ -61,7 +61,7 @@ STATUS_WORDS = {"resolved": Status.RESOLVED, "unresolved": Status.UNRESOLVED, "i
 STATUS_WORDS["muted"] = Status.IGNORED
 STATUS_WORDS["resolvedInNextRelease"] = Status.RESOLVED  # with a ReleaseResolution (parse_resolution)
 STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_RESOLVED_IN_RELEASE, Type.SET_UNRESOLVED, Type.SET_IGNORED}
-RELEASE_DETAILS = ("inRelease", "inNextRelease", "inCommit")
+RELEASE_DETAILS = ("inRelease", "inNextRelease", "inCommit", "inUpcomingRelease")
 
 
 def parse_status(value: object) -> str:
@@ -79,7 +79,9 @@ def parse_resolution(value: object, details: dict, organization: Organization) -
     status are refused rather than dropped."""
     if parse_status(value) != Status.RESOLVED:
         if any(details.get(k) for k in RELEASE_DETAILS):
-            raise LifecycleError("inRelease, inNextRelease and inCommit go with status resolved")
+            raise LifecycleError(
+                "inRelease, inNextRelease, inUpcomingRelease and inCommit go with status resolved"
+            )
         return None
     try:
         return parse_resolution_details(value, details, organization)

@@ -85,6 +85,7 @@ def project_settings(request: HttpRequest, org_slug: str, project_slug: str) -> 
         "project": project,
         "form": form,
         "can_manage": manage,
+        "keys": list(project.keys.order_by("-is_active", "id")),
         "saved": request.GET.get("saved"),
         "rules_budget_ms": rules_budget().cpu_seconds * 1000,
     }

@@ -52,6 +52,8 @@ def parse_resolution(status: object, details: dict, organization: Organization) 
     (a version of the organization; `latest` is its newest release)."""
     if details.get("inCommit"):
         raise ResolutionError("inCommit is not supported: LightTrace does not track commits")
+    if details.get("inUpcomingRelease"):  # Sentry's too answers 400 without its feature flag
+        raise ResolutionError("inUpcomingRelease is not supported: use inNextRelease or inRelease")
     if status == "resolvedInNextRelease" or details.get("inNextRelease"):
         return ReleaseResolution()
     version = details.get("inRelease")

@@ -63,7 +63,7 @@ FIELD_KEYS = frozenset({"is", "assigned", "bookmarks", "has", "issue", "level", 
 FIELD_KEYS = FIELD_KEYS | {"firstRelease", "trace"} | TEXT_KEYS | USER_KEYS
 REFUSED_KEYS = {
     "assigned_or_suggested": "assigned_or_suggested: LightTrace has no suggested owners; use assigned:",
-    "issue.priority": "issue.priority: LightTrace has no issue priorities",
+    "issue.priority": "issue.priority: LightTrace's priority follows the level; search level: instead",
     "issue.category": "issue.category: LightTrace has error issues only",
 }
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

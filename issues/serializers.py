@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from releases.serializers import serialize_release, serialize_releases
 from .buckets import issue_stats
 from .eventinfo import crash_frame, processing_errors
 from .inbox import entries as inbox_entries
-from .models import Activity, Event, Issue, IssueInbox, IssueResolution, IssueSnooze
+from .models import Activity, Event, Issue, IssueInbox, IssueResolution, IssueSnooze, IssueTag
 from .participation import UserFlags, participants, seen_by, user_flags
 from .payload import decode_event_data
 from .tag_summary import tag_keys
@@ -101,6 +102,29 @@ def _resolution_details(issue: Issue) -> dict[str, Any]:
     return {**details, "actor": serialize_user(resolution.actor)}
 
 
+# Sentry's initial priority when its severity model gives no score: the level decides.
+_PRIORITY_BY_LEVEL = {"fatal": "high", "error": "high", "warning": "medium", "info": "low", "debug": "low"}
+
+
+def issue_priority(issue: Issue) -> str:
+    """`high`, `medium` or `low` from the level, and `high` while escalating (Sentry raises an
+    escalating issue's priority). Not stored, so it cannot be set (issues/updates.py)."""
+    if issue.substatus == Issue.Substatus.ESCALATING:
+        return "high"
+    return _PRIORITY_BY_LEVEL.get(issue.level, "medium")
+
+
+def unhandled_issue_ids(ids: list[int]) -> set[int]:
+    """Issues whose newest event was unhandled (Sentry's `isUnhandled`: the newest event's
+    mechanism has `handled: false`), from the `handled` tag rows the batch writer keeps with their
+    last-seen times: one query for a page, no scan of events."""
+    newest: dict[int, dict[str, datetime]] = {}
+    rows = IssueTag.objects.filter(issue_id__in=ids, key="handled", value__in=("yes", "no"))
+    for issue_id, value, last_seen in rows.values_list("issue_id", "value", "last_seen"):
+        newest.setdefault(issue_id, {})[value] = last_seen
+    return {i for i, seen in newest.items() if "no" in seen and seen["no"] >= seen.get("yes", seen["no"])}
+
+
 def serialize_issues(
     issues: list[Issue],
     user,
@@ -125,16 +149,16 @@ def serialize_issues(
     stats = issue_stats(ids, environments=environments or ())
     releases = _release_objects(issues)
     reports = report_counts(ids)
+    unhandled = unhandled_issue_ids(ids)
     rows = [
         {
-            **serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases),
+            **serialize_issue(i, flags, comments.get(i.pk, 0), stats[i.pk], releases, i.pk in unhandled),
             "userReportCount": reports.get(i.pk, 0),
         }
         for i in issues
     ]
     if in_range is not None:
         for issue, data in zip(issues, rows, strict=True):
-            data["lifetime"] = _lifetime(data)
             data["filtered"] = None
             data["count"] = str(in_range[issue.pk].events)
             data["userCount"] = in_range[issue.pk].users
@@ -153,17 +177,6 @@ def serialize_inbox(entry: IssueInbox | None) -> dict[str, Any] | None:
         "reason": entry.reason,
         "reason_details": entry.reason_details,
         "date_added": iso(entry.date_added),
-    }
-
-
-def _lifetime(data: dict[str, Any]) -> dict[str, Any]:
-    """Sentry's `lifetime`: the issue's totals whatever the range and environments."""
-    return {
-        "count": data["count"],
-        "userCount": data["userCount"],
-        "firstSeen": data["firstSeen"],
-        "lastSeen": data["lastSeen"],
-        "stats": None,
     }
 
 
@@ -190,9 +203,7 @@ def serialize_issue_detail(issue: Issue, user, expand: Iterable[str] = ()) -> di
     data["tags"] = [  # by name, as Sentry's issue details sorts them
         {"key": k.key, "name": k.label, "totalValues": k.total} for k in sorted(keys, key=lambda k: k.label)
     ]
-    # Counts over the issue's whole life (Sentry's environment-independent figures); no filter
-    # narrows the counts here, so `filtered` is null as in Sentry without a query.
-    data["lifetime"] = _lifetime(data)
+    # No filter narrows the counts here, so `filtered` is null as in Sentry without a query.
     data["filtered"] = None
     data.update(pluginActions=[], pluginIssues=[], pluginContexts=[], shareId=None)
     return data
@@ -215,15 +226,19 @@ def serialize_issue(
     num_comments: int = 0,
     stats: dict[str, list] | None = None,
     releases: dict[tuple[int, str], dict[str, Any]] | None = None,
+    unhandled: bool | None = None,
 ) -> dict[str, Any]:
-    """`stats`: this issue's entry of buckets.issue_stats and `releases` the page's release objects
-    (serialize_issues fetches them for the whole page); without them, queries for this issue."""
+    """`stats`: this issue's entry of buckets.issue_stats, `releases` the page's release objects
+    and `unhandled` from unhandled_issue_ids (serialize_issues fetches them for the whole page);
+    without them, queries for this issue."""
     project = issue.project
     flags = flags or UserFlags()
     if stats is None:
         stats = issue_stats([issue.pk])[issue.pk]
     if releases is None:
         releases = _release_objects([issue])
+    if unhandled is None:
+        unhandled = issue.pk in unhandled_issue_ids([issue.pk])
     org_id = project.organization_id
     return {
         "id": str(issue.pk),
@@ -261,6 +276,17 @@ def serialize_issue(
         "firstRelease": releases.get((org_id, issue.first_release)),
         "lastRelease": releases.get((org_id, issue.last_release)),
         "stats": stats,
+        # Counts over the issue's whole life (Sentry's environment-independent figures).
+        "lifetime": {
+            "count": str(issue.times_seen),
+            "userCount": issue.user_count,
+            "firstSeen": iso(issue.first_seen),
+            "lastSeen": iso(issue.last_seen),
+            "stats": None,
+        },
+        "priority": issue_priority(issue),
+        "priorityLockedAt": None,
+        "isUnhandled": unhandled,
     }
 
 

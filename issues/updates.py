@@ -6,7 +6,7 @@ Fields: `status` (resolved, resolvedInNextRelease, unresolved, ignored, muted), 
 ignoreCount, ignoreWindow, ignoreUserCount, ignoreUserWindow), `assignedTo`, `hasSeen`, `isBookmarked`,
 `isSubscribed`, `merge`, `inbox` (false: mark reviewed; true: back into the review inbox). An
 unknown field is ignored, as in Sentry; a known one with a value that cannot be honoured is a
-LifecycleError (400), never silently dropped.
+LifecycleError (400), never silently dropped: so is Sentry's `priority`.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def parse_update(body: object, organization: Organization) -> IssueUpdate:
         update.resolution = lifecycle.parse_resolution(body["status"], details, organization)
         if update.status == Issue.Status.IGNORED:
             update.condition = lifecycle.parse_ignore_condition(details, body.get("substatus"))
+    if "priority" in body:  # Sentry's field; here the level decides it (serializers.issue_priority)
+        raise LifecycleError(
+            "priority cannot be set: it follows the level (high for error and fatal, and while "
+            "escalating; medium for warning; low for info and debug)"
+        )
     if "assignedTo" in body:
         update.assignee = lifecycle.find_assignee(organization, body["assignedTo"])
     for name in FLAGS:

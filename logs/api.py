@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import page_limit
-from projects.access import get_organization, get_project, visible_projects
+from projects.access import EVENT_READ, TokenScopes, get_organization, get_project, visible_projects
 
 from .query.parser import SearchError
 from .services import build_query, search_page, serialize_record, tail_page
@@ -60,11 +60,17 @@ def _links(request: Request, current: str | None, next_cursor: str | None) -> st
 
 
 class ProjectLogsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
+
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         return logs_response(request, [get_project(request.user, org_slug, project_slug)])
 
 
 class OrganizationLogsView(APIView):
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
+
     def get(self, request: Request, org_slug: str) -> Response:
         organization = get_organization(request.user, org_slug)
         projects = list(visible_projects(request.user).filter(organization=organization))

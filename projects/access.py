@@ -107,6 +107,19 @@ PROJECT_READ = frozenset({"project:read", "project:write", "project:admin", "pro
 PROJECT_WRITE = frozenset({"project:write", "project:admin"})
 RELEASE_WRITE = frozenset({"project:releases", "project:write", "project:admin", "org:ci"})
 EVENT_READ = frozenset({"event:read", "event:write", "event:admin"})
+# Alert rules, as Sentry's ProjectAlertRulePermission (its alerts:* scopes are not issued here).
+ALERT_RULE_SCOPES = {
+    "GET": frozenset({"project:read", "project:write", "project:admin"}),
+    **dict.fromkeys(("POST", "PUT", "DELETE"), PROJECT_WRITE),
+}
+EVENT_WRITE = frozenset({"event:write", "event:admin"})
+# Issues and their events, comments and hashes, as Sentry's GroupPermission / ProjectEventPermission.
+EVENT_SCOPES = {
+    "GET": EVENT_READ,
+    "POST": EVENT_WRITE,
+    "PUT": EVENT_WRITE,
+    "DELETE": frozenset({"event:admin"}),
+}
 MEMBER_READ = frozenset({"member:read", "member:write", "member:admin", "org:read"})
 # Sentry asks member:admin to remove a member; here managers hold member:write (ROLE_SCOPES) and may
 # remove members and revoke invitations on the pages, so either does.

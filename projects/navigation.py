@@ -17,11 +17,17 @@ def _navigation(request: HttpRequest) -> dict:
     orgs = list(visible_organizations(request.user).order_by("slug").values_list("slug", flat=True))
     nav = {"orgs": orgs, "org": None, "project": project_slug, "projects": [], "manage": False}
     if org_slug not in orgs:
-        return nav
+        if len(orgs) != 1:
+            return nav
+        # Pages of no organization (home, account, a 404) link to the only one the user has.
+        org_slug, project_slug = orgs[0], None
     nav["org"] = org_slug
-    nav["projects"] = list(
+    projects = list(
         Project.objects.filter(organization__slug=org_slug).order_by("slug").values_list("slug", flat=True)
     )
+    nav["projects"] = projects
+    if project_slug not in projects:  # a 404 page for a made-up project links to none of it
+        nav["project"] = None
     if request.user.is_superuser:
         nav["manage"] = True
     else:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI: what a user installs is what runs. Builds the wheel from the checkout's files, installs it into
 # a fresh venv outside the checkout and, from an empty folder that is not the repository, runs
-# `lighttrace check`, `migrate` and a short `serve` on the embedded default: /_health/ and the login
-# page must answer, SIGTERM must stop every process, and nothing may be written outside DATA_DIR.
+# `lighttrace check`, `migrate` and a short `serve` on the embedded default: /_health/, the login
+# page, the admin CSS and the favicon must answer, SIGTERM must stop every process, and nothing may
+# be written outside DATA_DIR.
 # A package, template or data file left out of the wheel fails here.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -49,6 +50,9 @@ for _ in $(seq 60); do
 done
 curl -sf "$url/_health/" >/dev/null || fail "/_health/ did not answer 200 within 60 s"
 curl -sf "$url/login/" | grep -q '<form' || fail "the login page did not render (templates missing?)"
+# Static files come from the installed packages through whitenoise, as in the Docker image.
+curl -sf "$url/static/admin/css/base.css" | grep -q 'body' || fail "the admin's CSS is not served"
+curl -sf "$url/favicon.ico" -L | grep -q '<svg' || fail "the favicon is not served (package data missing?)"
 tree="$serve_pid $(descendants "$serve_pid" | tr '\n' ' ')"
 
 kill -TERM "$serve_pid"
@@ -60,4 +64,4 @@ left="$(pgrep -g "$serve_pid"; for pid in $tree; do kill -0 "$pid" 2>/dev/null &
 curl -s -o /dev/null "$url/_health/" && fail "port $PORT still answers after SIGTERM"
 written="$(ls -A "$work/run")"
 [ -z "$written" ] || fail "files written outside DATA_DIR, in the working folder: $written"
-echo "check-wheel: $(basename "$work"/dist/*.whl) installed outside the checkout: check, migrate, serve (health, login page, SIGTERM) ok"
+echo "check-wheel: $(basename "$work"/dist/*.whl) installed outside the checkout: check, migrate, serve (health, login page, static files, SIGTERM) ok"

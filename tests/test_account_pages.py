@@ -54,6 +54,22 @@ def test_a_token_is_shown_once_works_with_the_api_and_is_revoked(people):
     assert api.get("/api/0/projects/acme/web/issues/").status_code == 401
 
 
+def test_a_token_made_on_the_page_carries_the_chosen_scopes(people):
+    _, _, users = people
+    client = as_user(users["mia"])
+    page = client.post("/account/tokens/", {"label": "ci", "scopes": ["project:releases"]}).content.decode()
+    token = page.split('<pre class="new-token">')[1].split("</pre>")[0]
+    assert ApiToken.objects.get(label="ci").scopes == ["project:releases"]
+    ci = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert ci.get("/api/0/organizations/acme/releases/").status_code == 200
+    assert ci.get("/api/0/projects/acme/web/issues/").status_code == 403
+    client.post("/account/tokens/", {"label": "full"})
+    listed = client.get("/account/tokens/").content.decode()
+    assert '<td class="scopes">project:releases</td>' in listed and '<td class="scopes">all</td>' in listed
+    assert client.post("/account/tokens/", {"scopes": ["root:everything"]}).status_code == 200
+    assert ApiToken.objects.count() == 2  # an unknown scope is refused by the form
+
+
 def test_account_forms_need_csrf(people):
     _, _, users = people
     token, _ = ApiToken.issue(users["mia"], label="x")
@@ -74,5 +90,6 @@ def test_account_pages_take_a_bounded_number_of_queries(people, django_assert_ma
         ApiToken.issue(users["mia"], label=f"t{i}")
     client = as_user(users["mia"])
     for url in ("/account/", "/account/tokens/"):
-        with django_assert_max_num_queries(5):
+        # 4, and the header's links to the user's only organization (its projects, the user's role)
+        with django_assert_max_num_queries(6):
             assert client.get(url).status_code == 200, url

@@ -4,6 +4,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 
+from tests.factories import as_user, organization_with_roles
+
 pytestmark = pytest.mark.django_db
 
 
@@ -39,3 +41,12 @@ def test_the_admin_is_styled_and_the_favicon_served(client):
     favicon = client.get("/favicon.ico", follow=True)
     assert favicon.status_code == 200 and favicon["Content-Type"] == "image/svg+xml"
     assert _body(favicon).startswith("<svg")
+
+
+def test_bad_requests_and_missing_roles_get_styled_pages(client, make_project):
+    bad = client.get("/login/", HTTP_HOST="evil.example")  # a Host the site does not answer to
+    assert bad.status_code == 400 and "400 · Bad request" in bad.content.decode()
+    _, _, users = organization_with_roles(make_project)
+    refused = as_user(users["mia"]).get("/organizations/acme/members/")
+    html = refused.content.decode()
+    assert refused.status_code == 403 and "403 · Not allowed" in html and "lighttrace/favicon.svg" in html

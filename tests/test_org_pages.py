@@ -5,9 +5,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from issues.store import store_events
 from projects.models import Organization, OrganizationMember, Project, ProjectKey, Team
-from projects.services import create_project
-from tests.factories import as_user, organization_with_roles
+from projects.services import create_project, record_first_event
+from tests.factories import as_user, organization_with_roles, prepared_event
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +128,22 @@ def test_members_see_the_dsn_but_only_managers_rotate_and_disable(people):
     assert ProjectKey.objects.get(pk=new.pk).is_active
 
 
+def test_the_project_pages_show_the_dsns_and_the_list_until_the_first_event(people):
+    project, key, users = people
+    settings = as_user(users["mia"]).get("/organizations/acme/projects/web/settings/").content.decode()
+    assert key.dsn() in settings and 'href="/organizations/acme/projects/web/keys/"' in settings
+    assert (
+        "Rotate, disable"
+        in as_user(users["manny"]).get("/organizations/acme/projects/web/settings/").content.decode()
+    )
+    first = as_user(users["mia"]).get("/organizations/acme/projects/web/").content.decode()
+    assert "first event" in first and key.dsn() in first
+    store_events(project.id, [prepared_event()])
+    record_first_event(project.id)  # as the batch writer does (ingest/tasks.py)
+    later = as_user(users["mia"]).get("/organizations/acme/projects/web/").content.decode()
+    assert "first event" not in later and key.dsn() not in later
+
+
 def test_a_key_of_another_project_is_not_found(people):
     _, _, users = people
     foreign = ProjectKey.objects.get(project__slug="secret")
@@ -169,10 +186,26 @@ def test_header_switches_between_own_organizations_and_projects_only(people):
         'href="/organizations/acme/"',
         'href="/organizations/acme/projects/api/"',
         'href="/organizations/acme/projects/web/settings/"',
+        'href="/organizations/acme/projects/web/logs/"',
         'href="/organizations/acme/usage/"',
         'href="/account/"',
     ):
         assert link in header, link
+    org_header = as_user(users["mia"]).get("/organizations/acme/").content.decode().split("</header>")[0]
+    assert (
+        'href="/organizations/acme/issues/"' in org_header
+        and 'href="/organizations/acme/logs/"' in org_header
+    )
+    missing = as_user(users["mia"]).get("/organizations/acme/projects/nope/")
+    assert missing.status_code == 404 and "projects/nope/logs/" not in missing.content.decode()
+    # Pages of no organization link to the user's only one: home, account, a 404, another's page.
+    for url in ("/account/", "/no-such-page/", "/organizations/theirs/"):
+        header = as_user(users["mia"]).get(url).content.decode().split("</header>")[0]
+        assert 'href="/organizations/acme/usage/"' in header and 'href="/organizations/acme/logs/"' in header
+        assert "theirs" not in header, url
+    create_project("second", "app", owner=users["mia"])  # with two, the switcher chooses
+    header = as_user(users["mia"]).get("/account/").content.decode().split("</header>")[0]
+    assert "/usage/" not in header and 'href="/organizations/second/"' in header
     assert "theirs" not in header and "projects/new" not in header  # mia is a plain member
     manager_header = (
         as_user(users["manny"]).get("/organizations/acme/").content.decode().split("</header>")[0]

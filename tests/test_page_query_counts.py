@@ -39,7 +39,7 @@ def _triaged(issues: list[Issue], user) -> None:
     for issue in issues:
         lifecycle.assign([issue.pk], user, user)
         IssueBookmark.objects.get_or_create(issue=issue, user=user)
-        comments.add_note(issue, user, "looked at it")
+        comments.add_note(issue, user, f"looked at it ({len(issues)})")  # a repeat within an hour is refused
     lifecycle.ignore([issues[-1].pk], user, lifecycle.IgnoreCondition(count=100))
     lifecycle.unresolve([issues[-1].pk], user)
     lifecycle.add_to_inbox([issues[-1].pk], user)  # the ignore took it out of the review inbox

@@ -1,12 +1,16 @@
 """Sentry's triage API: issue PUT/DELETE, bulk changes, statusDetails, assignment, per-user flags,
 comments, the organization endpoints, isolation and query counts."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import ApiToken
+from issues import lifecycle
 from issues.models import Activity, Issue
 from issues.store import store_events
 from tests.factories import prepared_event, user_with_membership
@@ -63,6 +67,9 @@ def test_put_one_issue_resolves_ignores_and_answers_the_issue(api):
         {"status": "closed"},
         {"assignedTo": "nobody-here"},
         {"isBookmarked": "yes"},
+        {"status": "resolved", "priority": "low"},  # the level decides the priority
+        {"status": "resolved", "statusDetails": {"inUpcomingRelease": True}},  # Sentry's, behind a flag
+        {"status": "ignored", "statusDetails": {"inUpcomingRelease": True}},
     ],
 )
 def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
@@ -71,6 +78,38 @@ def test_what_cannot_be_honoured_is_a_400_and_changes_nothing(api, body):
     assert response.status_code == 400 and response.json()["detail"]
     issue.refresh_from_db()
     assert issue.status == "unresolved" and not Activity.objects.exists()
+
+
+def test_issue_objects_carry_priority_is_unhandled_and_lifetime(api):
+    project, client, _, (first, second, third) = api
+
+    def store(hashes: str, level: str, handled: str, seconds: int) -> None:
+        tags = [("level", level), ("handled", handled)]
+        store_events(project.id, [prepared_event(hashes=[hashes], level=level, tags=tags, seconds=seconds)])
+
+    store(f"{0:032x}", "error", "no", 100)
+    store(f"{1:032x}", "warning", "no", 100)
+    store(f"{1:032x}", "warning", "yes", 200)  # the newest event was handled
+    store(f"{2:032x}", "info", "yes", 100)
+    listed = {i["shortId"]: i for i in client.get("/api/0/projects/acme/web/issues/", {"query": ""}).json()}
+    assert {k: (i["priority"], i["isUnhandled"]) for k, i in listed.items()} == {
+        "WEB-1": ("high", True),
+        "WEB-2": ("medium", False),
+        "WEB-3": ("low", False),
+    }
+    assert listed["WEB-2"]["lifetime"] == {
+        "count": "3",
+        "userCount": 0,
+        "firstSeen": listed["WEB-2"]["firstSeen"],
+        "lastSeen": listed["WEB-2"]["lastSeen"],
+        "stats": None,
+    }
+    assert listed["WEB-1"]["priorityLockedAt"] is None
+    store(f"{1:032x}", "warning", "no", 300)
+    detail = client.get(f"/api/0/issues/{second.pk}/").json()
+    assert detail["isUnhandled"] is True and detail["lifetime"]["count"] == "4"
+    Issue.objects.filter(pk=third.pk).update(substatus="escalating")
+    assert client.get(f"/api/0/issues/{third.pk}/").json()["priority"] == "high"  # raised while escalating
 
 
 def test_assigned_to_username_user_id_and_team(api):
@@ -145,14 +184,46 @@ def test_comments_api(api):
     assert client.post(url, {"text": "  "}, content_type="application/json").status_code == 400
     assert [n["id"] for n in client.get(url).json()] == [note["id"]]
     assert client.get(f"/api/0/issues/{issue.pk}/").json()["numComments"] == 1
-    bob = _client(user_with_membership(project, "bob"))
-    assert put(bob, f"{url}{note['id']}/", {"text": "mine now"}).status_code == 400
-    assert bob.delete(f"{url}{note['id']}/").status_code == 403
+    bob = _client(user_with_membership(project, "bob"))  # someone else's note is not found, as in Sentry
+    assert put(bob, f"{url}{note['id']}/", {"text": "mine now"}).status_code == 404
+    assert bob.delete(f"{url}{note['id']}/").status_code == 404
     assert put(client, f"{url}{note['id']}/", {"text": "done"}).json()["data"]["text"] == "done"
-    assert client.delete(f"{url}{note['id']}/").status_code == 204
-    assert client.get(url).json() == [] and client.delete(f"{url}{note['id']}/").status_code == 404
     detail = client.get(f"/api/0/issues/{issue.pk}/").json()
     assert [u["username"] for u in detail["participants"]] == ["jane"]  # commenters are subscribed
+    assert client.delete(f"{url}{note['id']}/").status_code == 204
+    assert client.get(url).json() == [] and client.delete(f"{url}{note['id']}/").status_code == 404
+
+
+def test_comments_under_the_organization_by_short_id_and_sentrys_rules(api):
+    project, client, jane, (issue, *_) = api
+    url = "/api/0/organizations/acme/issues/WEB-1/comments/"
+    created = client.post(url, {"text": "on it"}, content_type="application/json")
+    assert created.status_code == 201
+    again = client.post(url, {"text": "on it"}, content_type="application/json")
+    assert again.status_code == 400 and again.json() == {"detail": "You have already posted that comment."}
+    second = client.post(url, {"text": "found it"}, content_type="application/json").json()
+    assert [n["data"]["text"] for n in client.get(f"/api/0/issues/{issue.pk}/notes/").json()] == [
+        "found it",
+        "on it",
+    ]
+    edited = put(
+        client, f"/api/0/organizations/acme/issues/{issue.pk}/comments/{second['id']}/", {"text": "x"}
+    )
+    assert edited.status_code == 200 and edited.json()["data"]["text"] == "x"
+    assert client.get("/api/0/organizations/other/issues/WEB-1/comments/").status_code == 404
+
+    def subscribed() -> bool:
+        return client.get(f"/api/0/issues/{issue.pk}/").json()["isSubscribed"]
+
+    assert subscribed()
+    assert client.delete(f"{url}{second['id']}/").status_code == 204
+    assert subscribed()  # one comment left
+    assert client.delete(f"{url}{created.json()['id']}/").status_code == 204
+    assert not subscribed()  # the last one gone: the subscription commenting made goes too
+    put(client, f"/api/0/issues/{issue.pk}/", {"isSubscribed": True})
+    note = client.post(url, {"text": "again"}, content_type="application/json").json()
+    client.delete(f"{url}{note['id']}/")
+    assert subscribed()  # an explicit subscription stays
 
 
 def test_another_organization_gets_404_on_every_triage_endpoint(api, make_project):
@@ -166,6 +237,7 @@ def test_another_organization_gets_404_on_every_triage_endpoint(api, make_projec
     assert stranger.delete("/api/0/projects/acme/web/issues/").status_code == 404
     assert stranger.get(f"/api/0/issues/{issue.pk}/comments/").status_code == 404
     assert stranger.post(f"/api/0/issues/{issue.pk}/comments/", {"text": "x"}).status_code == 404
+    assert stranger.get("/api/0/organizations/acme/issues/WEB-1/comments/").status_code == 404
     # Their own organization's bulk endpoint does not reach our issues either.
     assert (
         put(stranger, f"/api/0/organizations/other/issues/?id={issue.pk}", {"status": "resolved"}).status_code
@@ -185,10 +257,10 @@ def test_list_queries_do_not_grow_with_the_page(api):
             assert len(client.get(path, {"query": "", "limit": 1}).json()) == 1
         with CaptureQueriesContext(connection) as three:
             page = client.get(path, {"query": "", "limit": 3}).json()
-        # 9, plus 3 for the page's firstRelease/lastRelease objects (releases, projects, deploys),
-        # plus 2 for the counts in the range (events, users), 1 for the organization's project ids,
-        # 1 for its userReportCount
-        assert len(page) == 3 and len(one) == len(three) <= 16, [q["sql"] for q in three]
+        # 10 (one of them the `handled` tag rows behind isUnhandled), plus 3 for the page's
+        # firstRelease/lastRelease objects (releases, projects, deploys), plus 2 for the counts in
+        # the range (events, users), 1 for the organization's project ids, 1 for its userReportCount
+        assert len(page) == 3 and len(one) == len(three) <= 17, [q["sql"] for q in three]
         assert all(i["assignedTo"]["username"] == "jane" and i["isBookmarked"] for i in page)
         assert all(i["statusDetails"]["ignoreCount"] == 5 and i["numComments"] == 1 for i in page)
 
@@ -276,3 +348,53 @@ def test_archive_until_escalating_and_ignore_windows_with_sentry_names(api):
     assert response.status_code == 200
     details = client.get(f"/api/0/issues/{second.pk}/").json()["statusDetails"]
     assert {k: details[k] for k in window} == window and details["actor"]["username"] == "jane"
+
+
+def test_ignore_for_a_duration_through_the_api_ends_when_the_time_is_up(api):
+    _, client, _, (issue, *_) = api
+    before = timezone.now()
+    body = {"status": "muted", "statusDetails": {"ignoreDuration": 30}}
+    answer = put(client, f"/api/0/issues/{issue.pk}/", body).json()
+    assert (answer["status"], answer["substatus"]) == ("ignored", "archived_until_condition_met")
+    until = datetime.fromisoformat(answer["statusDetails"]["ignoreUntil"])
+    assert timedelta(minutes=29) < until - before < timedelta(minutes=31)
+    assert lifecycle.end_expired_ignores(now=until - timedelta(seconds=1)) == []
+    assert lifecycle.end_expired_ignores(now=until + timedelta(seconds=1)) == [issue.pk]
+    shown = client.get(f"/api/0/issues/{issue.pk}/").json()
+    assert (shown["status"], shown["substatus"], shown["statusDetails"]) == ("unresolved", "ongoing", {})
+    assert shown["activity"][0]["type"] == "set_unresolved" and shown["activity"][0]["user"] is None
+
+
+def test_token_scopes_gate_the_issue_endpoints_as_sentrys(api):
+    """event:read reads, event:write changes, event:admin deletes; a CI token (project:releases)
+    touches no issue, whatever its user may do."""
+    _, _, jane, (first, second, _) = api
+
+    def client(*scopes: str) -> Client:
+        _, token = ApiToken.issue(jane, scopes=list(scopes))
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    ci, reader, writer, admin = (
+        client("project:releases"),
+        client("event:read"),
+        client("event:write"),
+        client("event:admin"),
+    )
+    issue, comments = f"/api/0/issues/{first.pk}/", f"/api/0/issues/{first.pk}/comments/"
+    reads = ["/api/0/projects/acme/web/issues/", "/api/0/organizations/acme/issues/", issue, comments,
+             f"{issue}events/", f"{issue}events/latest/", f"{issue}hashes/", "/api/0/organizations/acme/issues/WEB-1/"]  # fmt: skip
+    for path in reads:
+        assert ci.get(path).status_code == 403, path
+        assert reader.get(path).status_code == 200, path
+    resolve = {"status": "resolved"}
+    assert put(ci, issue, resolve).status_code == 403 and put(reader, issue, resolve).status_code == 403
+    assert put(reader, f"/api/0/projects/acme/web/issues/?id={first.pk}", resolve).status_code == 403
+    assert reader.post(comments, {"text": "x"}, content_type="application/json").status_code == 403
+    assert Issue.objects.get(pk=first.pk).status == "unresolved" and not Activity.objects.exists()
+    assert put(writer, issue, resolve).status_code == 200
+    assert writer.post(comments, {"text": "x"}, content_type="application/json").status_code == 201
+    assert (
+        writer.delete(issue).status_code == 403
+        and ci.delete(f"/api/0/issues/{second.pk}/").status_code == 403
+    )
+    assert admin.delete(f"/api/0/issues/{second.pk}/").status_code == 202

@@ -213,3 +213,27 @@ def test_ignore_durations_are_said_in_the_largest_whole_unit(minutes, words):
     from issues.views_triage import minutes_words
 
     assert minutes_words(minutes) == words
+
+
+def test_ignore_until_more_users_within_a_window_and_assign_a_team_from_the_page(page):
+    client, issue, _ = page
+    team = issue.project.teams.get()
+    html = _html(client, issue)
+    assert (
+        'name="ignore_user_window"' in html
+        and f'<option value="team:{team.pk}">#{team.slug}</option>' in html
+    )
+    status = f"{BASE}/{issue.pk}/status/"
+    client.post(status, {"status": "ignored", "ignore_user_count": "3", "ignore_user_window": "60"})
+    issue.refresh_from_db()
+    assert (issue.status, issue.substatus) == ("ignored", "archived_until_condition_met")
+    assert (issue.snooze.user_count, issue.snooze.user_window) == (3, 60)
+    assert "until 3 more users within 1 hour" in _html(client, issue)
+    assert _refused(client, status, {"status": "ignored", "ignore_user_window": "60"})
+    assert client.post(f"{BASE}/{issue.pk}/assign/", {"assignee": f"team:{team.pk}"}).status_code == 302
+    issue.refresh_from_db()
+    assert issue.assignee_team == team and issue.assignee_user is None
+    assert f"assigned to <strong>#{team.slug}</strong>" in _html(client, issue)
+    client.post(status, {"status": "unresolved"})
+    issue.refresh_from_db()
+    assert (issue.status, issue.substatus) == ("unresolved", "ongoing")

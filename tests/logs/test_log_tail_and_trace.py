@@ -89,8 +89,9 @@ def test_issue_search_finds_the_issues_of_a_trace_by_an_index(setup, django_asse
     mine = _issue_with_event(project, TRACE, "KeyError: cart")
     _issue_with_event(project, OTHER, "ValueError: other request")
     _issue_with_event(project, "", "TypeError: no trace")
-    # the list API: 12, plus 1 for userReportCount and 2 for the counts in the range (events, users)
-    with django_assert_max_num_queries(15):
+    # the list API: 13 (tests/test_api.py), plus 1 for userReportCount and 2 for the counts in the
+    # range (events, users)
+    with django_assert_max_num_queries(16):
         found = api.get("/api/0/projects/acme/web/issues/", {"query": f"trace:{TRACE}"}).json()
     assert [i["id"] for i in found] == [str(mine.id)]
     organization = api.get("/api/0/organizations/acme/issues/", {"query": f"trace.id:{TRACE.upper()}"}).json()
