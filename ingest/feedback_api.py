@@ -33,6 +33,7 @@ from issues.user_reports import (
     serialize_reports_with_issues,
     submit_user_report,
 )
+from projects.access import EVENT_READ, token_allows
 from projects.models import Project
 
 from .feedback_items import prepare_user_report
@@ -66,7 +67,9 @@ class SignedInOrDsn(BasePermission):
     def has_permission(self, request, view) -> bool:
         if isinstance(request.auth, KeyInfo):
             return True  # reads answer 401 themselves, as Sentry's do
-        return bool(request.user and request.user.is_authenticated)
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return token_allows(request.auth, request.method, getattr(view, "token_scopes", {}))
 
 
 class ProjectUserFeedbackView(APIView):
@@ -76,6 +79,11 @@ class ProjectUserFeedbackView(APIView):
         authentication.SessionAuthentication,
     ]
     permission_classes = [SignedInOrDsn]
+    # Reports are event data: a token reads or submits them with an event or project scope (a
+    # release-only CI token does not).
+    token_scopes = dict.fromkeys(
+        ("GET", "POST"), EVENT_READ | {"project:read", "project:write", "project:admin"}
+    )
 
     def get(self, request: Request, org_slug: str, project_slug: str) -> Response:
         if isinstance(request.auth, KeyInfo):

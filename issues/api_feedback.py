@@ -11,12 +11,16 @@ from rest_framework.views import APIView
 from core.pagination import page_bounds, paginated
 from feedback.models import UserReport
 from feedback.serializers import serialize_report
+from projects.access import EVENT_READ, TokenScopes
 
 from .access import get_issue, get_organization_issue
 
 
 class IssueUserReportsView(APIView):
     """Newest first, without `issue` (Sentry's plain UserReportSerializer)."""
+
+    permission_classes = [TokenScopes]
+    token_scopes = {"GET": EVENT_READ}
 
     def get(self, request: Request, issue_id: str, org_slug: str | None = None) -> Response:
         if org_slug is None:

@@ -16,6 +16,7 @@ from core.redis_client import get_redis
 from issues import comments
 from issues.models import Issue
 from issues.store import store_events
+from projects.members import invite
 from projects.models import OrganizationMember, ProjectKey
 from tests.factories import RICH_EVENT, as_user, organization_with_roles, rich_prepared_event
 from usage.services import _pending_key
@@ -58,6 +59,10 @@ def orgs(make_project):
     issues = {i.project_id: i for i in Issue.objects.all()}
     notes = {p.pk: comments.add_note(issues[p.pk], u, "a note") for p, u in ((theirs, users["otto"]),)}
     rules = {p.pk: AlertRule.objects.create(project=p, name="r") for p in (project, theirs)}
+    invites = {
+        p.pk: invite(p.organization, "owner", u, f"new-{p.pk}@example.com", "member").invite.pk
+        for p, u in ((project, users["olivia"]), (theirs, users["otto"]))
+    }
 
     def values(p, user) -> dict[str, object]:
         return {
@@ -76,6 +81,7 @@ def orgs(make_project):
             "action": "delete",
             "file_id": 1,
             "note_id": notes[theirs.pk].pk,
+            "invite_id": invites[p.pk],
         }
 
     return values(theirs, users["otto"]), values(project, users["olivia"]), users
