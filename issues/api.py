@@ -13,8 +13,8 @@ from projects.access import EVENT_SCOPES, TokenScopes
 
 from . import lifecycle
 from .access import get_issue, issue_from_path
+from .event_serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 from .models import Event, GroupHash, Issue
-from .serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 
 
 class IssueEventsView(APIView):

@@ -17,8 +17,8 @@ from projects.access import EVENT_READ, TokenScopes, get_organization, get_proje
 
 from .access import get_issue, get_organization_issue
 from .api import neighbour_ids
+from .event_serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 from .models import Event, Issue
-from .serializers import event_reports, serialize_event, serialize_event_detail, serialize_event_summary
 
 
 def _shown(events: QuerySet[Event]) -> QuerySet[Event]:

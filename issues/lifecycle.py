@@ -28,24 +28,24 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.dispatch import send_task
 from core.sql import fetch, placeholders
-from projects.models import Organization, OrganizationMember, Team
+from projects.models import Team
 
 from . import inbox
-from .access import parse_id
 from .ignores import IgnoreCondition, LifecycleError, SnoozeState, escalating, outgrown
 from .ignores import parse_ignore_condition as parse_ignore_condition  # the page and API parse through here
+from .lifecycle_input import find_assignee as find_assignee  # the pages and API parse through here
+from .lifecycle_input import parse_resolution as parse_resolution
+from .lifecycle_input import parse_status as parse_status
 from .merge import merge_issues, unmerge_hashes
 from .models import Activity, GroupHash, Issue, IssueResolution, IssueSnooze
 from .participation import subscribe
-from .resolutions import ReleaseResolution, ResolutionError, still_resolved
-from .resolutions import parse_resolution as parse_resolution_details
+from .resolutions import ReleaseResolution, still_resolved
 
 log = logging.getLogger(__name__)
 
@@ -54,39 +54,7 @@ NEW_ISSUE_PERIOD = timedelta(days=3)
 # Issues one bulk change or one scheduled pass touches (Sentry's bulk mutation limit).
 BULK_LIMIT = 1000
 DELETE_TASK = "issues.tasks.delete_issues"
-
-
-# What a client may ask for; `muted` is sentry-cli's (and old Sentry's) word for ignored.
-STATUS_WORDS = {"resolved": Status.RESOLVED, "unresolved": Status.UNRESOLVED, "ignored": Status.IGNORED}
-STATUS_WORDS["muted"] = Status.IGNORED
-STATUS_WORDS["resolvedInNextRelease"] = Status.RESOLVED  # with a ReleaseResolution (parse_resolution)
 STATUS_CHANGES = {Type.SET_RESOLVED, Type.SET_RESOLVED_IN_RELEASE, Type.SET_UNRESOLVED, Type.SET_IGNORED}
-RELEASE_DETAILS = ("inRelease", "inNextRelease", "inCommit", "inUpcomingRelease")
-
-
-def parse_status(value: object) -> str:
-    """The single validation of a requested status (pending deletion is never one: only delete()
-    sets it)."""
-    if not isinstance(value, str) or value not in STATUS_WORDS:
-        raise LifecycleError(
-            f"unknown status {value!r}: use resolved, resolvedInNextRelease, unresolved or ignored"
-        )
-    return STATUS_WORDS[value]
-
-
-def parse_resolution(value: object, details: dict, organization: Organization) -> ReleaseResolution | None:
-    """The release a resolve holds for (None: a plain resolve); release details on any other
-    status are refused rather than dropped."""
-    if parse_status(value) != Status.RESOLVED:
-        if any(details.get(k) for k in RELEASE_DETAILS):
-            raise LifecycleError(
-                "inRelease, inNextRelease, inUpcomingRelease and inCommit go with status resolved"
-            )
-        return None
-    try:
-        return parse_resolution_details(value, details, organization)
-    except ResolutionError as exc:
-        raise LifecycleError(str(exc)) from exc
 
 
 def _locked(ids: Iterable[int], condition: Q | None = None) -> list[int]:
@@ -343,32 +311,6 @@ def expire_inbox(now: datetime | None = None) -> int:
 
 
 # Assignment.
-
-
-def find_assignee(organization: Organization, value: object):
-    """A user or team of the organization from Sentry's `assignedTo` (`user:ID`, `team:ID` or
-    `team:slug`, a username or email); empty means unassign (None)."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise LifecycleError("assignedTo must be a string")
-    kind, _, ref = value.partition(":")
-    if kind == "team" and ref:
-        teams = Team.objects.filter(organization=organization)
-        found = teams.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
-        found = found or teams.filter(slug=ref).first()
-    else:
-        members = get_user_model().objects.filter(
-            pk__in=OrganizationMember.objects.filter(organization=organization).values("user_id"),
-            is_active=True,
-        )
-        if kind == "user" and ref:
-            found = members.filter(pk=parse_id(ref)).first() if parse_id(ref) is not None else None
-        else:
-            found = members.filter(Q(username=value) | Q(email__iexact=value)).order_by("pk").first()
-    if found is None:
-        raise LifecycleError(f"Unknown actor input: {value!r} is not a member or team of the organization")
-    return found
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from logs.services import logs_around, serialize_record
 from . import lifecycle
 from .access import get_issue, get_project, parse_id, visible_projects
 from .api import find_issue_event, neighbour_ids
+from .event_serializers import event_entries
 from .eventinfo import context_tables, problem_text, processing_errors
 from .grouping import (
     RuleSyntaxError,
@@ -24,7 +25,7 @@ from .lifecycle import LifecycleError
 from .models import Event, GroupHash, Issue
 from .payload import decode_event_data
 from .rules_budget import rules_budget
-from .serializers import event_entries, issue_permalink
+from .serializers import issue_permalink
 from .timeline import merged_timeline
 from .views_feedback import issue_page_feedback
 from .views_triage import triage_context
