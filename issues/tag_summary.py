@@ -15,7 +15,6 @@ from typing import Any
 from django.db.models import Count, F, Max, Min, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
-from .eventinfo import SEARCH_KEY_PREFIX
 from .models import IssueTag
 
 TOP_VALUES = 9  # Sentry's issue page shows the top 9 values of each key
@@ -63,8 +62,7 @@ def key_label(key: str) -> str:
 def tag_keys(issue_id: int, keys: list[str] | None = None, top: int = TOP_VALUES) -> list[TagKey]:
     """Every key of the issue (at most MAX_KEYS, by name) with its `top` values: two queries (one
     with `top=0`)."""
-    # `sentry:user.*` rows are search facts of the issue stream (issues/eventinfo.py), not tags.
-    rows = IssueTag.objects.filter(issue_id=issue_id).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    rows = IssueTag.objects.filter(issue_id=issue_id)
     if keys is not None:
         rows = rows.filter(key__in=keys)
     totals = list(
@@ -100,7 +98,7 @@ def tag_values(issue_id: int, key: str, sort: str = "-count", search: str = "") 
     descending = sort.startswith("-")
     column = VALUE_SORTS.get(sort.lstrip("-"), "times_seen")
     order = f"-{column}" if descending else column
-    rows = IssueTag.objects.filter(issue_id=issue_id, key=key).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    rows = IssueTag.objects.filter(issue_id=issue_id, key=key)
     if search:
         rows = rows.filter(value__icontains=search[:200])
     return rows.order_by(order, "-id" if descending else "id")
