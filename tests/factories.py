@@ -35,7 +35,7 @@ def prepared_event(
     payload: dict = {"event_id": event_id, "title": title, "tags": tags or []}
     if sdk_user is not None:
         user, identifiers = user_identity({"user": sdk_user}), user_identifiers({"user": sdk_user})
-        row_tags = [*row_tags, ("user", user_tag({"user": sdk_user}) or "")]
+        row_tags = [*row_tags, ("user", (user_tag({"user": sdk_user}) or "")[:200])]
         payload.update(user=sdk_user, tags=row_tags)
     return PreparedEvent(
         event_id=event_id,
