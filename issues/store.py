@@ -288,14 +288,16 @@ def _inserted_test() -> str:
 
 
 def _upsert_users(by_issue: dict[int, list[PreparedEvent]]) -> None:
-    users: dict[tuple[int, str], list] = {}
+    users: dict[tuple[int, str], tuple] = {}
     for issue_id, events in by_issue.items():
         for event in events:
-            if event.user_key:
-                known = users.setdefault((issue_id, event.user_key), list(event.user))
-                known[:] = [
+            if not event.user_key:
+                continue
+            known = users.setdefault((issue_id, event.user_key), event.user)
+            if None in known and known is not event.user:  # the batch's first event lacked one
+                users[issue_id, event.user_key] = tuple(
                     old if old is not None else new for old, new in zip(known, event.user, strict=True)
-                ]
+                )
     if not users:
         return
     rows = [(*pair, *users[pair]) for pair in sorted(users)]
