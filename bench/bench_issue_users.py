@@ -4,10 +4,12 @@
     DATABASE_URL=postgres://.../scratch_db .venv/bin/python bench/bench_issue_users.py   # an EMPTY scratch database
 
 Without DATABASE_URL it runs on a fresh SQLite file in a temporary DATA_DIR (the embedded default).
+`--no-fill` leaves a user seen again as it is (ON CONFLICT DO NOTHING), for the cost of filling.
 `--checkout DIR` runs the writer of another checkout (e.g. `git worktree add /tmp/before <commit>`),
 so that a commit which stores the user differently can be compared with the same events: batches
 of 200 events over 20 issues, each event's user one of 2,000 with an id, an email, a username and
-an IP address, most of them already seen in the issue (the steady state). Prints the median per
+an IP address, most of them already seen in the issue (the steady state; `--users 1000000`: nearly
+every user new to the issue, as in a spike). Prints the median per
 batch of the whole store_events and of its user and tag steps (`_upsert_users`, `_upsert_tags`),
 and the tag and user rows the batches wrote.
 """
@@ -26,6 +28,8 @@ from pathlib import Path
 parser = argparse.ArgumentParser()
 parser.add_argument("--checkout", default=str(Path(__file__).resolve().parent.parent))
 parser.add_argument("--batches", type=int, default=40)
+parser.add_argument("--users", type=int, default=2000, help="distinct users the events draw from")
+parser.add_argument("--no-fill", action="store_true", help="users seen again gain no identifier (DO NOTHING)")
 args = parser.parse_args()
 sys.path.insert(0, args.checkout)
 os.chdir(args.checkout)
@@ -61,9 +65,18 @@ def timed_step(name: str):
 
 
 def event(rng: random.Random):
-    n = int(rng.paretovariate(1.2)) % 2000
-    user = {"id": f"u{n}", "email": f"user{n}@example.com", "username": f"user{n}", "ip_address": f"10.0.{n // 250}.{n % 250}"}
-    tags = [("browser", rng.choice(["Chrome", "Firefox"])), ("environment", "production"), ("user", info.user_tag({"user": user}))]
+    n = int(rng.paretovariate(1.2)) % args.users if args.users <= 2000 else rng.randrange(args.users)
+    user = {
+        "id": f"u{n}",
+        "email": f"user{n}@example.com",
+        "username": f"user{n}",
+        "ip_address": f"10.0.{n // 250}.{n % 250}",
+    }
+    tags = [
+        ("browser", rng.choice(["Chrome", "Firefox"])),
+        ("environment", "production"),
+        ("user", info.user_tag({"user": user})),
+    ]
     prepared = prepared_event(hashes=[f"{rng.randrange(20):032x}"], tags=tags)
     prepared.user_key = info.user_identity({"user": user})
     if hasattr(info, "search_facts"):  # before: every identifier a tag row
@@ -88,6 +101,15 @@ def main() -> None:
     tags_before, users_before = rows("issues_issuetag"), rows("issues_issueuser")
     for name in STEPS:
         timed_step(name)
+    if args.no_fill:
+        upsert = store.upsert
+
+        def without_fill(*a, **kw):
+            if a[0] == "issues_issueuser":
+                kw.pop("update_sql", None)
+            return upsert(*a, **kw)
+
+        store.upsert = without_fill
     whole = []
     for _ in range(args.batches):
         batch = [event(rng) for _ in range(200)]
@@ -96,7 +118,7 @@ def main() -> None:
         whole.append((time.perf_counter() - start) * 1000)
     per = {name: statistics.median(times) for name, times in STEPS.items()}
     print(
-        f"{connection.vendor} {args.checkout}: store_events median {statistics.median(whole):.2f} ms/batch of 200; "
+        f"{connection.vendor} {args.checkout}{' --no-fill' if args.no_fill else ''} users={args.users}: store_events median {statistics.median(whole):.2f} ms/batch of 200; "
         f"_upsert_users {per['_upsert_users']:.2f} ms, _upsert_tags {per['_upsert_tags']:.2f} ms, "
         f"together {per['_upsert_users'] + per['_upsert_tags']:.2f} ms; rows written by the timed batches: "
         f"issuetag +{rows('issues_issuetag') - tags_before}, issueuser +{rows('issues_issueuser') - users_before}; "
