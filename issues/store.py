@@ -272,7 +272,8 @@ def _update_issues(
 
 _USER_COLUMNS = ("ident", "email", "username", "ip_address")
 # A user seen again fills the identifiers its row lacks (an email its first event did not send);
-# the WHERE leaves every other conflicting row untouched: no new row version, no index entry.
+# the WHERE leaves every other conflicting row as it is: no new row version, no index entry
+# (PostgreSQL still locks it; bench/bench_issue_users.py --no-fill measures no difference).
 _FILL_USER = ", ".join(f"{c} = COALESCE(issues_issueuser.{c}, excluded.{c})" for c in _USER_COLUMNS)
 _LACKS = " OR ".join(f"(issues_issueuser.{c} IS NULL AND excluded.{c} IS NOT NULL)" for c in _USER_COLUMNS)
 
