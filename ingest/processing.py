@@ -18,7 +18,7 @@ from issues.eventinfo import (
     compute_metadata,
     compute_tags,
     compute_title,
-    search_facts,
+    user_identifiers,
     user_identity,
 )
 from issues.grouping import GroupingMemo, compute_grouping
@@ -163,7 +163,7 @@ def prepare_event(raw: dict, header: RecordHeader, config: ProjectConfig) -> Pre
         # Lowercase hex without dashes, as log records hold it (trace: searches compare the two).
         trace_id=_clip(str(trace.get("trace_id") or "").replace("-", "").lower(), 32),
         tags=tags,
-        search_facts=search_facts(event),
+        user=user_identifiers(event),
         hashes=hashes,
         config_id=grouping.config_id,
         data=encode_event_data(event, _dictionary(config.project_id)),

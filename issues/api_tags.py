@@ -12,8 +12,9 @@ from core.pagination import page_bounds, paginated
 from projects.access import EVENT_READ, TokenScopes
 
 from .access import get_issue, get_organization_issue
+from .affected_users import identifiers_by_tag_value, serialize_identifiers
 from .models import Issue
-from .tag_summary import serialize_key, serialize_value, tag_keys, tag_values
+from .tag_summary import USER_KEY, serialize_key, serialize_value, tag_keys, tag_values
 
 
 def issue_in_scope(request: Request, issue_id: str, org_slug: str | None) -> Issue:
@@ -49,7 +50,8 @@ class IssueTagView(APIView):
 
 class IssueTagValuesView(APIView):
     """`?sort=` age, count, date or id (`-` for descending, default `-id` as Sentry); `?query=`
-    narrows to values containing it; cursor-paginated."""
+    narrows to values containing it (users: also any identifier starting with it); cursor-paginated.
+    The `user` key's values add the user's identifiers, as Sentry's."""
 
     permission_classes = [TokenScopes]
     token_scopes = {"GET": EVENT_READ}
@@ -63,4 +65,9 @@ class IssueTagValuesView(APIView):
         rows = list(values[offset : offset + limit + 1])
         if not rows and offset == 0 and not tag_keys(issue.pk, [key], top=0):
             raise Http404("No such tag key")
-        return paginated(request, rows, offset, limit, [serialize_value(t) for t in rows[:limit]])
+        page = [serialize_value(t) for t in rows[:limit]]
+        if key == USER_KEY:  # Sentry's user tag values carry the user's identifiers
+            users = identifiers_by_tag_value(issue.pk, [t.value for t in rows[:limit]])
+            for tag, body in zip(rows, page, strict=False):
+                body.update(serialize_identifiers(users.get(tag.value), tag.value))
+        return paginated(request, rows, offset, limit, page)

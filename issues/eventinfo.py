@@ -120,23 +120,37 @@ def user_tag(event: dict[str, Any]) -> str | None:
     return None
 
 
-# Tag-row keys that are search facts, not tags: Sentry's tag store keeps its own under `sentry:`.
-SEARCH_KEY_PREFIX = "sentry:"
-_USER_FIELDS = {"id": "user.id", "email": "user.email", "username": "user.username", "ip_address": "user.ip"}
+# Sentry's EventUser sizes (ip: the longest text form of an IPv6 address with an IPv4 tail).
+USER_COLUMNS = {"id": ("ident", 128), "email": ("email", 75), "username": ("username", 128)}
+USER_COLUMNS |= {"ip_address": ("ip_address", 45)}
 
 
-def search_facts(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every identifier of the event's user (the `user` tag holds only the best one), for the
-    search's `user.id:`, `user.email:`, `user.username:` and `user.ip:`."""
+def user_identifiers(event: dict[str, Any]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Every identifier of the event's user (the `user` tag holds only the best one): id, email,
+    username, IP address, each cut to its IssueUser column; None when not sent."""
     user = event.get("user")
-    if not isinstance(user, dict):
-        return []
-    facts = []
-    for field, key in _USER_FIELDS.items():
-        value = user.get(field)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value) != "":
-            facts.append((SEARCH_KEY_PREFIX + key, str(value)[:TAG_MAX]))
-    return facts
+    found: list[str | None] = [None, None, None, None]
+    if isinstance(user, dict):
+        for n, (field, (_, limit)) in enumerate(USER_COLUMNS.items()):
+            value = user.get(field)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value) != "":
+                found[n] = clip_identifier(str(value), limit)
+    return found[0], found[1], found[2], found[3]
+
+
+def clip_identifier(value: str, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL; a search value is cut the same way, so it still matches.
+    return value.replace("\x00", "\ufffd")[:limit]
+
+
+def user_key_of_tag(value: str) -> str | None:
+    """The IssueUser key of a `user` tag value (`id:42`, `ip:10.0.0.1`), or None for a value cut at
+    TAG_MAX or not in that form (an SDK's own `user` tag)."""
+    field, sep, identifier = value.partition(":")
+    field = "ip_address" if field == "ip" else field
+    if not sep or field not in USER_COLUMNS or len(value) >= TAG_MAX:
+        return None
+    return hashlib.sha1(f"{field}:{identifier}".encode()).hexdigest()
 
 
 def _context_tag(event: dict[str, Any], name: str) -> str | None:

@@ -14,9 +14,14 @@ from core.sql import execute, fetch, insert_rows, placeholders
 from feedback.store import follow_events, move_reports
 
 from .buckets import merge_buckets
-from .eventinfo import search_facts
+from .eventinfo import user_identifiers
 from .models import Event, GroupHash, Issue, IssueTag, IssueUser
 from .payload import decode_event_data
+
+_COLUMNS = ("ident", "email", "username", "ip_address")
+_IDENTIFIERS = ", ".join(_COLUMNS)
+_ANY_IDENTIFIER = ", ".join(f"MAX({c})" for c in _COLUMNS)
+_FILL_USER = ", ".join(f"{c} = COALESCE(issues_issueuser.{c}, excluded.{c})" for c in _COLUMNS)
 
 
 def _lock(issue_ids: list[int]) -> set[int]:
@@ -41,10 +46,12 @@ def merge_issues(target: Issue, sources: list[Issue]) -> Issue:
     GroupHash.objects.filter(issue_id__in=source_ids).update(issue=target)
     Event.objects.filter(issue_id__in=source_ids).update(issue=target)
     move_reports(source_ids, target.pk)
-    # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT; the IN clause is it.
+    # SQLite needs a WHERE in INSERT ... SELECT ... ON CONFLICT; the IN clause is it. One row per
+    # user (two merged issues may share one), and the target's user gains identifiers it lacked.
     execute(
-        f"INSERT INTO issues_issueuser (issue_id, user_key) SELECT %s, user_key FROM issues_issueuser "
-        f"WHERE issue_id IN ({marks}) ON CONFLICT (issue_id, user_key) DO NOTHING",
+        f"INSERT INTO issues_issueuser (issue_id, user_key, {_IDENTIFIERS}) "
+        f"SELECT %s, user_key, {_ANY_IDENTIFIER} FROM issues_issueuser WHERE issue_id IN ({marks}) "
+        f"GROUP BY user_key ON CONFLICT (issue_id, user_key) DO UPDATE SET {_FILL_USER}",
         [target.pk, *source_ids],
     )
     execute(
@@ -102,17 +109,14 @@ def unmerge_hashes(issue: Issue, hashes: list[str]) -> Issue | None:
 def _recount(issue: Issue) -> None:
     events = Event.objects.filter(issue=issue)
     stats = events.aggregate(n=Count("id"), first=Min("timestamp"), last=Max("timestamp"))
+    tags, users = _tags_and_users(events)
     IssueUser.objects.filter(issue=issue).delete()
-    users = sorted({k for k in events.exclude(user_key="").values_list("user_key", flat=True)})
-    insert_rows("issues_issueuser", ["issue_id", "user_key"], [(issue.pk, u) for u in users])
+    insert_rows(
+        "issues_issueuser",
+        ["issue_id", "user_key", *_COLUMNS],
+        [(issue.pk, key, *identifiers) for key, identifiers in sorted(users.items())],
+    )
     IssueTag.objects.filter(issue=issue).delete()
-    tags: dict[tuple[str, str], list] = {}
-    for timestamp, data in events.values_list("timestamp", "data").iterator(chunk_size=200):
-        event = decode_event_data(data)
-        for key, value in [*(event.get("tags") or ()), *search_facts(event)]:
-            entry = tags.setdefault((key, value), [0, timestamp, timestamp])
-            entry[0] += 1
-            entry[1], entry[2] = min(entry[1], timestamp), max(entry[2], timestamp)
     insert_rows(
         "issues_issuetag",
         ["issue_id", "key", "value", "times_seen", "first_seen", "last_seen"],
@@ -126,3 +130,21 @@ def _recount(issue: Issue) -> None:
         # times_seen was just recounted: let retention look at the issue's stored events again.
         retention_times_seen=0,
     )
+
+
+def _tags_and_users(events) -> tuple[dict[tuple[str, str], list], dict[str, list]]:
+    """From the stored events: each tag's count, first and last seen, and each user's identifiers
+    (the first sent of each, as the batch writer keeps them)."""
+    tags: dict[tuple[str, str], list] = {}
+    users: dict[str, list] = {}
+    rows = events.values_list("timestamp", "user_key", "data").order_by("timestamp", "id")
+    for timestamp, user_key, data in rows.iterator(chunk_size=200):
+        event = decode_event_data(data)
+        for key, value in event.get("tags") or ():
+            entry = tags.setdefault((key, value), [0, timestamp, timestamp])
+            entry[0] += 1
+            entry[1], entry[2] = min(entry[1], timestamp), max(entry[2], timestamp)
+        if user_key:
+            known = users.setdefault(user_key, [None] * 4)
+            known[:] = [old or new for old, new in zip(known, user_identifiers(event), strict=True)]
+    return tags, users

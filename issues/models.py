@@ -161,13 +161,35 @@ class IssueTag(models.Model):
 
 
 class IssueUser(models.Model):
-    """Distinct affected users, by a hash of their best identifier; user_count counts the rows."""
+    """Distinct affected users, by a hash of their best identifier; user_count counts the rows.
+
+    The identifiers the user's events sent (Sentry's EventUser sizes; NULL when not sent) answer
+    the issue search's `user.id:`, `user.email:`, `user.username:` and `user.ip:` and the affected
+    users tab. The batch writer fills them in the statement that inserts the row, and fills a
+    missing one when a later event of the same user carries it (issues/eventinfo.user_identifiers).
+    """
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
     user_key = models.CharField(max_length=64)
+    # NULL, not "", for "not sent": the writer fills a missing one with COALESCE, and both databases
+    # add a nullable column without copying the table (SQLite rebuilds it for a default).
+    ident = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    email = models.CharField(max_length=75, null=True, blank=True)  # noqa: DJ001
+    username = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    ip_address = models.CharField(max_length=45, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issue", "user_key"], name="uniq_issue_user")]
+        # `user.email:x` starts from the users holding the value (one index range, issue ids
+        # included); users without the identifier are left out of its index.
+        indexes = [
+            models.Index(
+                fields=[column, "issue"],
+                name=f"issueuser_{column}_idx",
+                condition=models.Q(**{f"{column}__isnull": False}),
+            )
+            for column in ("ident", "email", "username", "ip_address")
+        ]
 
 
 class Attachment(models.Model):
@@ -360,7 +382,7 @@ class IssueHourBucket(models.Model):
     without one), by the time the event was received, upserted by the batch writer in the batch's
     transaction (issues/buckets.py). Charts, sparklines, the stream's range counts and the alert
     triggers read these, never the events table: events expire, buckets stay exact. `project` is
-    the issue's, copied so a project's range aggregate reads one index (migration 0015)."""
+    the issue's, copied so a project's range aggregate reads one index (migration 0017)."""
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)

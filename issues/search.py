@@ -6,8 +6,8 @@ How the event facts are answered: `level`, `firstRelease`, `error.type`, `error.
 free text: the issue's own columns (title, culprit, level, first_release, metadata of its events'
 main exception); `environment`, `release`, `has:` and any other key: the issue's tag rows, which
 the batch writer keeps per (issue, key, value); `user.id:`, `user.email:`, `user.username:`,
-`user.ip:`: tag rows the batch writer keeps for every identifier of the event's user under
-`sentry:user.*` keys (search facts, left out of tag lists), or the `user` tag (its best one);
+`user.ip:`: the identifier columns of the issue's affected users (IssueUser, one row per issue and
+user, each column with its own partial index);
 `trace:` (also `trace.id:`, `trace_id:`): the events' indexed trace id column.
 """
 
@@ -20,8 +20,8 @@ from projects.models import Team
 from releases.models import Release
 
 from . import inbox
-from .eventinfo import SEARCH_KEY_PREFIX
-from .models import Event, Issue, IssueBookmark, IssueSeen, IssueTag
+from .eventinfo import USER_COLUMNS, clip_identifier
+from .models import Event, Issue, IssueBookmark, IssueSeen, IssueTag, IssueUser
 from .search_syntax import MAX_TERMS, SearchError, Term, parse
 
 __all__ = ["MAX_TERMS", "SearchError", "apply_query", "compile_terms"]
@@ -42,7 +42,7 @@ _STATUS = {
 _COMPARE = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
 _COLUMNS = {"age": "first_seen", "firstSeen": "first_seen", "lastSeen": "last_seen"}
 _COLUMNS |= {"timesSeen": "times_seen", "users": "user_count"}
-_USER_FIELDS = {"user.id": "id", "user.email": "email", "user.username": "username", "user.ip": "ip"}
+_USER_FIELDS = {"user.id": "id", "user.email": "email", "user.username": "username", "user.ip": "ip_address"}
 
 
 def apply_query(issues: QuerySet[Issue], query: str | None, user=None) -> QuerySet[Issue]:
@@ -67,10 +67,7 @@ def _condition(term: Term, user) -> Q:
     if handler is not None:
         return handler(term, user)
     if term.key in _USER_FIELDS:
-        # Every identifier is a search fact row; the `user` tag (best identifier) also answers
-        # for events stored before those rows were written.
-        best = _tag("user", [f"{_USER_FIELDS[term.key]}:{v}" for v in term.values])
-        return best | _tag(SEARCH_KEY_PREFIX + term.key, term.values)
+        return _affected_user(_USER_FIELDS[term.key], term.values)
     return _tag(term.tag_key or term.key, term.values)
 
 
@@ -85,6 +82,13 @@ def _tag(key: str, values) -> Q:
     # A semi-join per term, not a JOIN: terms on the same key do not multiply rows, and the
     # planner's cost stays flat in the number of terms (index issuetag_key_value_idx).
     return Q(pk__in=IssueTag.objects.filter(key=key, value__in=list(values)).values("issue_id"))
+
+
+def _affected_user(field: str, values) -> Q:
+    # Values cut as the writer cuts them (a long email still finds its user): index issueuser_*_idx.
+    column, limit = USER_COLUMNS[field]
+    wanted = sorted({clip_identifier(v, limit) for v in values})
+    return Q(pk__in=IssueUser.objects.filter(**{f"{column}__in": wanted}).values("issue_id"))
 
 
 def _is(term: Term, user) -> Q:

@@ -41,9 +41,9 @@ class PreparedEvent:
     hashes: list[str]
     config_id: str
     data: bytes
-    # Facts the issue search needs that are not tags (`user.email:` ...): kept as tag rows under
-    # keys prefixed SEARCH_KEY_PREFIX, which tag lists leave out (issues/eventinfo.search_facts).
-    search_facts: list[tuple[str, str]] = field(default_factory=list)
+    # Every identifier of the event's user: id, email, username, IP address (None: not sent), kept
+    # on its IssueUser row for the search's `user.email:` ... (issues/eventinfo.user_identifiers).
+    user: tuple[str | None, ...] = (None, None, None, None)
 
 
 @dataclass
@@ -298,22 +298,51 @@ def _update_issues(
     return regressed
 
 
+_USER_COLUMNS = ("ident", "email", "username", "ip_address")
+# A user seen again fills the identifiers its row lacks (an email its first event did not send);
+# the WHERE leaves every other conflicting row as it is: no new row version, no index entry
+# (PostgreSQL still locks it; bench/bench_issue_users.py --no-fill measures no difference).
+_FILL_USER = ", ".join(f"{c} = COALESCE(issues_issueuser.{c}, excluded.{c})" for c in _USER_COLUMNS)
+_LACKS = " OR ".join(f"(issues_issueuser.{c} IS NULL AND excluded.{c} IS NOT NULL)" for c in _USER_COLUMNS)
+
+
+def _inserted_test() -> str:
+    """A RETURNING expression true for the rows the upsert inserted, false for those it filled."""
+    if connection.vendor == "postgresql":
+        return "xmax = 0"
+    # SQLite: the batch's immediate transaction is the only writer, and AUTOINCREMENT ids only
+    # grow, so the inserted rows are those above the highest id before the statement.
+    ((highest,),) = fetch("SELECT COALESCE(MAX(id), 0) FROM issues_issueuser")
+    return f"id > {int(highest)}"
+
+
 def _upsert_users(by_issue: dict[int, list[PreparedEvent]]) -> None:
-    pairs = sorted({(iid, e.user_key) for iid, events in by_issue.items() for e in events if e.user_key})
-    if not pairs:
+    users: dict[tuple[int, str], tuple] = {}
+    for issue_id, events in by_issue.items():
+        for event in events:
+            if not event.user_key:
+                continue
+            known = users.setdefault((issue_id, event.user_key), event.user)
+            if None in known and known is not event.user:  # the batch's first event lacked one
+                users[issue_id, event.user_key] = tuple(
+                    old if old is not None else new for old, new in zip(known, event.user, strict=True)
+                )
+    if not users:
         return
+    rows = [(*pair, *users[pair]) for pair in sorted(users)]
     new = upsert(
         "issues_issueuser",
-        ["issue_id", "user_key"],
-        ["int8", "varchar"],
-        pairs,
+        ["issue_id", "user_key", *_USER_COLUMNS],
+        ["int8", *["varchar"] * 5],
+        rows,
         conflict=["issue_id", "user_key"],
-        returning=["issue_id"],
+        update_sql=f"{_FILL_USER} WHERE {_LACKS}",
+        returning=["issue_id", _inserted_test()],
     )
     added: dict[int, int] = defaultdict(int)
-    for (issue_id,) in new:
-        added[issue_id] += 1
-    for issue_id in sorted(added):
+    for issue_id, inserted in new:
+        added[issue_id] += 1 if inserted else 0
+    for issue_id in sorted(i for i in added if added[i]):
         execute(
             "UPDATE issues_issue SET user_count = user_count + %s WHERE id = %s", [added[issue_id], issue_id]
         )
@@ -323,7 +352,7 @@ def _upsert_tags(by_issue: dict[int, list[PreparedEvent]]) -> None:
     agg: dict[tuple[int, str, str], list] = {}
     for issue_id, events in by_issue.items():
         for event in events:
-            for key, value in [*event.tags, *event.search_facts]:
+            for key, value in event.tags:
                 entry = agg.get((issue_id, key, value))
                 if entry is None:
                     agg[(issue_id, key, value)] = [1, event.timestamp, event.timestamp]

@@ -11,7 +11,7 @@ what the `user` sort orders by too. RangeStats.users_exact says which one a figu
 The sorts by range counts score candidates read in the order of their lifetime count, which bounds
 the count in any range, until no unread issue can reach the page (ranked_ids); the page's issues
 are then fetched by id. Where that bound does not prune, one aggregate of the projects' buckets in
-the range (an index-only scan of (project_id, hour) INCLUDE (...) on PostgreSQL, migration 0015).
+the range (an index-only scan of (project_id, hour) INCLUDE (...) on PostgreSQL, migration 0017).
 """
 
 from __future__ import annotations

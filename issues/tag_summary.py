@@ -1,7 +1,7 @@
 """What an issue's tags add up to: each key's total and its top values by count, one key's values
 page by page, and the affected users (the values of the `user` tag).
 
-Reads only `IssueTag`, whose rows the batch writer upserts with a count per (issue, key, value) in
+Reads `IssueTag` (a search of the `user` key also the users' identifiers), whose rows the batch writer upserts with a count per (issue, key, value) in
 the batch's transaction (issues/store.py): summaries are the N most frequent values of each key,
 never the first N rows, and no query counts events.
 """
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, QuerySet, Sum, Window
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
-from .eventinfo import SEARCH_KEY_PREFIX
+from .affected_users import matching_tag_values
 from .models import IssueTag
 
 TOP_VALUES = 9  # Sentry's issue page shows the top 9 values of each key
@@ -63,8 +63,7 @@ def key_label(key: str) -> str:
 def tag_keys(issue_id: int, keys: list[str] | None = None, top: int = TOP_VALUES) -> list[TagKey]:
     """Every key of the issue (at most MAX_KEYS, by name) with its `top` values: two queries (one
     with `top=0`)."""
-    # `sentry:user.*` rows are search facts of the issue stream (issues/eventinfo.py), not tags.
-    rows = IssueTag.objects.filter(issue_id=issue_id).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    rows = IssueTag.objects.filter(issue_id=issue_id)
     if keys is not None:
         rows = rows.filter(key__in=keys)
     totals = list(
@@ -95,14 +94,17 @@ def tag_keys(issue_id: int, keys: list[str] | None = None, top: int = TOP_VALUES
 
 
 def tag_values(issue_id: int, key: str, sort: str = "-count", search: str = "") -> QuerySet[IssueTag]:
-    """One key's values in Sentry's sort order; `search` narrows to values containing it (the
-    affected users page searches ids, emails, usernames and IPs this way: `email:jane@...`)."""
+    """One key's values in Sentry's sort order; `search` narrows to values containing it, and for
+    the `user` key to the users with an identifier starting with it (issues/affected_users.py)."""
     descending = sort.startswith("-")
     column = VALUE_SORTS.get(sort.lstrip("-"), "times_seen")
     order = f"-{column}" if descending else column
-    rows = IssueTag.objects.filter(issue_id=issue_id, key=key).exclude(key__startswith=SEARCH_KEY_PREFIX)
+    rows = IssueTag.objects.filter(issue_id=issue_id, key=key)
     if search:
-        rows = rows.filter(value__icontains=search[:200])
+        found = Q(value__icontains=search[:200])
+        if key == USER_KEY:  # also any identifier of the user, not only the one the tag spells out
+            found |= Q(value__in=matching_tag_values(issue_id, search))
+        rows = rows.filter(found)
     return rows.order_by(order, "-id" if descending else "id")
 
 

@@ -1,5 +1,5 @@
 """The issue page's other tabs: its events, page by page, and one tag key's values (the affected
-users are the values of the `user` tag, searchable by id, email, username or IP address).
+users are the values of the `user` tag, each with its identifiers, searchable by any of them).
 
 Pages are an offset into an index order with one row more than the page to know whether there is
 a next one: no COUNT over events or tag values."""
@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .access import get_issue
+from .affected_users import identifiers_by_tag_value
 from .models import Event, Issue
 from .tag_summary import USER_KEY, key_label, tag_keys, tag_values
 
@@ -56,6 +57,10 @@ def issue_tag_values(
     page = _page_number(request)
     rows, has_next = _window(tag_values(issue.pk, key, "-count", query), page)
     summary = tag_keys(issue.pk, [key], top=0)
+    if key == USER_KEY:
+        found = identifiers_by_tag_value(issue.pk, [row.value for row in rows])
+        for row in rows:
+            row.identifiers = found.get(row.value)
     context = {
         "issue": issue,
         "key": key,

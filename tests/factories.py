@@ -6,6 +6,7 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from issues.eventinfo import user_identifiers, user_identity, user_tag
 from issues.payload import encode_event_data
 from issues.store import PreparedEvent
 
@@ -23,9 +24,19 @@ def prepared_event(
     level: str = "error",
     tags: list[tuple[str, str]] | None = None,
     title: str = "ValueError: boom",
+    sdk_user: dict | None = None,
 ) -> PreparedEvent:
+    """`sdk_user` is the event's `user` as an SDK sends it: it sets the user key, the identifiers
+    and the `user` tag as the worker derives them (`user` then is ignored)."""
     when = BASE_TIME + timedelta(seconds=next(_counter) if seconds is None else seconds)
     event_id = event_id or uuid.uuid4().hex
+    row_tags = tags if tags is not None else [("level", level), ("environment", "production")]
+    identifiers: tuple = (None, None, None, None)
+    payload: dict = {"event_id": event_id, "title": title, "tags": tags or []}
+    if sdk_user is not None:
+        user, identifiers = user_identity({"user": sdk_user}), user_identifiers({"user": sdk_user})
+        row_tags = [*row_tags, ("user", (user_tag({"user": sdk_user}) or "")[:200])]
+        payload.update(user=sdk_user, tags=row_tags)
     return PreparedEvent(
         event_id=event_id,
         timestamp=when,
@@ -40,10 +51,11 @@ def prepared_event(
         environment="production",
         user_key=user,
         trace_id="",
-        tags=tags if tags is not None else [("level", level), ("environment", "production")],
+        tags=row_tags,
+        user=identifiers,
         hashes=hashes or ["a" * 32],
         config_id="newstyle:2023-01-11",
-        data=encode_event_data({"event_id": event_id, "title": title, "tags": tags or []}),
+        data=encode_event_data(payload),
     )
 
 

@@ -184,6 +184,38 @@ def test_users_tab_searches_ids_emails_usernames_and_ips(setup):
     assert "Chrome" in tag and "100%" in tag
 
 
+def test_users_tab_lists_each_users_identifiers_and_finds_any_of_them(setup):
+    project, client, _ = setup
+    people = [
+        {"id": "42", "email": "Jane@Example.com", "username": "jane", "ip_address": "10.0.0.7"},
+        {"email": "bob@example.com", "username": "Bobby"},
+        {"ip_address": "10.0.9.9"},
+        {"id": XSS, "email": f"{XSS}@x"},
+    ]
+    store_events(project.id, [prepared_event(tags=[("browser", "Chrome")], sdk_user=p) for p in people])
+    issue = Issue.objects.get()
+    html = _html(client, f"{BASE}/{issue.pk}/users/")
+    assert "Jane@Example.com" in html and "Bobby" in html and "10.0.0.7" in html and XSS not in html
+    row = re.search(r"<td class=\"mono\">id:42</td>(.*?)</tr>", html, re.S).group(1)
+    assert ">42<" in row and "Jane@Example.com" in row and ">jane<" in row and "10.0.0.7" in row
+
+    def rows(query: str) -> list[str]:
+        found = _html(client, f"{BASE}/{issue.pk}/users/", query=query)
+        return re.findall(r'<tr>\s*<td class="mono">([^<]*)</td>', found)
+
+    assert rows("jane@ex") == ["id:42"]  # a secondary identifier, its start, any case
+    assert rows("BOB") == ["email:bob@example.com"]
+    assert sorted(rows("10.0.")) == ["id:42", "ip:10.0.9.9"]
+    assert rows("example.com") == ["email:bob@example.com"]  # the tag value still contains it
+    assert rows("nobody") == []
+    with CaptureQueriesContext(connection) as one:
+        _html(client, f"{BASE}/{issue.pk}/users/", query="bob")
+    store_events(project.id, [prepared_event(sdk_user={"email": f"bob{n}@example.com"}) for n in range(60)])
+    with CaptureQueriesContext(connection) as many:
+        assert len(rows("bob")) == 50
+    assert len(one) == len(many)
+
+
 def test_caused_by_contexts_grouping_collapsed(setup):
     project, client, _ = setup
     event = _event(1)

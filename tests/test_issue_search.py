@@ -34,14 +34,9 @@ def world(make_project):
         [
             _event(
                 1,
-                tags=[
-                    ("customer_tier", "gold"),
-                    ("environment", "production"),
-                    ("release", "1.0"),
-                    ("user", "email:ann@example.com"),
-                ],
+                tags=[("customer_tier", "gold"), ("environment", "production"), ("release", "1.0")],
                 release="1.0",
-                user="u1",
+                sdk_user={"email": "ann@example.com", "ip_address": "10.0.0.1"},
             ),  # fmt: skip
             _event(
                 2,
@@ -52,7 +47,8 @@ def world(make_project):
             ),  # fmt: skip
             _event(
                 3,
-                tags=[("environment", "production"), ("release", "2.0"), ("user", "id:42")],
+                tags=[("environment", "production"), ("release", "2.0")],
+                sdk_user={"id": 42, "username": "Zed"},
                 release="2.0",
                 level="fatal",
                 title="TypeError: NoneType",
@@ -111,12 +107,17 @@ def found(project, query, user=None) -> set[str]:
         ("user.email:ann@example.com", {"ValueError"}),
         ("user.id:42", {"TypeError"}),
         ("user.id:43", set()),
+        ("user.ip:10.0.0.1", {"ValueError"}),
+        ("user.username:Zed", {"TypeError"}),
+        ("user.username:zed", set()),  # exact, as Sentry's
+        ("!user.email:ann@example.com is:unresolved", {"KeyError", "TypeError"}),
+        ("user.email:[ann@example.com,nobody@example.com] user.ip:10.0.0.1", {"ValueError"}),
         ("NoneType", {"TypeError"}),
         ('"disk full"', {"OSError"}),
         ("handler", {"ValueError", "KeyError", "TypeError", "OSError"}),  # the culprit
         ("timesSeen:>0 is:unresolved", {"ValueError", "KeyError", "TypeError"}),
         ("timesSeen:>1", set()),
-        ("users:>=1", {"ValueError"}),
+        ("users:>=1", {"ValueError", "TypeError"}),
         ("age:-24h", set()),  # the factory's events are from 2026-11-24
         ("age:+1d is:resolved", {"OSError"}),
         ("firstSeen:>2026-11-24 is:resolved", {"OSError"}),
@@ -284,21 +285,37 @@ def test_range_stats_counts_and_sparkline(recent):
 
 
 def test_every_user_identifier_is_searchable_not_only_the_best_one(make_project):
-    from issues.eventinfo import search_facts
-    from issues.tag_summary import tag_keys, tag_values
+    from issues.tag_summary import tag_keys
 
     project, _ = make_project()
-    event = _event(7, tags=[("user", "id:7")], user="k7")
-    event.search_facts = search_facts(
-        {"user": {"id": 7, "email": "zed@example.com", "username": "zed", "ip_address": "10.1.2.3"}}
+    zed = {"id": 7, "email": "zed@example.com", "username": "zed", "ip_address": "10.1.2.3"}
+    long_email = "a" * 80 + "@example.com"  # cut to the column's 75 characters, and still found
+    store_events(
+        project.id,
+        [
+            _event(7, sdk_user=zed),
+            _event(8, sdk_user={"email": "amy@example.com"}),
+            _event(9, sdk_user={"email": long_email}),
+        ],
     )
-    store_events(project.id, [event, _event(8, tags=[("user", "email:amy@example.com")])])
     issue = Issue.objects.get(tags__value="id:7")
     for query in ("user.id:7", "user.email:zed@example.com", "user.username:zed", "user.ip:10.1.2.3"):
         assert list(apply_query(Issue.objects.all(), query)) == [issue], query
-    amy = apply_query(Issue.objects.all(), "user.email:amy@example.com")  # the best-identifier tag
+    amy = apply_query(Issue.objects.all(), "user.email:amy@example.com")
     assert amy.count() == 1 and amy.get() != issue
+    assert apply_query(Issue.objects.all(), f"user.email:{long_email}").get().tags.filter(key="user").exists()
     assert found(project, "user.email:nobody@example.com") == set()
-    # Search facts are not tags: neither in the sidebar / tag API nor as a tag key's values.
-    assert [key.key for key in tag_keys(issue.pk)] == ["user"]
-    assert not tag_values(issue.pk, "sentry:user.email").exists()
+    # Identifiers are columns of the affected users, not tag rows: only the `user` tag is a tag.
+    assert [key.key for key in tag_keys(issue.pk)] == ["environment", "level", "user"]
+    assert not IssueTag.objects.filter(key__startswith="sentry:").exists()
+
+
+def test_a_user_seen_again_gains_the_identifiers_its_first_event_lacked(make_project):
+    project, _ = make_project()
+    store_events(project.id, [_event(5, sdk_user={"id": "u-5"})])
+    assert found(project, "user.email:five@example.com") == set()
+    store_events(project.id, [_event(5, sdk_user={"id": "u-5", "email": "five@example.com"})])
+    store_events(project.id, [_event(5, sdk_user={"id": "u-5", "email": "later@example.com"})])
+    assert found(project, "user.email:five@example.com") == {"ValueError"}  # the first one sent stays
+    assert found(project, "user.email:later@example.com") == set()
+    assert Issue.objects.get().user_count == 1

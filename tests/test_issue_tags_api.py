@@ -177,3 +177,35 @@ def test_navigation_walks_events_with_the_same_timestamp_by_id(make_project):
     assert walked == listed and len(walked) == 4 and walked[-1] == events[-1].event_id
     back = client.get(f"/api/0/issues/{issue.pk}/events/{walked[2]}/").json()
     assert back["nextEventID"] == walked[1] and back["previousEventID"] == walked[3]
+
+
+def test_user_values_carry_the_users_identifiers_and_are_found_by_any(make_project):
+    project, _, users = organization_with_roles(make_project)
+    people = [{"id": "7", "email": "zed@example.com", "ip_address": "10.1.2.3"}, {"username": 'say "hi"'}]
+    store_events(project.id, [prepared_event(sdk_user=p) for p in people])
+    store_events(project.id, [prepared_event(tags=[("user", "bob")])])  # an SDK's own `user` tag
+    client, issue = _client(users["mia"]), Issue.objects.get()
+    url = f"/api/0/issues/{issue.pk}/tags/user/values/"
+    by_value = {v["value"]: v for v in client.get(url).json()}
+    assert by_value["id:7"] | {"lastSeen": None, "firstSeen": None} == {
+        "key": "id:7",
+        "name": "id:7",
+        "value": "id:7",
+        "count": 1,
+        "lastSeen": None,
+        "firstSeen": None,
+        "identifier": "7",
+        "email": "zed@example.com",
+        "username": None,
+        "ipAddress": "10.1.2.3",
+        "query": 'user.id:"7"',
+    }
+    assert by_value['username:say "hi"']["query"] == 'user.username:"say \\"hi\\""'
+    assert by_value["bob"]["identifier"] is None and by_value["bob"]["query"] is None
+    assert [v["value"] for v in client.get(url, {"query": "zed@"}).json()] == ["id:7"]
+    with CaptureQueriesContext(connection) as three:
+        client.get(url)
+    store_events(project.id, [prepared_event(sdk_user={"id": f"u{n}"}) for n in range(30)])
+    with CaptureQueriesContext(connection) as thirty_three:
+        assert len(client.get(url).json()) == 33
+    assert len(three) == len(thirty_three)

@@ -196,3 +196,27 @@ def test_rich_event_page_shows_grouping_explanation(make_project, client):
         "Why these events are grouped"
         in client.get(f"/organizations/acme/projects/web/issues/{issue.id}/").content.decode()
     )
+
+
+def test_merge_and_unmerge_keep_the_users_identifiers(make_project):
+    from issues.search import apply_query
+
+    project, _ = make_project()
+    ann, bob = {"id": "1", "email": "ann@example.com"}, {"id": "2", "username": "bob"}
+    store_events(
+        project.id,
+        [prepared_event(hashes=[A], sdk_user={"id": "1"}), prepared_event(hashes=[A], sdk_user=bob)],
+    )
+    store_events(
+        project.id, [prepared_event(hashes=[B], sdk_user=ann), prepared_event(hashes=[C], sdk_user=ann)]
+    )
+    first, second, third = (Issue.objects.get(hashes__hash=h) for h in (A, B, C))
+    merged = merge_issues(first, [second, third])  # ann is in all three: one user, who gains her email
+    assert merged.user_count == 2
+    assert list(apply_query(Issue.objects.all(), "user.email:ann@example.com")) == [merged]
+    assert list(apply_query(Issue.objects.all(), "user.username:bob")) == [merged]
+    split = unmerge_hashes(merged, [B])  # recounted from the stored events' users
+    merged.refresh_from_db()
+    assert split.user_count == 1 and merged.user_count == 2
+    assert set(apply_query(Issue.objects.all(), "user.email:ann@example.com")) == {merged, split}
+    assert list(apply_query(Issue.objects.all(), "user.username:bob")) == [merged]

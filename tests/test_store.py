@@ -99,3 +99,36 @@ def test_a_batch_of_100_events_costs_a_bounded_number_of_queries(make_project):
     # time buckets, issues/buckets.py; 1 the new issues' review inbox rows, issues/inbox.py; 1 the
     # user reports waiting for the batch's events, feedback/store.py).
     assert len(queries) <= 48, [q["sql"][:80] for q in queries]
+
+
+def test_users_keep_their_identifiers_and_gain_missing_ones_without_being_counted_again(make_project):
+    from issues.models import IssueUser
+
+    project, _ = make_project()
+    first = [
+        prepared_event(sdk_user={"id": "1"}),
+        prepared_event(sdk_user={"id": "1", "username": "ann"}),  # same batch: the row gets both
+        prepared_event(sdk_user={"email": "bo@example.com", "ip_address": "10.0.0.2"}),
+        prepared_event(sdk_user={"id": "x" * 300, "email": "\x00" + "e" * 100}),  # cut to the columns
+    ]
+    store_events(project.id, first)
+    later = [prepared_event(sdk_user={"id": "1", "email": "ann@example.com", "username": "other"})]
+    with CaptureQueriesContext(connection) as queries:
+        store_events(project.id, later + [prepared_event(sdk_user={"id": "3"})])
+    issue = Issue.objects.get()
+    assert issue.user_count == 4  # the filled row is not a new user; id 3 is
+    rows = IssueUser.objects.values_list("ident", "email", "username", "ip_address")
+    assert sorted(rows, key=str) == sorted(
+        [
+            ("1", "ann@example.com", "ann", None),  # email filled in, the first username kept
+            (None, "bo@example.com", None, "10.0.0.2"),
+            ("x" * 128, "\ufffd" + "e" * 74, None, None),
+            ("3", None, None, None),
+        ],
+        key=str,
+    )
+    assert not IssueTag.objects.filter(key__startswith="sentry:").exists()
+    writes = [
+        q["sql"] for q in queries if "issues_issueuser" in q["sql"] and not q["sql"].startswith("SELECT")
+    ]
+    assert sum(sql.startswith("INSERT") for sql in writes) == 1 and not any("UPDATE" in w[:7] for w in writes)

@@ -1,7 +1,7 @@
 """A covering index for the stream's trend sort (issues/stream.py), which sums each listed issue's
 hour buckets: with times_seen in the index the sums are index-only, not one heap page per bucket
 (690 -> 81 ms at 100,000 issues, bench/bench_issue_stream.py, since replaced by bench/issue_scale.py;
-migration 0015 replaces this index). PostgreSQL only: SQLite has no
+migration 0017 replaces this index). PostgreSQL only: SQLite has no
 covering indexes (Django would warn on every migrate) and reads the unique (issue, hour) index."""
 
 from django.db import migrations

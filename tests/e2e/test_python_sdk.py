@@ -27,6 +27,12 @@ def test_unhandled_exception(live_stack):
     (issue,) = live_stack.wait_for_count("py-unhandled", 2)
     assert issue["title"].startswith("KeyError") and issue["count"] == "2" and issue["userCount"] == 2
     assert issue["culprit"].endswith("in load_cart")
+    # The worker kept each user's id on its affected-user row: the issue search and the user values find it.
+    (found,) = live_stack.issues("py-unhandled", "user.id:u-2")
+    assert found["id"] == issue["id"]
+    assert live_stack.issues("py-unhandled", "user.id:u-3") == []
+    users = live_stack.api(f"/api/0/issues/{issue['id']}/tags/user/values/")
+    assert sorted(u["identifier"] for u in users) == ["u-1", "u-2"]
     event = live_stack.api(f"/api/0/issues/{issue['id']}/events/latest/")
     frame = _frames(event)[-1]
     assert (frame["function"], frame["inApp"]) == ("load_cart", True)
