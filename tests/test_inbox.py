@@ -2,11 +2,9 @@
 why, who leaves it, its 7-day expiry, the API's `inbox` field and `inbox: false`, and the pages'
 "Mark reviewed"."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from issues.search import apply_query
 from issues.store import store_events
 from issues.tasks import advance_lifecycle
 from tests.factories import prepared_event, user_with_membership
+from tests.waiting import at_once
 
 pytestmark = pytest.mark.django_db
 Reason = IssueInbox.Reason
@@ -104,23 +103,7 @@ def test_concurrent_reviews_record_one_review(make_project):
     store_events(project.id, [prepared_event()])
     issue = Issue.objects.get()
     jane = user_with_membership(project, "jane")
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def review() -> None:
-        try:
-            barrier.wait()
-            lifecycle.mark_reviewed([issue.pk], jane)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=review) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(lambda: lifecycle.mark_reviewed([issue.pk], jane))
     assert errors == [] and not IssueInbox.objects.exists()
     assert sorted(Activity.objects.values_list("type", flat=True)) == ["auto_set_ongoing", "mark_reviewed"]
 

@@ -1,11 +1,9 @@
 """The issue lifecycle (issues/lifecycle.py): manual and automatic changes, each with its activity."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 
 from issues import lifecycle
@@ -15,6 +13,7 @@ from issues.store import store_events
 from issues.tasks import advance_lifecycle, delete_issues
 from projects.models import Team
 from tests.factories import prepared_event, user_with_membership
+from tests.waiting import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -208,23 +207,7 @@ def test_concurrent_changes_record_each_transition_once(make_project):
     project, _ = make_project()
     store_events(project.id, [prepared_event()])
     issue = Issue.objects.get()
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def resolve() -> None:
-        try:
-            barrier.wait()
-            lifecycle.resolve([issue.pk], None)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=resolve) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(lambda: lifecycle.resolve([issue.pk], None))
     assert errors == [] and _state(issue)[0] == "resolved"
     assert Activity.objects.filter(type="set_resolved").count() == 1
     store_events(project.id, [prepared_event()])
