@@ -1,6 +1,7 @@
 """Triage in a real browser (Debian's Chromium via Playwright) on a live LightTrace fed by the real
 sentry-sdk: log in, follow links to an issue, ignore it until 2 more events and see it come back,
-assign it to a teammate, comment, resolve, bookmark; no script from event content or comments runs.
+assign it to a teammate, comment, resolve, bookmark, ignore for a while and un-ignore; no script from
+event content or comments runs.
 The issue page: its chart, older/newer/oldest navigation, and a tag value's link to the filtered list."""
 
 import subprocess
@@ -62,7 +63,7 @@ def test_triage_in_the_browser(live_stack, page):
     page.on("dialog", lambda dialog: errors.append(f"dialog {dialog.message}"))
 
     _log_in(page, live_stack.url, "lead")
-    page.click("text=triage")
+    page.click("main a:text-is('triage')")  # the home page's link, not the header's menu
     page.click(f"a[href$='/issues/{issue['id']}/']")
     assert "Unresolved · New" in page.inner_text(".status")
 
@@ -106,6 +107,17 @@ def test_triage_in_the_browser(live_stack, page):
     assert "set_escalating" in types and "set_ignored" in types
     assert PAYLOAD in page.inner_text("body")  # shown as text...
     assert page.evaluate("window.__xss") is None and errors == []  # ...never run
+
+    # Ignore it for two hours, then un-ignore it by hand.
+    page.click("summary:has-text('Ignore…')")
+    page.select_option("select[name=ignore_minutes]", "120")
+    page.click("form:has(select[name=ignore_minutes]) button")
+    assert "Ignored" in page.inner_text(".status") and "for 2 hours" in page.inner_text("body")
+    assert live_stack.api(f"/api/0/issues/{issue['id']}/")["status"] == "ignored"
+    page.click("button:has-text('Un-ignore')")
+    assert "Unresolved" in page.inner_text(".status")
+    assert live_stack.api(f"/api/0/issues/{issue['id']}/")["status"] == "unresolved"
+    assert errors == []
 
 
 def test_issue_page_chart_navigation_and_tag_links(live_stack, page):
