@@ -4,6 +4,7 @@ a project's client keys (DSNs) with rotate and disable. Access is decided by pro
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -79,12 +80,22 @@ def _key(request: HttpRequest, org_slug: str, project_slug: str, key_id: int) ->
 @login_required
 @require_POST
 def key_rotate(request: HttpRequest, org_slug: str, project_slug: str, key_id: int) -> HttpResponse:
-    rotate_key(_key(request, org_slug, project_slug, key_id))
+    old = _key(request, org_slug, project_slug, key_id)
+    new = rotate_key(old)
+    messages.info(
+        request,
+        f"Rotated: a new key ending in …{new.public_key[-6:]} replaces the one ending in "
+        f"…{old.public_key[-6:]}, which is now disabled. Give your SDKs the new DSN.",
+    )
     return redirect("project-keys", org_slug, project_slug)
 
 
 @login_required
 @require_POST
 def key_active(request: HttpRequest, org_slug: str, project_slug: str, key_id: int) -> HttpResponse:
-    set_key_active(_key(request, org_slug, project_slug, key_id), request.POST.get("active") == "1")
+    key, active = _key(request, org_slug, project_slug, key_id), request.POST.get("active") == "1"
+    set_key_active(key, active)
+    messages.info(
+        request, f"The key ending in …{key.public_key[-6:]} is {'enabled' if active else 'disabled'}."
+    )
     return redirect("project-keys", org_slug, project_slug)

@@ -118,6 +118,8 @@ def test_members_see_the_dsn_but_only_managers_rotate_and_disable(people):
     assert not old.is_active and new.is_active and new.public_key != old.public_key
     page = manager.get("/organizations/acme/projects/web/keys/").content.decode()
     assert new.dsn() in page and old.dsn() in page and "disabled" in page
+    assert f"Rotated: a new key ending in …{new.public_key[-6:]}" in page  # said once, after the rotate
+    assert f"keys/{old.id}/rotate/" not in page and f"keys/{new.id}/rotate/" in page  # not for a disabled key
     assert (
         manager.post(f"/organizations/acme/projects/web/keys/{new.id}/active/", {"active": "0"}).status_code
         == 302
