@@ -71,7 +71,7 @@ def test_a_new_user_sets_up_an_organization_in_the_browser(live_stack, chromium,
     page.click("form:has(#id_project) button")
     assert "frontend" in page.inner_text("main")
 
-    page.click("header a:has-text('Settings')")
+    page.click("header a:has-text('Members')")
     page.fill("#id_email", "")
     page.select_option("#id_role", "member")
     page.click("main button:has-text('Create invite link')")
