@@ -2,6 +2,7 @@
 hour buckets and hour-user rows by environment, the freq/user/trends sorts by range counts, and the
 list API's `count`/`userCount` in range with the totals in `lifetime`, as Sentry's issue list."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -178,6 +179,11 @@ def test_list_page_shows_counts_within_the_environment(api, client):
     text = page.content.decode()
     assert page.status_code == 200 and "Issue 1" in text and "Issue 2" not in text
     assert 'title="7 in total">1</td>' in text
+    week = client.get(
+        f"/organizations/{project.organization.slug}/projects/{project.slug}/",
+        {"statsPeriod": "7d", "environment": "staging", "query": ""},
+    ).content.decode()
+    assert re.search(r'class="users" title="At most: [^"]*">≤ 1</td>', week)  # an upper bound, said so
 
 
 @pytest.mark.parametrize(
