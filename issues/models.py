@@ -377,60 +377,6 @@ class IssueSubscription(models.Model):
         constraints = [models.UniqueConstraint(fields=["issue", "user"], name="uniq_issue_subscription")]
 
 
-class IssueHourBucket(models.Model):
-    """Events and distinct users of one issue in one hour and one environment ('' for events
-    without one), by the time the event was received, upserted by the batch writer in the batch's
-    transaction (issues/buckets.py). Charts, sparklines, the stream's range counts and the alert
-    triggers read these, never the events table: events expire, buckets stay exact. `project` is
-    the issue's, copied so a project's range aggregate reads one index (migration 0017)."""
-
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
-    hour = models.DateTimeField()
-    environment = models.CharField(max_length=64, blank=True, default="")
-    times_seen = models.BigIntegerField(default=0)
-    users = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["issue", "hour", "environment"], name="uniq_issue_hour_env_bucket"
-            )
-        ]
-        indexes = [models.Index(fields=["hour"], name="issue_hour_bucket_hour_idx")]
-
-
-class IssueMinuteBucket(models.Model):
-    """Events of one issue in one minute, kept a few hours: the short windows of alert triggers."""
-
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
-    minute = models.DateTimeField()
-    times_seen = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["issue", "minute"], name="uniq_issue_minute_bucket")]
-        indexes = [models.Index(fields=["minute"], name="issue_minute_bucket_minute_idx")]
-
-
-class IssueHourUser(models.Model):
-    """Which users an issue saw in an hour and environment, kept a day: makes the hourly `users`
-    exact under redelivery and concurrent workers, and distinct users over windows of whole hours
-    countable (over every environment, or some)."""
-
-    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
-    hour = models.DateTimeField()
-    environment = models.CharField(max_length=64, blank=True, default="")
-    user_key = models.CharField(max_length=64)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["issue", "hour", "environment", "user_key"], name="uniq_issue_hour_env_user"
-            )
-        ]
-        indexes = [models.Index(fields=["hour"], name="issue_hour_user_hour_idx")]
-
-
 class SavedSearch(models.Model):
     """A search a user saved on the issue list, per organization (Sentry's saved searches, personal
     ones only). The built-in ones (issues/stream.py BUILTIN_SEARCHES) are not rows."""
@@ -446,3 +392,9 @@ class SavedSearch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user", "name"], name="uniq_saved_search_name")
         ]
+
+
+# The per-issue time buckets live in a module of their own; importing them here registers them.
+from .bucket_models import IssueHourBucket as IssueHourBucket  # noqa: E402
+from .bucket_models import IssueHourUser as IssueHourUser  # noqa: E402
+from .bucket_models import IssueMinuteBucket as IssueMinuteBucket  # noqa: E402
