@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from core.pagination import MAX_OFFSET
-from projects.models import Organization, OrganizationMember, Team
+from projects.models import Organization, OrganizationMember, Project, Team
 from releases.models import Environment
 
 from . import inbox, lifecycle
@@ -80,44 +80,53 @@ IGNORE_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class ListOf:
+    """What a list page or its bulk form is of: one project, or some or all of an organization's
+    projects (`project=ID`, repeated; -1 or none is every project, as Sentry's)."""
+
+    organization: Organization
+    project: Project | None
+    project_ids: list[int]  # the range sorts read these projects' buckets
+
+    @property
+    def issues(self) -> QuerySet[Issue]:
+        return Issue.objects.filter(project_id__in=self.project_ids)
+
+
+def _of_project(request: HttpRequest, org_slug: str, project_slug: str) -> ListOf:
+    project = get_project(request.user, org_slug, project_slug)
+    return ListOf(project.organization, project, [project.pk])
+
+
+def _of_organization(request: HttpRequest, org_slug: str, params: QueryDict) -> ListOf:
+    organization = get_organization(request.user, org_slug)
+    return ListOf(organization, None, organization_project_ids(organization, params))
+
+
 @login_required
 def issue_list(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = get_project(request.user, org_slug, project_slug)
-    issues = Issue.objects.filter(project=project)
-    return _stream_page(request, project.organization, issues, project, [project.pk])
+    return _stream_page(request, _of_project(request, org_slug, project_slug))
 
 
 @login_required
 def organization_issues(request: HttpRequest, org_slug: str) -> HttpResponse:
-    organization = get_organization(request.user, org_slug)
-    issues = _org_issues(request.GET, organization)
-    return _stream_page(
-        request, organization, issues, None, organization_project_ids(organization, request.GET)
-    )
+    return _stream_page(request, _of_organization(request, org_slug, request.GET))
 
 
-def _org_issues(params: QueryDict, organization: Organization) -> QuerySet[Issue]:
-    """`project=ID` (repeated) narrows to those projects of the organization."""
-    issues = Issue.objects.filter(project__organization=organization)
-    wanted = [i for i in map(parse_id, params.getlist("project")[:100]) if i is not None]
-    return issues.filter(project_id__in=wanted) if wanted else issues
-
-
-def _stream_page(
-    request: HttpRequest, organization, issues: QuerySet[Issue], project, project_ids: list[int]
-) -> HttpResponse:
-    """`project_ids`: the projects the list is of (the range sorts read their buckets)."""
+def _stream_page(request: HttpRequest, of: ListOf) -> HttpResponse:
+    organization, project = of.organization, of.project
     query = request.GET.get("query")
     search_error = ""
     try:
         scope = parse_scope(request.GET, bounded_by_default=False)
-        found = matching(issues, query, scope, request.user)
+        found = matching(of.issues, query, scope, request.user)
     except SearchError as exc:
         search_error = str(exc)
         scope = parse_scope(QueryDict(), bounded_by_default=False)
         found = Issue.objects.none()
     total = capped_count(found)
-    page = _page(found, scope, project_ids, request.GET.get("page"), total)
+    page = _page(found, scope, of.project_ids, request.GET.get("page"), total)
     stats = range_stats(page.rows, scope)
     waiting = inbox.entries([i.pk for i in page.rows])
     for issue in page.rows:
@@ -220,33 +229,29 @@ def _list_url(organization, project) -> str:
 @login_required
 @require_POST
 def bulk_action(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    project = get_project(request.user, org_slug, project_slug)
-    issues = Issue.objects.filter(project=project)
-    return _bulk(request, project.organization, issues, project, [project.pk])
+    return _bulk(request, _of_project(request, org_slug, project_slug))
 
 
 @login_required
 @require_POST
 def organization_bulk_action(request: HttpRequest, org_slug: str) -> HttpResponse:
-    organization = get_organization(request.user, org_slug)
-    issues = _org_issues(request.POST, organization)
-    return _bulk(request, organization, issues, None, organization_project_ids(organization, request.POST))
+    return _bulk(request, _of_organization(request, org_slug, request.POST))
 
 
-def _bulk(request: HttpRequest, organization, issues: QuerySet[Issue], project, project_ids) -> HttpResponse:
+def _bulk(request: HttpRequest, of: ListOf) -> HttpResponse:
     """`action` on the checked `issue`s, or with `all` = 1 on every issue matching the list's search
     and scope (the hidden fields), at most lifecycle.BULK_LIMIT of them, as Sentry's bulk API."""
     action = request.POST.get("action", "")
     try:
-        selected = _selection(request, issues, project_ids)
+        selected = _selection(request, of)
         if not selected:
             raise LifecycleError("Select at least one issue first (or all matching the search).")
-        messages.info(request, _apply_bulk(request, organization, action, selected))
+        messages.info(request, _apply_bulk(request, of.organization, action, selected))
     except (LifecycleError, SearchError) as exc:
         # Back to the list with the reason, not a bare error page: the action bar is always there.
         messages.error(request, str(exc))
     back = [(k, v) for k in LIST_PARAMS for v in request.POST.getlist(k)]
-    return redirect(_list_url(organization, project) + "?" + urlencode(back))
+    return redirect(_list_url(of.organization, of.project) + "?" + urlencode(back))
 
 
 def _apply_bulk(request: HttpRequest, organization, action: str, selected: list[int]) -> str:
@@ -267,13 +272,13 @@ def _apply_bulk(request: HttpRequest, organization, action: str, selected: list[
     return f"{verb} {len(selected)} issue{'s' if len(selected) != 1 else ''}."
 
 
-def _selection(request: HttpRequest, issues: QuerySet[Issue], project_ids: list[int]) -> list[int]:
+def _selection(request: HttpRequest, of: ListOf) -> list[int]:
     if request.POST.get("all") == "1":
         scope = parse_scope(request.POST, bounded_by_default=False)
-        found = matching(issues, request.POST.get("query"), scope, request.user)
-        return page_ids(found, scope, project_ids, 0, lifecycle.BULK_LIMIT)
+        found = matching(of.issues, request.POST.get("query"), scope, request.user)
+        return page_ids(found, scope, of.project_ids, 0, lifecycle.BULK_LIMIT)
     wanted = [i for i in map(parse_id, request.POST.getlist("issue")) if i is not None]
-    return list(issues.filter(pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list("pk", flat=True))
+    return list(of.issues.filter(pk__in=wanted[: lifecycle.BULK_LIMIT]).values_list("pk", flat=True))
 
 
 def _update_body(post: QueryDict, action: str) -> dict:
