@@ -272,13 +272,19 @@ def users_since(
 
 def hourly_counts(issue_id: int, hours: Iterable[datetime]) -> dict[datetime, int]:
     """Events of one issue in the given hours (for a baseline): hours without a bucket count 0."""
+    return _hour_sums("issue_id", issue_id, hours)
+
+
+def _hour_sums(column: str, value: int, hours: Iterable[datetime]) -> dict[datetime, int]:
+    """Events in each of the given hours of the buckets whose `column` (an issue's or a project's
+    id, both columns of the hour buckets) is `value`, over every environment; 0 for an hour without."""
     wanted = sorted({hour_of(h) for h in hours})
     if not wanted:
         return {}
     rows = fetch(
-        "SELECT hour, SUM(times_seen) FROM issues_issuehourbucket "
-        f"WHERE issue_id = %s AND hour IN ({placeholders(len(wanted))}) GROUP BY hour",
-        [issue_id, *wanted],
+        f"SELECT hour, SUM(times_seen) FROM issues_issuehourbucket WHERE {column} = %s "
+        f"AND hour IN ({placeholders(len(wanted))}) GROUP BY hour",
+        [value, *wanted],
     )
     found = {_key(hour): int(n) for hour, n in rows}
     return {h: found.get(_key(h), 0) for h in wanted}
@@ -297,18 +303,9 @@ def project_events_since(project_id: int, since: datetime) -> int:
 
 
 def project_hourly_counts(project_id: int, hours: Iterable[datetime]) -> dict[datetime, int]:
-    """Events of all of a project's issues in the given hours (a project baseline)."""
-    wanted = sorted({hour_of(h) for h in hours})
-    if not wanted:
-        return {}
-    rows = fetch(
-        "SELECT b.hour, SUM(b.times_seen) FROM issues_issuehourbucket b JOIN issues_issue i "
-        f"ON i.id = b.issue_id WHERE i.project_id = %s AND b.hour IN ({placeholders(len(wanted))}) "
-        "GROUP BY b.hour",
-        [project_id, *wanted],
-    )
-    found = {_key(hour): int(n) for hour, n in rows}
-    return {h: found.get(_key(h), 0) for h in wanted}
+    """Events of all of a project's issues in the given hours (a project baseline), from the hour
+    buckets' own project column (index (project_id, hour))."""
+    return _hour_sums("project_id", project_id, hours)
 
 
 def merge_buckets(target_id: int, source_ids: list[int]) -> None:
