@@ -20,7 +20,7 @@ from . import buckets
 from .buckets import USER_ROWS_KEPT, hour_of, issue_series
 from .chart import bar_chart
 from .models import Issue
-from .tag_summary import tag_keys, users_since
+from .tag_summary import tag_keys, users_last_seen_since
 
 SIDEBAR_VALUES = 5
 
@@ -75,7 +75,7 @@ def range_context(
     )
     users_exact = True
     if not chosen:
-        users = users_since(issue.pk, start)
+        users = users_last_seen_since(issue.pk, start)
     elif now - start <= USER_ROWS_KEPT:
         users = buckets.users_since([issue.pk], start, environments=chosen)[issue.pk]
     else:

@@ -108,7 +108,7 @@ def tag_values(issue_id: int, key: str, sort: str = "-count", search: str = "") 
     return rows.order_by(order, "-id" if descending else "id")
 
 
-def users_since(issue_id: int, since: datetime) -> int:
+def users_last_seen_since(issue_id: int, since: datetime) -> int:
     """Distinct users whose last event of the issue is at or after `since` (the `user` tag keeps
     each user's last sighting), for ranges longer than the day of per-hour user rows."""
     return IssueTag.objects.filter(issue_id=issue_id, key=USER_KEY, last_seen__gte=since).count()
