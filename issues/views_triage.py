@@ -112,13 +112,19 @@ def _snooze_words(snooze) -> str:
     """ "until 2026-01-01 10:00 UTC", "until 5 more events within 1 hour", ... ("" without one)."""
     if snooze is None:
         return ""
-    parts = [f"until {snooze.until:%Y-%m-%d %H:%M} UTC" if snooze.until else ""]
-    if snooze.count:
-        window = f" within {minutes_words(snooze.window)}" if snooze.window else ""
-        parts.append(f"until {snooze.count} more events{window}")
-    if snooze.user_count:
-        window = f" within {minutes_words(snooze.user_window)}" if snooze.user_window else ""
-        parts.append(f"until {snooze.user_count} more users{window}")
+    until = f"until {snooze.until:%Y-%m-%d %H:%M} UTC" if snooze.until else ""
+    return _condition_words(until, snooze.count, snooze.window, snooze.user_count, snooze.user_window)
+
+
+def _condition_words(lead: str, count, window, user_count, user_window) -> str:
+    """An ignore condition in words, from the snooze of the page's header or from the activity
+    row of the ignore: `lead` (its time), then "until N more events/users [within M]"."""
+    parts = [lead]
+    for number, noun, minutes in ((count, "events", window), (user_count, "users", user_window)):
+        if number:
+            parts.append(
+                f"until {number} more {noun}" + (f" within {minutes_words(minutes)}" if minutes else "")
+            )
     return ", ".join(p for p in parts if p)
 
 
@@ -142,14 +148,9 @@ def _detail(entry: Activity) -> str:
     if entry.type == Activity.Type.SET_IGNORED:
         if data.get("ignoreUntilEscalating"):
             return "until it escalates"
-        parts = [
-            f"for {minutes_words(data['ignoreDuration'])}" if data.get("ignoreDuration") else "",
-            f"until {data['ignoreCount']} more events" if data.get("ignoreCount") else "",
-            f"within {minutes_words(data['ignoreWindow'])}" if data.get("ignoreWindow") else "",
-            f"until {data['ignoreUserCount']} more users" if data.get("ignoreUserCount") else "",
-            f"within {minutes_words(data['ignoreUserWindow'])}" if data.get("ignoreUserWindow") else "",
-        ]
-        return ", ".join(p for p in parts if p) or "forever"
+        lead = f"for {minutes_words(data['ignoreDuration'])}" if data.get("ignoreDuration") else ""
+        keys = ("ignoreCount", "ignoreWindow", "ignoreUserCount", "ignoreUserWindow")
+        return _condition_words(lead, *(data.get(k) for k in keys)) or "forever"
     if entry.type == Activity.Type.ASSIGNED:
         return f"to {data.get('assigneeName') or data.get('assigneeEmail') or 'a ' + data.get('assigneeType', 'user')}"
     if entry.type == Activity.Type.MERGE:
